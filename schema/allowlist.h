@@ -1,0 +1,152 @@
+// Allowlist: which metrics browsers may report, with their types, labels,
+// allowed label values and histogram buckets.
+//
+// It is loaded from a directory of JSON files (metrics.d/*.json, read in name
+// order). Each file is the seed's format,
+//   {"allowedMetrics": [{"name", "help", "type", "labels", "buckets"}, ...]}
+// plus pum's extensions (PRODUCT.md, "Allowlist"):
+//   - a label has either "allowedValues" (a list of strings) or "pattern"
+//     (an ECMAScript regular expression the whole value must match);
+//   - "maxValues" caps the distinct values kept for a label of a metric; the
+//     values past the cap are stored under "overflowValue" (default
+//     "__overflow__");
+//   - "buckets" may be omitted (Prometheus' default buckets).
+// Loading fails, naming "file:line: what", on: invalid JSON, unknown keys, a
+// metric name or label name that is not a valid Prometheus name (or is
+// reserved: "le" as a label, "pum_" as a metric prefix), a metric defined
+// twice (in one file or across files), a type other than "counter" or
+// "histogram", buckets that are not finite and strictly increasing, a label
+// with both or neither of allowedValues/pattern, a pattern that does not
+// compile, and duplicate label names or allowed values. Every error found is
+// reported, one per line of the Status message.
+//
+// An Allowlist is immutable after loading and safe to share between threads.
+#ifndef PUM_SCHEMA_ALLOWLIST_H_
+#define PUM_SCHEMA_ALLOWLIST_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "schema/status.h"
+
+namespace pum {
+
+enum class MetricType { kCounter, kHistogram };
+
+// "counter" or "histogram".
+const char* MetricTypeName(MetricType type);
+
+struct LabelDef {
+  std::string name;
+  // The enumerated values, in file order; empty when `pattern` is used.
+  std::vector<std::string> allowed_values;
+  // The ECMAScript pattern source; empty when `allowed_values` is used.
+  std::string pattern;
+  // `pattern` compiled (ECMAScript); null when `allowed_values` is used.
+  std::shared_ptr<const std::regex> regex;
+  // The most distinct values kept for this label of this metric; 0 = no cap.
+  uint32_t max_values = 0;
+  // Where values past `max_values` are counted.
+  std::string overflow_value = "__overflow__";
+
+  bool enumerated() const { return pattern.empty(); }
+  // True if `value` is allowed: one of allowed_values, or a full match of
+  // the pattern. Does not apply max_values (that needs the store).
+  bool Allows(std::string_view value) const;
+};
+
+struct MetricDef {
+  std::string name;
+  std::string help;
+  MetricType type = MetricType::kCounter;
+  std::vector<LabelDef> labels;  // in file order; exported in this order
+  // Histogram bucket upper bounds, finite and strictly increasing, without
+  // +Inf. Empty for counters.
+  std::vector<double> buckets;
+  std::string file;  // where it was defined, for messages
+  int line = 0;
+
+  const LabelDef* FindLabel(std::string_view label_name) const;
+  // True if every label is enumerated, so that every combination can be
+  // exported at zero from the start.
+  bool FullyEnumerated() const;
+};
+
+// Prometheus' default histogram buckets (.005 ... 10).
+const std::vector<double>& DefaultBuckets();
+
+// True for [a-zA-Z_:][a-zA-Z0-9_:]* (metric names) and
+// [a-zA-Z_][a-zA-Z0-9_]* (label names).
+bool IsValidMetricName(std::string_view name);
+bool IsValidLabelName(std::string_view name);
+
+class Allowlist {
+ public:
+  Allowlist() = default;
+
+  // Loads every *.json file in `dir` (in name order). On error `out` is left
+  // unchanged and the Status lists every problem as "file:line: message".
+  static Status LoadDir(const std::string& dir, Allowlist* out);
+
+  // Parses one file's text; `filename` is used in messages. Definitions are
+  // added to those already in `this`; a name defined twice is an error.
+  Status AddFile(const std::string& text, const std::string& filename);
+
+  // The metric called `name`, or null.
+  const MetricDef* Find(std::string_view name) const;
+
+  // All metrics, sorted by name.
+  const std::vector<MetricDef>& metrics() const { return metrics_; }
+
+ private:
+  std::vector<MetricDef> metrics_;  // sorted by name
+};
+
+// A cheap fingerprint of the *.json files in `dir` (names, sizes, mtimes):
+// when it changes, the allowlist should be reloaded. Empty if `dir` is
+// unreadable.
+std::string AllowlistFingerprint(const std::string& dir);
+
+// pum's own metrics (pum_reports_total, pum_ingest_requests_total{code}, ...)
+// as definitions with HELP and TYPE. Their names start with "pum_", which an
+// allowlist file may not use.
+const std::vector<MetricDef>& InternalMetrics();
+
+// The internal metrics' names.
+inline constexpr char kReportsTotal[] = "pum_reports_total";
+inline constexpr char kRequestsTotal[] = "pum_ingest_requests_total";
+inline constexpr char kEventsRejectedTotal[] =
+    "pum_ingest_events_rejected_total";
+inline constexpr char kEventsAcceptedTotal[] =
+    "pum_ingest_events_accepted_total";
+inline constexpr char kDuplicateBatchesTotal[] =
+    "pum_ingest_duplicate_batches_total";
+
+// Why an event was rejected: the `reason` of a 200/422 answer and the label
+// value of pum_ingest_events_rejected_total. RejectionReasons() lists them
+// all (they are the label's allowedValues).
+namespace reason {
+inline constexpr char kBadEvent[] = "bad_event";  // not an object, no name
+inline constexpr char kUnknownMetric[] = "unknown_metric";
+inline constexpr char kTypeMismatch[] = "type_mismatch";
+inline constexpr char kBadLabels[] = "bad_labels";  // wrong set or not strings
+inline constexpr char kLabelValueNotAllowed[] = "label_value_not_allowed";
+inline constexpr char kLabelValueTooLong[] = "label_value_too_long";
+inline constexpr char kBadValue[] = "bad_value";
+inline constexpr char kTooManyObservations[] = "too_many_observations";
+inline constexpr char kTooManyEvents[] = "too_many_events";
+}  // namespace reason
+const std::vector<std::string>& RejectionReasons();
+
+// The HTTP status codes pum-ingest answers with, as label values of
+// pum_ingest_requests_total{code}.
+const std::vector<std::string>& IngestStatusCodes();
+
+}  // namespace pum
+
+#endif  // PUM_SCHEMA_ALLOWLIST_H_
