@@ -1,0 +1,173 @@
+// RAII wrappers around the SQLite C API (after Chromium's sql/): Database
+// owns a sqlite3*, Statement owns a sqlite3_stmt*, Transaction rolls back
+// unless committed. Errors come back as pum::Status; see StatusFromSqlite()
+// for how SQLite result codes map onto Status codes.
+//
+// sqlite3.h is deliberately not included here: only the .cc files that
+// implement the store see the C API.
+//
+// None of these types is thread-safe; a Database and its Statements are used
+// by one thread at a time (the connection is opened with SQLITE_OPEN_NOMUTEX).
+#ifndef PUM_SCHEMA_SQLITE_H_
+#define PUM_SCHEMA_SQLITE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "schema/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace pum {
+namespace sql {
+
+// Maps a SQLite result code (primary or extended) onto a Status:
+//   SQLITE_BUSY, SQLITE_LOCKED                      -> Busy
+//   SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN,
+//   SQLITE_READONLY, SQLITE_NOMEM, SQLITE_PERM, ... -> IoError
+//   SQLITE_NOTADB, SQLITE_CORRUPT, anything else    -> Corruption
+// SQLITE_OK, SQLITE_ROW and SQLITE_DONE give OK. `message` becomes the
+// Status message.
+Status StatusFromSqlite(int rc, std::string message);
+
+class Database;
+
+// A prepared statement. Bind() and Column() indices start at 0.
+class Statement {
+ public:
+  Statement() = default;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  bool is_valid() const { return stmt_ != nullptr; }
+
+  // Makes the statement ready to run again and clears its bindings.
+  void Reset();
+
+  void BindInt64(int index, int64_t value);
+  void BindDouble(int index, double value);
+  void BindText(int index, std::string_view value);
+  void BindBlob(int index, std::string_view value);
+
+  // Steps once. On OK, *has_row says whether a row is available.
+  Status Step(bool* has_row);
+  // Steps until done, ignoring any rows.
+  Status Run();
+
+  int64_t ColumnInt64(int index) const;
+  double ColumnDouble(int index) const;
+  // Text or blob bytes, exactly (embedded NULs included).
+  std::string ColumnBytes(int index) const;
+
+ private:
+  friend class Database;
+
+  void Finalize();
+  void NoteBindError(int rc);
+
+  Database* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+  int bind_rc_ = 0;  // the first failed bind, reported by Step()
+};
+
+// One connection to one database file.
+class Database {
+ public:
+  Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database();
+
+  // Opens (creating if absent) `path` for reading and writing.
+  Status Open(const std::string& path);
+  bool is_open() const { return db_ != nullptr; }
+  const std::string& path() const { return path_; }
+
+  // How long a statement waits for a lock before failing with Busy.
+  void SetBusyTimeout(int ms);
+
+  // Runs one or more statements that return no rows the caller wants.
+  Status Execute(const char* sql);
+
+  // Prepares `sql` into `out`, to be reused. The Statement must be
+  // destroyed before this Database.
+  Status Prepare(const char* sql, Statement* out);
+
+  // Runs a statement that returns one row of one column, e.g. a PRAGMA.
+  Status QueryInt64(const char* sql, int64_t* out);
+  Status QueryText(const char* sql, std::string* out);
+
+  // A passive WAL checkpoint: never waits for readers or writers.
+  Status CheckpointPassive();
+
+  // BEGIN IMMEDIATE, BEGIN DEFERRED, COMMIT and ROLLBACK, each prepared once
+  // (used by Transaction).
+  Status BeginImmediate();
+  Status BeginDeferred();
+  Status Commit();
+  Status Rollback();
+
+  bool InTransaction() const;
+  int64_t LastInsertRowId() const;
+  int64_t Changes() const;
+
+  // A Status for `rc`, with this database's path and its last error message.
+  Status Error(int rc, std::string_view what) const;
+
+ private:
+  friend class Statement;
+
+  Status RunCached(Statement* statement, const char* sql);
+  void Close();
+
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  Statement begin_immediate_;
+  Statement begin_deferred_;
+  Statement commit_;
+  Statement rollback_;
+};
+
+// Resets a Statement (and clears its bindings) when it goes out of scope,
+// so that no statement is left holding a read snapshot.
+class AutoReset {
+ public:
+  explicit AutoReset(Statement* statement) : statement_(statement) {
+    statement_->Reset();
+  }
+  AutoReset(const AutoReset&) = delete;
+  AutoReset& operator=(const AutoReset&) = delete;
+  ~AutoReset() { statement_->Reset(); }
+
+ private:
+  Statement* statement_;
+};
+
+// A transaction that is rolled back on destruction unless Commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(Database* db) : db_(db) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+
+  // BEGIN IMMEDIATE: takes the write lock now (waiting up to the busy
+  // timeout), so the transaction can never fail later for want of it.
+  Status BeginImmediate();
+  // BEGIN DEFERRED: a read snapshot taken at the first read.
+  Status BeginDeferred();
+  Status Commit();
+  void Rollback();
+
+ private:
+  Database* db_;
+  bool open_ = false;
+};
+
+}  // namespace sql
+}  // namespace pum
+
+#endif  // PUM_SCHEMA_SQLITE_H_
