@@ -13,6 +13,10 @@
 namespace pum {
 namespace {
 
+// Deeper documents are refused, so that the recursive destructor of a
+// JsonNode tree cannot exhaust the stack.
+constexpr size_t kMaxDepth = 100;
+
 // Maps byte offsets to 1-based line numbers.
 class LineIndex {
  public:
@@ -31,11 +35,34 @@ class LineIndex {
   std::vector<size_t> newlines_;
 };
 
-// A SAX handler that builds a JsonNode tree. At each callback the stream is
-// just past the token, so the token's last byte is at Tell() - 1.
+// A StringStream without RapidJSON's local-copy optimization: the Reader
+// parses strings and numbers on a copy of a StringStream and writes it back
+// only after calling the handler, so Tell() would lag. For this type it
+// works on the stream itself, and Tell() is current in every callback.
+class TrackedStream {
+ public:
+  using Ch = char;
+  explicit TrackedStream(const char* src) : stream_(src) {}
+  Ch Peek() const { return stream_.Peek(); }
+  Ch Take() { return stream_.Take(); }
+  size_t Tell() const { return stream_.Tell(); }
+  // Write functions, never used by a Reader (no kParseInsituFlag).
+  Ch* PutBegin() { return nullptr; }
+  void Put(Ch) {}
+  void Flush() {}
+  size_t PutEnd(Ch*) { return 0; }
+
+ private:
+  rapidjson::StringStream stream_;
+};
+
+// A SAX handler that builds a JsonNode tree. The iterative Reader calls
+// StartObject/StartArray with the stream at the '{' or '[', and the other
+// callbacks with the stream just past their token (whose last byte is at
+// Tell() - 1); a JSON token never spans lines.
 class TreeBuilder {
  public:
-  TreeBuilder(const rapidjson::StringStream* stream, const LineIndex* lines,
+  TreeBuilder(const TrackedStream* stream, const LineIndex* lines,
               JsonNode* root)
       : stream_(stream), lines_(lines), root_(root) {}
 
@@ -61,6 +88,9 @@ class TreeBuilder {
     node.number = d;
     return Add(std::move(node));
   }
+  // The line where the document got too deep, or 0.
+  int too_deep_line() const { return too_deep_line_; }
+
   bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }
   bool String(const char* str, rapidjson::SizeType len, bool) {
     JsonNode node;
@@ -79,9 +109,10 @@ class TreeBuilder {
   bool EndArray(rapidjson::SizeType) { return Close(); }
 
  private:
-  int Line() const {
+  int Line(bool at_token = false) const {
     size_t offset = stream_->Tell();
-    return lines_->LineOf(offset > 0 ? offset - 1 : 0);
+    if (!at_token && offset > 0) --offset;
+    return lines_->LineOf(offset);
   }
 
   bool Integer(int64_t i) {
@@ -94,8 +125,8 @@ class TreeBuilder {
   }
 
   // Places `node` in the open container (or at the root); returns where.
-  JsonNode* Place(JsonNode node) {
-    node.line = Line();
+  JsonNode* Place(JsonNode node, bool at_token = false) {
+    node.line = Line(at_token);
     if (stack_.empty()) {
       *root_ = std::move(node);
       return root_;
@@ -118,9 +149,13 @@ class TreeBuilder {
   // Only the innermost open container grows, so the pointers to the outer
   // ones on the stack stay valid.
   bool Open(JsonNode::Type type) {
+    if (stack_.size() >= kMaxDepth) {
+      too_deep_line_ = Line(/*at_token=*/true);
+      return false;
+    }
     JsonNode node;
     node.type = type;
-    stack_.push_back(Place(std::move(node)));
+    stack_.push_back(Place(std::move(node), /*at_token=*/true));
     return true;
   }
 
@@ -129,12 +164,13 @@ class TreeBuilder {
     return true;
   }
 
-  const rapidjson::StringStream* stream_;
+  const TrackedStream* stream_;
   const LineIndex* lines_;
   JsonNode* root_;
   std::vector<JsonNode*> stack_;
   std::string pending_key_;
   int pending_key_line_ = 0;
+  int too_deep_line_ = 0;
 };
 
 template <unsigned kFlags>
@@ -147,11 +183,17 @@ Status Parse(const std::string& text, const std::string& filename,
                                    std::to_string(lines.LineOf(nul)) +
                                    ": invalid JSON: a NUL byte in the text");
   }
-  rapidjson::StringStream stream(text.c_str());
+  TrackedStream stream(text.c_str());
   TreeBuilder builder(&stream, &lines, out);
   rapidjson::Reader reader;
   rapidjson::ParseResult result = reader.Parse<kFlags>(stream, builder);
   if (result) return Status::Ok();
+  if (builder.too_deep_line() > 0) {
+    return Status::InvalidArgument(filename + ":" +
+                                   std::to_string(builder.too_deep_line()) +
+                                   ": invalid JSON: nested deeper than " +
+                                   std::to_string(kMaxDepth) + " levels");
+  }
   size_t offset = result.Offset();
   if (offset >= text.size() && !text.empty()) offset = text.size() - 1;
   return Status::InvalidArgument(

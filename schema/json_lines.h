@@ -12,6 +12,7 @@
 //     "file:line: invalid JSON: <RapidJSON's message>" and `*out` is
 //     unspecified. A NUL byte in the text is a failure too.
 //   - No exceptions are thrown.
+//   - Nesting deeper than 100 levels is refused the same way.
 // Meant for configuration files (small, trusted-ish), not for request bodies.
 #ifndef PUM_SCHEMA_JSON_LINES_H_
 #define PUM_SCHEMA_JSON_LINES_H_

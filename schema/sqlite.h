@@ -163,6 +163,8 @@ class Transaction {
   void Rollback();
 
  private:
+  void AbandonStale();
+
   Database* db_;
   bool open_ = false;
 };

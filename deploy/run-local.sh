@@ -1,0 +1,202 @@
+#!/bin/sh
+# `make run`: a single-host pum stack on loopback, from the repository.
+#
+#   nginx 127.0.0.1:$PUM_HTTP_PORT (8080)  --/record, FastCGI-->  pum-ingest x2
+#   pum-exporter 127.0.0.1:$PUM_METRICS_PORT (9102)  <--  var/pum.db (SQLite)
+#
+# with conf/pum.json and conf/metrics.d, nginx's location taken from
+# deploy/nginx/pum.conf (the snippet users include), the workers started by
+# spawn-fcgi on the unix socket var/run/ingest.sock. It prints
+#   ingest: http://127.0.0.1:PORT/record
+#   metrics: http://127.0.0.1:PORT/metrics
+# on stdout, runs in the foreground until Ctrl-C (SIGINT) or SIGTERM, then
+# stops everything it started. Logs are in var/log/.
+#
+# Environment: BUILD (default build), PUM_HTTP_PORT, PUM_METRICS_PORT,
+# PUM_WORKERS (default 2), PUM_VAR_DIR (default var), PUM_CONFIG_FILE
+# (default conf/pum.json), PUM_METRICS_DIR (default conf/metrics.d).
+set -u
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$(pwd)
+
+abs() { case $1 in /*) echo "$1" ;; *) echo "$ROOT/$1" ;; esac; }
+
+BUILD=$(abs "${BUILD:-build}")
+HTTP_PORT=${PUM_HTTP_PORT:-8080}
+METRICS_PORT=${PUM_METRICS_PORT:-9102}
+WORKERS=${PUM_WORKERS:-2}
+VAR=$(abs "${PUM_VAR_DIR:-var}")
+CONFIG=$(abs "${PUM_CONFIG_FILE:-conf/pum.json}")
+METRICS_DIR=$(abs "${PUM_METRICS_DIR:-conf/metrics.d}")
+
+RUN="$VAR/run"
+LOG="$VAR/log"
+SOCK="$RUN/ingest.sock"
+WORKER_PIDS="$RUN/ingest.pid"
+EXPORTER_PIDFILE="$RUN/exporter.pid"
+NGINX_CONF="$RUN/nginx.conf"
+
+NGINX_PID=""
+EXPORTER_PID=""
+SLEEP_PID=""
+
+say() { echo "run-local: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+# The pids in spawn-fcgi's pid file (one a line, no newline after the last).
+worker_pids() {
+  [ -f "$WORKER_PIDS" ] || return 0
+  while read -r p || [ -n "$p" ]; do
+    [ -n "$p" ] && echo "$p"
+  done <"$WORKER_PIDS"
+}
+
+alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+
+# Waits up to $2 tenths of a second for pid $1 to go, then SIGKILLs it.
+reap() {
+  n=0
+  while alive "$1" && [ "$n" -lt "$2" ]; do
+    sleep 0.1
+    n=$((n + 1))
+  done
+  if alive "$1"; then
+    say "pid $1 did not stop; killing it"
+    kill -KILL "$1" 2>/dev/null
+  fi
+}
+
+cleanup() {
+  trap - EXIT INT TERM HUP
+  [ -n "$SLEEP_PID" ] && kill "$SLEEP_PID" 2>/dev/null
+  # Stop accepting first, then the workers, then the exporter.
+  if [ -n "$NGINX_PID" ]; then
+    kill -TERM "$NGINX_PID" 2>/dev/null
+    reap "$NGINX_PID" 50
+    wait "$NGINX_PID" 2>/dev/null
+  fi
+  for p in $(worker_pids); do kill -TERM "$p" 2>/dev/null; done
+  for p in $(worker_pids); do reap "$p" 50; done
+  if [ -n "$EXPORTER_PID" ]; then
+    kill -TERM "$EXPORTER_PID" 2>/dev/null
+    reap "$EXPORTER_PID" 50
+    wait "$EXPORTER_PID" 2>/dev/null
+  fi
+  rm -f "$SOCK" "$WORKER_PIDS" "$EXPORTER_PIDFILE"
+  say "stopped"
+}
+
+on_signal() {
+  exit 0 # runs cleanup through the EXIT trap
+}
+
+# True if something listens on 127.0.0.1:$1 (or on every address).
+port_taken() {
+  if command -v ss >/dev/null 2>&1; then
+    [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]
+  else
+    curl -s -o /dev/null --connect-timeout 1 "http://127.0.0.1:$1/"
+    [ $? -ne 7 ]
+  fi
+}
+
+# --- checks before starting anything
+for b in pum-ingest pum-exporter; do
+  [ -x "$BUILD/$b" ] || die "$BUILD/$b is missing: run make"
+done
+for c in nginx spawn-fcgi curl; do
+  command -v "$c" >/dev/null 2>&1 || die "$c is not installed: run make deps"
+done
+[ -f "$CONFIG" ] || die "no $CONFIG"
+[ -d "$METRICS_DIR" ] || die "no $METRICS_DIR"
+[ "$HTTP_PORT" != "$METRICS_PORT" ] || die "PUM_HTTP_PORT and PUM_METRICS_PORT are both $HTTP_PORT"
+port_taken "$HTTP_PORT" && die "port $HTTP_PORT is taken (set PUM_HTTP_PORT to another port)"
+port_taken "$METRICS_PORT" && die "port $METRICS_PORT is taken (set PUM_METRICS_PORT to another port)"
+for p in $(worker_pids); do
+  alive "$p" && die "workers of another run are still alive ($WORKER_PIDS: pid $p)"
+done
+"$BUILD/pum-exporter" --check-config --config.file="$CONFIG" --metrics.dir="$METRICS_DIR" \
+  --storage.path="$VAR/pum.db" >/dev/null || die "the configuration has errors (above)"
+
+mkdir -p "$RUN" "$LOG" "$VAR/nginx" || die "cannot create $VAR"
+rm -f "$SOCK" "$WORKER_PIDS" "$EXPORTER_PIDFILE"
+trap cleanup EXIT
+trap on_signal INT TERM HUP
+
+# --- the workers
+# spawn-fcgi sends the workers' stderr to /dev/null; a shell that execs the
+# worker (same pid) keeps it in var/log/ingest.log instead.
+PUM_INGEST_LOG="$LOG/ingest.log" spawn-fcgi -s "$SOCK" -M 0666 -F "$WORKERS" -P "$WORKER_PIDS" -- \
+  /bin/sh -c 'exec "$0" "$@" 2>>"$PUM_INGEST_LOG"' "$BUILD/pum-ingest" \
+  --config.file="$CONFIG" --storage.path="$VAR/pum.db" --metrics.dir="$METRICS_DIR" \
+  >/dev/null 2>"$LOG/spawn-fcgi.log" || { cat "$LOG/spawn-fcgi.log" >&2; die "spawn-fcgi failed"; }
+
+# --- nginx, with the location of deploy/nginx/pum.conf
+sed "s#unix:/run/pum/ingest.sock#unix:$SOCK#" deploy/nginx/pum.conf >"$RUN/pum-location.conf"
+USER_LINE=""
+[ "$(id -u)" = 0 ] && USER_LINE="user root;"
+cat >"$NGINX_CONF" <<EOF
+# written by deploy/run-local.sh
+daemon off;
+master_process on;
+worker_processes 1;
+$USER_LINE
+pid $RUN/nginx.pid;
+error_log $LOG/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log $LOG/nginx-access.log;
+  client_body_temp_path $VAR/nginx/client_body;
+  fastcgi_temp_path $VAR/nginx/fastcgi;
+  proxy_temp_path $VAR/nginx/proxy;
+  scgi_temp_path $VAR/nginx/scgi;
+  uwsgi_temp_path $VAR/nginx/uwsgi;
+  server {
+    listen 127.0.0.1:$HTTP_PORT;
+    include $RUN/pum-location.conf;
+    location / { return 404; }
+  }
+}
+EOF
+nginx -p "$VAR/nginx/" -c "$NGINX_CONF" -e "$LOG/nginx-error.log" 2>>"$LOG/nginx-error.log" &
+NGINX_PID=$!
+
+# --- the exporter
+"$BUILD/pum-exporter" --config.file="$CONFIG" --storage.path="$VAR/pum.db" \
+  --metrics.dir="$METRICS_DIR" --web.listen-address="127.0.0.1:$METRICS_PORT" \
+  >>"$LOG/exporter.log" 2>&1 &
+EXPORTER_PID=$!
+echo "$EXPORTER_PID" >"$EXPORTER_PIDFILE"
+
+# --- wait until both answer (at most 10 s)
+n=0
+until curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/"; do
+  alive "$NGINX_PID" || { tail -5 "$LOG/nginx-error.log" >&2; die "nginx did not start"; }
+  n=$((n + 1))
+  [ "$n" -lt 100 ] || die "nginx does not answer on 127.0.0.1:$HTTP_PORT"
+  sleep 0.1
+done
+n=0
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/-/healthy")" = 200 ]; do
+  alive "$EXPORTER_PID" || { tail -5 "$LOG/exporter.log" >&2; die "pum-exporter did not start"; }
+  n=$((n + 1))
+  [ "$n" -lt 100 ] || die "pum-exporter does not answer on 127.0.0.1:$METRICS_PORT"
+  sleep 0.1
+done
+
+echo "ingest: http://127.0.0.1:$HTTP_PORT/record"
+echo "metrics: http://127.0.0.1:$METRICS_PORT/metrics"
+say "logs in $LOG; Ctrl-C stops"
+
+# --- foreground until a signal, or until a part dies
+while :; do
+  sleep 1 &
+  SLEEP_PID=$!
+  wait "$SLEEP_PID"
+  SLEEP_PID=""
+  alive "$NGINX_PID" || die "nginx exited (see $LOG/nginx-error.log)"
+  alive "$EXPORTER_PID" || die "pum-exporter exited (see $LOG/exporter.log)"
+  live=0
+  for p in $(worker_pids); do alive "$p" && live=$((live + 1)); done
+  [ "$live" -gt 0 ] || die "every pum-ingest worker exited (see $LOG/ingest.log)"
+done

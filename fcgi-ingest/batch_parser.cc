@@ -1,0 +1,255 @@
+#include "fcgi-ingest/batch_parser.h"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+#include <cctype>
+#include <cstring>
+#include <string>
+
+namespace pum {
+namespace {
+
+constexpr unsigned kParseFlags =
+    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+
+// A SAX handler that forwards to a Document while refusing nesting deeper
+// than kMaxDepth and strings that are not valid UTF-8 after unescaping.
+class CheckingHandler {
+ public:
+  explicit CheckingHandler(rapidjson::Document* doc) : doc_(doc) {}
+
+  bool Null() { return doc_->Null(); }
+  bool Bool(bool b) { return doc_->Bool(b); }
+  bool Int(int i) { return doc_->Int(i); }
+  bool Uint(unsigned i) { return doc_->Uint(i); }
+  bool Int64(int64_t i) { return doc_->Int64(i); }
+  bool Uint64(uint64_t i) { return doc_->Uint64(i); }
+  bool Double(double d) { return doc_->Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType len, bool copy) {
+    return doc_->RawNumber(s, len, copy);
+  }
+  bool String(const char* s, rapidjson::SizeType len, bool copy) {
+    return CheckString(s, len) && doc_->String(s, len, copy);
+  }
+  bool Key(const char* s, rapidjson::SizeType len, bool copy) {
+    return CheckString(s, len) && doc_->Key(s, len, copy);
+  }
+  bool StartObject() { return Enter() && doc_->StartObject(); }
+  bool EndObject(rapidjson::SizeType n) {
+    --depth_;
+    return doc_->EndObject(n);
+  }
+  bool StartArray() { return Enter() && doc_->StartArray(); }
+  bool EndArray(rapidjson::SizeType n) {
+    --depth_;
+    return doc_->EndArray(n);
+  }
+
+  bool too_deep() const { return too_deep_; }
+  bool bad_string() const { return bad_string_; }
+
+ private:
+  bool Enter() {
+    if (++depth_ > kMaxDepth) {
+      too_deep_ = true;
+      return false;
+    }
+    return true;
+  }
+  bool CheckString(const char* s, rapidjson::SizeType len) {
+    if (IsValidUtf8(std::string_view(s, len))) return true;
+    bad_string_ = true;
+    return false;
+  }
+
+  rapidjson::Document* doc_;
+  int depth_ = 0;
+  bool too_deep_ = false;
+  bool bad_string_ = false;
+};
+
+// Runs the reader over `body` for GenericDocument::Populate.
+class ParseGenerator {
+ public:
+  explicit ParseGenerator(std::string_view body) : body_(body) {}
+
+  bool operator()(rapidjson::Document& doc) {
+    CheckingHandler handler(&doc);
+    rapidjson::MemoryStream stream(body_.data(), body_.size());
+    rapidjson::Reader reader;
+    reader.Parse<kParseFlags>(stream, handler);
+    if (!reader.HasParseError()) return true;
+    error_ = Describe(reader, handler);
+    return false;
+  }
+
+  const std::string& error() const { return error_; }
+
+ private:
+  static std::string Describe(const rapidjson::Reader& reader,
+                              const CheckingHandler& handler) {
+    std::string at = " at byte " + std::to_string(reader.GetErrorOffset());
+    if (handler.too_deep()) {
+      return "too deep: arrays and objects nest more than " +
+             std::to_string(kMaxDepth) + " levels" + at;
+    }
+    if (handler.bad_string()) {
+      return "not valid UTF-8: a string escapes an unpaired surrogate" + at;
+    }
+    rapidjson::ParseErrorCode code = reader.GetParseErrorCode();
+    if (code == rapidjson::kParseErrorStringInvalidEncoding) {
+      return "not valid UTF-8" + at;
+    }
+    if (code == rapidjson::kParseErrorStringUnicodeSurrogateInvalid) {
+      return "not valid UTF-8: a string escapes an unpaired surrogate" + at;
+    }
+    std::string what = rapidjson::GetParseError_En(code);
+    if (!what.empty() && what.back() == '.') what.pop_back();
+    if (!what.empty()) {
+      what[0] =
+          static_cast<char>(std::tolower(static_cast<unsigned char>(what[0])));
+    }
+    return "not JSON: " + what + at;
+  }
+
+  std::string_view body_;
+  std::string error_;
+};
+
+const char kShapeError[] =
+    "wrong shape: the body must be an array of events or an object "
+    "{\"client\": ..., \"seq\": ..., \"events\": [...]}";
+
+Status ParseClient(const rapidjson::Value& v, std::string* client) {
+  if (!v.IsString() ||
+      !IsValidClientId(std::string_view(v.GetString(), v.GetStringLength()))) {
+    return Status::InvalidArgument(
+        "bad client: must be a string of 1-64 characters of [A-Za-z0-9_-]");
+  }
+  client->assign(v.GetString(), v.GetStringLength());
+  return Status::Ok();
+}
+
+Status ParseSeq(const rapidjson::Value& v, int64_t* seq) {
+  if (!v.IsInt64() || v.GetInt64() < 0 || v.GetInt64() > kMaxSeq) {
+    return Status::InvalidArgument("bad seq: must be an integer from 0 to " +
+                                   std::to_string(kMaxSeq));
+  }
+  *seq = v.GetInt64();
+  return Status::Ok();
+}
+
+// Reads pum's object shape. Unknown keys are ignored; known keys may appear
+// once.
+Status ParseObjectShape(const rapidjson::Value& root,
+                        std::optional<BatchId>* id,
+                        const rapidjson::Value** events) {
+  const rapidjson::Value* client = nullptr;
+  const rapidjson::Value* seq = nullptr;
+  *events = nullptr;
+  for (const auto& m : root.GetObject()) {
+    std::string_view key(m.name.GetString(), m.name.GetStringLength());
+    const rapidjson::Value** slot = key == "client"   ? &client
+                                    : key == "seq"    ? &seq
+                                    : key == "events" ? events
+                                                      : nullptr;
+    if (slot == nullptr) continue;
+    if (*slot != nullptr) {
+      return Status::InvalidArgument("wrong shape: \"" + std::string(key) +
+                                     "\" is given twice");
+    }
+    *slot = &m.value;
+  }
+  if (*events == nullptr || !(*events)->IsArray()) {
+    return Status::InvalidArgument(
+        "wrong shape: \"events\" must be an array of events");
+  }
+  if ((client == nullptr) != (seq == nullptr)) {
+    return Status::InvalidArgument(
+        "wrong shape: \"client\" and \"seq\" must be given together");
+  }
+  if (client == nullptr) return Status::Ok();
+  BatchId batch_id;
+  Status s = ParseClient(*client, &batch_id.client);
+  if (s.ok()) s = ParseSeq(*seq, &batch_id.seq);
+  if (s.ok()) *id = std::move(batch_id);
+  return s;
+}
+
+// The length of the UTF-8 sequence led by `c`, or 0 if `c` cannot lead one.
+int SequenceLength(unsigned char c) {
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return 2;
+  if (c >= 0xE0 && c <= 0xEF) return 3;
+  if (c >= 0xF0 && c <= 0xF4) return 4;
+  return 0;
+}
+
+// True if the continuation bytes after lead byte `c` are in range.
+bool ValidSequence(const unsigned char* p, int n) {
+  for (int i = 1; i < n; ++i) {
+    if ((p[i] & 0xC0) != 0x80) return false;
+  }
+  if (n < 3) return true;
+  unsigned char c = p[0];
+  unsigned char d = p[1];
+  if (c == 0xE0) return d >= 0xA0;  // overlong
+  if (c == 0xED) return d <= 0x9F;  // surrogates
+  if (c == 0xF0) return d >= 0x90;  // overlong
+  if (c == 0xF4) return d <= 0x8F;  // above U+10FFFF
+  return true;
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const unsigned char* end = p + s.size();
+  while (p < end) {
+    if (*p < 0x80) {
+      ++p;
+      continue;
+    }
+    int n = SequenceLength(*p);
+    if (n == 0 || end - p < n || !ValidSequence(p, n)) return false;
+    p += n;
+  }
+  return true;
+}
+
+bool IsValidClientId(std::string_view client) {
+  if (client.empty() || client.size() > 64) return false;
+  for (char c : client) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status ParseBatch(std::string_view body, ParsedBatch* out) {
+  if (body.empty())
+    return Status::InvalidArgument("not JSON: the body is empty");
+  const void* nul = std::memchr(body.data(), '\0', body.size());
+  if (nul != nullptr) {
+    size_t at = static_cast<const char*>(nul) - body.data();
+    return Status::InvalidArgument("not JSON: a NUL byte at byte " +
+                                   std::to_string(at));
+  }
+  ParseGenerator generator(body);
+  out->doc_.Populate(generator);
+  if (!generator.error().empty()) {
+    return Status::InvalidArgument(generator.error());
+  }
+  const rapidjson::Value& root = out->doc_;
+  if (root.IsArray()) {
+    out->events_ = &root;
+    return Status::Ok();
+  }
+  if (!root.IsObject()) return Status::InvalidArgument(kShapeError);
+  return ParseObjectShape(root, &out->id_, &out->events_);
+}
+
+}  // namespace pum

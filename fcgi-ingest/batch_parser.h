@@ -1,0 +1,81 @@
+// BatchParser: the body of a POST -> the batch's optional (client, seq) and
+// its events, still as JSON values for the validator to judge one by one.
+//
+// Contract:
+//   - Two wire shapes are accepted (PRODUCT.md, "Wire format"):
+//       1. the seed's: a JSON array of events;
+//       2. pum's: {"client": "<id>", "seq": <n>, "events": [...]}, where
+//          client is 1-64 characters of [A-Za-z0-9_-] and seq an integer
+//          0 <= seq <= 2^53-1 written without fraction or exponent. client
+//          and seq go together: both present (the batch is de-duplicated)
+//          or both absent (it is not). "events" is required. Other keys of
+//          the top-level object are ignored, so that a newer client can
+//          add fields without its batches being refused by an older server.
+//          A key given twice is an error.
+//   - The body is parsed with RapidJSON's iterative (non-recursive) parser
+//     with UTF-8 validation. Strings are also checked after unescaping, so
+//     that "\udc00" (an unpaired surrogate) cannot smuggle invalid UTF-8 in.
+//     A NUL byte anywhere in the body is an error (JSON text never holds
+//     one). Nesting deeper than kMaxDepth arrays/objects is refused while
+//     parsing, before anything deeper is built, so a body of 100000 '['
+//     costs nothing and no recursive destructor ever sees a deep tree.
+//   - Every failure is Status::InvalidArgument whose message says what is
+//     wrong ("not JSON: ...", "not valid UTF-8 ...", "too deep ...",
+//     "bad client ...", "bad seq ...", "wrong shape ..."); the ingestor
+//     answers it with 400 {"error": message}.
+//   - An empty events array is valid (a heartbeat).
+//   - Events are not judged here: any JSON value may be an element of the
+//     events array (the validator rejects the bad ones one by one).
+#ifndef PUM_FCGI_INGEST_BATCH_PARSER_H_
+#define PUM_FCGI_INGEST_BATCH_PARSER_H_
+
+#include <rapidjson/document.h>
+
+#include <optional>
+#include <string_view>
+
+#include "schema/status.h"
+#include "schema/store.h"
+
+namespace pum {
+
+// Arrays and objects nested deeper than this are refused. The deepest a
+// valid batch needs is 4: {"events": [{"labels": {...}}]}.
+inline constexpr int kMaxDepth = 8;
+
+// The largest seq accepted: Number.MAX_SAFE_INTEGER, the most a browser can
+// count exactly.
+inline constexpr int64_t kMaxSeq = (int64_t{1} << 53) - 1;
+
+class ParsedBatch {
+ public:
+  ParsedBatch() = default;
+  ParsedBatch(const ParsedBatch&) = delete;
+  ParsedBatch& operator=(const ParsedBatch&) = delete;
+
+  // Set for pum's object shape with client and seq.
+  const std::optional<BatchId>& id() const { return id_; }
+  // The events array (possibly empty). Valid until the ParsedBatch dies.
+  const rapidjson::Value& events() const { return *events_; }
+
+ private:
+  friend Status ParseBatch(std::string_view body, ParsedBatch* out);
+
+  rapidjson::Document doc_;
+  std::optional<BatchId> id_;
+  const rapidjson::Value* events_ = nullptr;
+};
+
+// Parses `body` into `out` (which must be freshly constructed).
+Status ParseBatch(std::string_view body, ParsedBatch* out);
+
+// True if `client` is 1-64 characters of [A-Za-z0-9_-].
+bool IsValidClientId(std::string_view client);
+
+// True if `s` is well-formed UTF-8 (no overlong forms, no surrogates, no
+// code point above U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
+}  // namespace pum
+
+#endif  // PUM_FCGI_INGEST_BATCH_PARSER_H_

@@ -1,0 +1,232 @@
+#include "fcgi-ingest/batch_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace pum {
+namespace {
+
+std::string Nested(int depth, const std::string& open,
+                   const std::string& close) {
+  std::string s;
+  for (int i = 0; i < depth; ++i) s += open;
+  for (int i = 0; i < depth; ++i) s += close;
+  return s;
+}
+
+TEST(BatchParser, AcceptsTheSeedsArray) {
+  ParsedBatch batch;
+  Status s = ParseBatch(
+      R"([{"metricName": "a", "metricType": "counter", "inc": 1}, 1, "x"])",
+      &batch);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_FALSE(batch.id().has_value());
+  ASSERT_TRUE(batch.events().IsArray());
+  EXPECT_EQ(batch.events().Size(), 3u);
+}
+
+TEST(BatchParser, AcceptsAnEmptyArrayAsAHeartbeat) {
+  for (const char* body : {"[]", " [ ] \n", R"({"events": []})",
+                           R"({"client": "c", "seq": 0, "events": []})"}) {
+    ParsedBatch batch;
+    ASSERT_TRUE(ParseBatch(body, &batch).ok()) << body;
+    EXPECT_EQ(batch.events().Size(), 0u) << body;
+  }
+}
+
+TEST(BatchParser, AcceptsPumsObjectShape) {
+  ParsedBatch batch;
+  Status s = ParseBatch(
+      R"({"client": "Ab_-9", "seq": 42, "events": [{}], "future": {"x": 1}})",
+      &batch);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_TRUE(batch.id().has_value());
+  EXPECT_EQ(batch.id()->client, "Ab_-9");
+  EXPECT_EQ(batch.id()->seq, 42);
+  EXPECT_EQ(batch.events().Size(), 1u);
+}
+
+TEST(BatchParser, ObjectWithoutClientAndSeqIsNotDeduplicated) {
+  ParsedBatch batch;
+  ASSERT_TRUE(ParseBatch(R"({"events": [1, 2]})", &batch).ok());
+  EXPECT_FALSE(batch.id().has_value());
+  EXPECT_EQ(batch.events().Size(), 2u);
+}
+
+TEST(BatchParser, SeqLimits) {
+  struct Case {
+    std::string seq;
+    bool ok;
+  };
+  std::vector<Case> cases = {
+      {"0", true},
+      {"9007199254740991", true},
+      {"-0", true},
+      {"9007199254740992", false},
+      {"-1", false},
+      {"1.5", false},
+      {"1.0", false},
+      {"1e3", false},
+      {"\"1\"", false},
+      {"null", false},
+      {"true", false},
+      {"18446744073709551615", false},
+      {"100000000000000000000000000000", false},
+  };
+  for (const Case& c : cases) {
+    ParsedBatch batch;
+    Status s = ParseBatch(
+        R"({"client": "c", "seq": )" + c.seq + R"(, "events": []})", &batch);
+    EXPECT_EQ(s.ok(), c.ok) << c.seq << ": " << s.message();
+    if (!c.ok) {
+      EXPECT_EQ(s.message().rfind("bad seq", 0), 0u) << s.message();
+    }
+  }
+}
+
+TEST(BatchParser, ClientLimits) {
+  struct Case {
+    std::string client;  // JSON text
+    bool ok;
+  };
+  std::vector<Case> cases = {
+      {"\"a\"", true},
+      {"\"" + std::string(64, 'z') + "\"", true},
+      {"\"" + std::string(65, 'z') + "\"", false},
+      {"\"\"", false},
+      {"\"a b\"", false},
+      {"\"a.b\"", false},
+      {"\"caf\xc3\xa9\"", false},
+      {"\"a\\u0000\"", false},
+      {"5", false},
+      {"null", false},
+  };
+  for (const Case& c : cases) {
+    ParsedBatch batch;
+    Status s = ParseBatch(
+        R"({"client": )" + c.client + R"(, "seq": 1, "events": []})", &batch);
+    EXPECT_EQ(s.ok(), c.ok) << c.client << ": " << s.message();
+    if (!c.ok) {
+      EXPECT_EQ(s.message().rfind("bad client", 0), 0u) << s.message();
+    }
+  }
+}
+
+TEST(BatchParser, RejectsMalformedBodiesNamingTheProblem) {
+  struct Case {
+    std::string body;
+    std::string prefix;  // of the error message
+  };
+  std::vector<Case> cases = {
+      {"", "not JSON"},
+      {"   ", "not JSON"},
+      {"[", "not JSON"},
+      {"[1,2", "not JSON"},
+      {R"([{"metricName": "a")", "not JSON"},
+      {"{", "not JSON"},
+      {"nul", "not JSON"},
+      {"[] []", "not JSON"},
+      {"[],", "not JSON"},
+      {"[1,]", "not JSON"},
+      {"['a']", "not JSON"},
+      {"[NaN]", "not JSON"},
+      {"[Infinity]", "not JSON"},
+      {"[-Infinity]", "not JSON"},
+      {"[1e400]", "not JSON"},
+      {"[01]", "not JSON"},
+      {"{\"events\": [], // comment\n}", "not JSON"},
+      {std::string("[]\0", 3), "not JSON"},
+      {std::string("[\"a\0b\"]", 7), "not JSON"},
+      {"\xef\xbb\xbf[]", "not JSON"},  // a byte order mark
+      {"[\"\xff\"]", "not valid UTF-8"},
+      {"[\"\xc0\xaf\"]", "not valid UTF-8"},          // overlong '/'
+      {"[\"\xed\xa0\x80\"]", "not valid UTF-8"},      // a raw surrogate
+      {"[\"\xf4\x90\x80\x80\"]", "not valid UTF-8"},  // above U+10FFFF
+      {"[\"\xe2\x82\"]", "not valid UTF-8"},          // truncated sequence
+      {"{\"\xff\": 1}", "not valid UTF-8"},           // in a key
+      {R"(["\udc00"])", "not valid UTF-8"},
+      {R"(["\ud800"])", "not valid UTF-8"},
+      {R"(["\ud800\u0041"])", "not valid UTF-8"},
+      {"42", "wrong shape"},
+      {"\"events\"", "wrong shape"},
+      {"null", "wrong shape"},
+      {"true", "wrong shape"},
+      {"{}", "wrong shape"},
+      {R"({"client": "c", "seq": 1})", "wrong shape"},
+      {R"({"events": {}})", "wrong shape"},
+      {R"({"events": null})", "wrong shape"},
+      {R"({"events": [], "events": []})", "wrong shape"},
+      {R"({"client": "c", "events": []})", "wrong shape"},
+      {R"({"seq": 1, "events": []})", "wrong shape"},
+      {R"({"client": "a", "client": "b", "seq": 1, "events": []})",
+       "wrong shape"},
+      {Nested(9, "[", "]"), "too deep"},
+      {Nested(100000, "[", "]"), "too deep"},
+      {std::string(100000, '['), "too deep"},
+      {Nested(100000, "{\"a\":", "}"), "too deep"},
+      {"[" + Nested(8, "{\"a\":[", "]}") + "]", "too deep"},
+  };
+  for (const Case& c : cases) {
+    ParsedBatch batch;
+    Status s = ParseBatch(c.body, &batch);
+    ASSERT_FALSE(s.ok()) << c.body.substr(0, 80);
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+    EXPECT_EQ(s.message().rfind(c.prefix, 0), 0u)
+        << c.body.substr(0, 80) << " -> " << s.message();
+  }
+}
+
+TEST(BatchParser, DepthLimitIsExact) {
+  ParsedBatch ok;
+  EXPECT_TRUE(ParseBatch(Nested(kMaxDepth, "[", "]"), &ok).ok());
+  ParsedBatch deep;
+  EXPECT_FALSE(ParseBatch(Nested(kMaxDepth + 1, "[", "]"), &deep).ok());
+  // The deepest valid batch: object, events, event, labels.
+  ParsedBatch realistic;
+  EXPECT_TRUE(
+      ParseBatch(R"({"events": [{"labels": {"a": "b"}}]})", &realistic).ok());
+}
+
+TEST(BatchParser, ErrorsSayWhere) {
+  ParsedBatch batch;
+  Status s = ParseBatch("[1, x]", &batch);
+  EXPECT_EQ(s.message(), "not JSON: invalid value at byte 4");
+}
+
+TEST(BatchParser, KeepsUnicodeEscapes) {
+  ParsedBatch batch;
+  ASSERT_TRUE(ParseBatch(R"(["caf\u00e9", "\ud83d\ude00"])", &batch).ok());
+  EXPECT_EQ(std::string(batch.events()[0].GetString()), "caf\xc3\xa9");
+  EXPECT_EQ(std::string(batch.events()[1].GetString()), "\xf0\x9f\x98\x80");
+}
+
+TEST(BatchParser, IsValidUtf8) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain"));
+  EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_TRUE(IsValidUtf8(std::string("a\0b", 3)));
+  EXPECT_TRUE(IsValidUtf8("\xef\xbf\xbf\xf4\x8f\xbf\xbf"));
+  EXPECT_FALSE(IsValidUtf8("\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xc1\xbf"));
+  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));
+  EXPECT_FALSE(IsValidUtf8("\xed\xbf\xbf"));
+  EXPECT_FALSE(IsValidUtf8("\xf0\x80\x80\xaf"));
+  EXPECT_FALSE(IsValidUtf8("\xf5\x80\x80\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xc3"));
+  EXPECT_FALSE(IsValidUtf8("\xc3\x28"));
+}
+
+TEST(BatchParser, IsValidClientId) {
+  EXPECT_TRUE(IsValidClientId("a"));
+  EXPECT_TRUE(IsValidClientId("AZaz09_-"));
+  EXPECT_TRUE(IsValidClientId(std::string(64, 'x')));
+  EXPECT_FALSE(IsValidClientId(""));
+  EXPECT_FALSE(IsValidClientId(std::string(65, 'x')));
+  EXPECT_FALSE(IsValidClientId("a/b"));
+  EXPECT_FALSE(IsValidClientId("a+b"));
+}
+
+}  // namespace
+}  // namespace pum

@@ -1,0 +1,347 @@
+#include "fcgi-ingest/fcgi_server.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <utility>
+
+#include "schema/allowlist.h"
+
+namespace pum {
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+volatile sig_atomic_t g_reload = 0;
+
+extern "C" void OnSignal(int signo) {
+  if (signo == SIGHUP) {
+    g_reload = 1;
+  } else {
+    g_stop = 1;
+  }
+}
+
+constexpr int kBacklog = 1024;
+// How much of an over-long body is read and thrown away before the
+// connection is closed.
+constexpr size_t kMaxDrainBytes = size_t{4} << 20;
+
+void Log(const std::string& line) {
+  std::fprintf(stderr, "pum-ingest: %s\n", line.c_str());
+}
+
+std::string Errno(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 422:
+      return "Unprocessable Entity";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "";
+  }
+}
+
+std::string Param(const char* name, FCGX_ParamArray envp) {
+  const char* value = FCGX_GetParam(name, envp);
+  return value == nullptr ? "" : value;
+}
+
+// CONTENT_LENGTH as a number; -1 if absent or not a number.
+long long ContentLength(FCGX_ParamArray envp) {
+  std::string text = Param("CONTENT_LENGTH", envp);
+  if (text.empty() || text.size() > 18) return -1;
+  for (char c : text) {
+    if (c < '0' || c > '9') return -1;
+  }
+  return std::atoll(text.c_str());
+}
+
+// Reads up to `max` bytes of the body into `body`, growing it as the bytes
+// arrive (`expected` is CONTENT_LENGTH, or -1).
+void ReadUpTo(FCGX_Stream* in, size_t max, long long expected,
+              std::string* body) {
+  if (expected > 0) body->reserve(std::min<size_t>(expected, max));
+  char buffer[16384];
+  while (body->size() < max) {
+    size_t want = std::min(sizeof buffer, max - body->size());
+    int n = FCGX_GetStr(buffer, static_cast<int>(want), in);
+    if (n <= 0) break;
+    body->append(buffer, static_cast<size_t>(n));
+  }
+}
+
+void Drain(FCGX_Stream* in) {
+  char buffer[16384];
+  size_t total = 0;
+  int n = 0;
+  while (total < kMaxDrainBytes &&
+         (n = FCGX_GetStr(buffer, sizeof buffer, in)) > 0) {
+    total += static_cast<size_t>(n);
+  }
+}
+
+Request ReadRequest(FCGX_Request* fcgi, size_t max_body_bytes) {
+  Request request;
+  request.method = Param("REQUEST_METHOD", fcgi->envp);
+  request.origin = Param("HTTP_ORIGIN", fcgi->envp);
+  request.content_type = Param("CONTENT_TYPE", fcgi->envp);
+  if (request.method != "POST") return request;
+  long long length = ContentLength(fcgi->envp);
+  if (length > static_cast<long long>(max_body_bytes)) {
+    request.body_too_large = true;
+    Drain(fcgi->in);
+    return request;
+  }
+  ReadUpTo(fcgi->in, max_body_bytes + 1, length, &request.body);
+  if (request.body.size() > max_body_bytes) {
+    request.body_too_large = true;
+    request.body.clear();
+    Drain(fcgi->in);
+  }
+  return request;
+}
+
+void WriteResponse(const Response& response, FCGX_Stream* out) {
+  std::string head = "Status: " + std::to_string(response.status) + " " +
+                     ReasonPhrase(response.status) + "\r\n";
+  for (const auto& [name, value] : response.headers) {
+    head += name + ": " + value + "\r\n";
+  }
+  head += "\r\n";
+  FCGX_PutStr(head.data(), static_cast<int>(head.size()), out);
+  if (!response.body.empty()) {
+    FCGX_PutStr(response.body.data(), static_cast<int>(response.body.size()),
+                out);
+  }
+}
+
+Status InstallSignalHandlers() {
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = OnSignal;
+  for (int signo : {SIGTERM, SIGINT, SIGHUP}) {
+    if (sigaction(signo, &sa, nullptr) != 0) {
+      return Status::IoError(Errno("sigaction"));
+    }
+  }
+  sa.sa_handler = SIG_IGN;
+  if (sigaction(SIGPIPE, &sa, nullptr) != 0) {
+    return Status::IoError(Errno("sigaction"));
+  }
+  return Status::Ok();
+}
+
+// accept() errors after which the loop goes on.
+bool TransientAcceptError(int rc) {
+  int e = -rc;
+  return e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNABORTED ||
+         e == EPROTO || e == ENOBUFS || e == ENOMEM || e == EMFILE ||
+         e == ENFILE || e == ECONNRESET || e == ETIMEDOUT;
+}
+
+}  // namespace
+
+Status ParseListenAddress(const std::string& listen, std::string* path,
+                          bool* is_unix) {
+  if (listen.rfind("unix:", 0) == 0) {
+    *path = listen.substr(5);
+    *is_unix = true;
+    if (path->empty() || path->find(':') != std::string::npos) {
+      return Status::InvalidArgument("--listen=" + listen +
+                                     ": the socket path must be non-empty and "
+                                     "may not contain ':'");
+    }
+    return Status::Ok();
+  }
+  *is_unix = false;
+  size_t colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+  std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+  bool port_ok = !port.empty() && port.size() <= 5 &&
+                 port.find_first_not_of("0123456789") == std::string::npos &&
+                 std::atoi(port.c_str()) >= 1 &&
+                 std::atoi(port.c_str()) <= 65535;
+  if (!port_ok || host.find(':') != std::string::npos ||
+      host.find('[') != std::string::npos) {
+    return Status::InvalidArgument(
+        "--listen=" + listen +
+        ": expected unix:/path or HOST:PORT (IPv4 host or name; IPv6 is not "
+        "supported)");
+  }
+  *path = listen;
+  return Status::Ok();
+}
+
+FcgiServer::FcgiServer(Ingestor* ingestor, Options options,
+                       std::string fingerprint)
+    : ingestor_(ingestor),
+      options_(std::move(options)),
+      fingerprint_(std::move(fingerprint)),
+      last_check_(std::chrono::steady_clock::now()) {}
+
+FcgiServer::~FcgiServer() {
+  if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
+}
+
+Status FcgiServer::Open() {
+  if (FCGX_Init() != 0) return Status::IoError("FCGX_Init failed");
+  if (options_.listen.empty()) {
+    int accepting = 0;
+    socklen_t len = sizeof accepting;
+    if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 ||
+        !accepting) {
+      return Status::InvalidArgument(
+          "file descriptor 0 is not a listening socket: run pum-ingest under "
+          "spawn-fcgi, a web server's FastCGI spawner or systemd socket "
+          "activation, or give --listen=unix:/path or --listen=HOST:PORT");
+    }
+    listen_fd_ = 0;
+  } else {
+    std::string path;
+    bool is_unix = false;
+    Status s = ParseListenAddress(options_.listen, &path, &is_unix);
+    if (!s.ok()) return s;
+    listen_fd_ = FCGX_OpenSocket(path.c_str(), kBacklog);
+    if (listen_fd_ < 0) {
+      return Status::IoError(Errno("cannot listen on " + options_.listen));
+    }
+    if (is_unix) {
+      unix_path_ = path;
+      if (::chmod(path.c_str(), 0666) != 0) {
+        return Status::IoError(Errno("chmod " + path));
+      }
+    }
+  }
+  int flags = fcntl(listen_fd_, F_GETFL);
+  if (flags < 0 || fcntl(listen_fd_, F_SETFL, flags | O_NONBLOCK) < 0) {
+    return Status::IoError(Errno("fcntl O_NONBLOCK on the listening socket"));
+  }
+  return Status::Ok();
+}
+
+void FcgiServer::MaybeReload(bool force) {
+  auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_check_ < std::chrono::seconds(1)) return;
+  last_check_ = now;
+  std::string fingerprint = AllowlistFingerprint(options_.metrics_dir);
+  if (fingerprint == fingerprint_ && !force) return;
+  if (fingerprint == bad_fingerprint_ && !force) return;
+  auto allowlist = std::make_shared<Allowlist>();
+  Status s = Allowlist::LoadDir(options_.metrics_dir, allowlist.get());
+  if (!s.ok()) {
+    bad_fingerprint_ = fingerprint;
+    Log("allowlist " + options_.metrics_dir +
+        " is invalid, keeping the previous one:\n" + s.message());
+    return;
+  }
+  fingerprint_ = fingerprint;
+  bad_fingerprint_.clear();
+  ingestor_->SetAllowlist(std::move(allowlist));
+  Log("reloaded the allowlist from " + options_.metrics_dir);
+}
+
+void FcgiServer::LogStoreFailures(int64_t now, bool force) {
+  uint64_t failures = ingestor_->store_failures();
+  if (failures == logged_failures_) return;
+  if (!force && now - last_failure_log_ < 10) return;
+  Log("store: " + ingestor_->last_store_error().message() + " (" +
+      std::to_string(failures - logged_failures_) +
+      " failed transactions since the last report)");
+  logged_failures_ = failures;
+  last_failure_log_ = now;
+}
+
+Status FcgiServer::Run() {
+  Status s = InstallSignalHandlers();
+  if (!s.ok()) return s;
+  sigset_t blocked;
+  sigset_t waiting;
+  sigemptyset(&blocked);
+  for (int signo : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&blocked, signo);
+  pthread_sigmask(SIG_BLOCK, &blocked, &waiting);
+  for (int signo : {SIGTERM, SIGINT, SIGHUP}) sigdelset(&waiting, signo);
+
+  FCGX_Request request;
+  FCGX_InitRequest(&request, listen_fd_, 0);
+  while (s.ok() && !g_stop) {
+    // A connection the web server keeps open (FCGI_KEEP_CONN) may bring the
+    // next request; libfcgi keeps it in ipcFd.
+    struct pollfd fds[2] = {{listen_fd_, POLLIN, 0},
+                            {request.ipcFd, POLLIN, 0}};
+    int nfds = request.ipcFd >= 0 ? 2 : 1;
+    struct timespec second = {1, 0};
+    bool idle_flush = ingestor_->pending_series() > 0;
+    int n = ppoll(fds, nfds, idle_flush ? &second : nullptr, &waiting);
+    if (g_stop) break;
+    if (n < 0) {
+      if (errno != EINTR) s = Status::IoError(Errno("ppoll"));
+      continue;
+    }
+    if (n == 0) {
+      ingestor_->Flush(::time(nullptr));
+      continue;
+    }
+    if (fds[0].revents & (POLLERR | POLLNVAL)) {
+      s = Status::IoError("the listening socket failed");
+      break;
+    }
+    if (nfds == 2 && fds[1].revents == 0) {
+      // Only a new connection: drop the idle kept one, or libfcgi would
+      // block reading it.
+      FCGX_Free(&request, 1);
+    }
+    int rc = FCGX_Accept_r(&request);
+    if (rc < 0) {
+      if (!TransientAcceptError(rc)) {
+        s = Status::IoError(std::string("accept: ") + std::strerror(-rc));
+      }
+      continue;
+    }
+    Serve(&request);
+    FCGX_Finish_r(&request);
+  }
+  if (request.ipcFd >= 0) FCGX_Free(&request, 1);
+  ingestor_->Flush(::time(nullptr));
+  LogStoreFailures(::time(nullptr), true);
+  return s;
+}
+
+void FcgiServer::Serve(FCGX_Request* fcgi) {
+  MaybeReload(g_reload != 0);
+  g_reload = 0;
+  Request request = ReadRequest(fcgi, options_.max_body_bytes);
+  int64_t now = ::time(nullptr);
+  Response response = ingestor_->Handle(request, now);
+  WriteResponse(response, fcgi->out);
+  LogStoreFailures(now, false);
+}
+
+}  // namespace pum

@@ -1,0 +1,222 @@
+#include "fcgi-ingest/ingestor.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <strings.h>
+
+#include "fcgi-ingest/batch_parser.h"
+#include "fcgi-ingest/validator.h"
+
+namespace pum {
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+const char kAllowedMethods[] = "POST, OPTIONS";
+
+void AddJsonBody(const rapidjson::StringBuffer& buffer, Response* response) {
+  response->body.assign(buffer.GetString(), buffer.GetSize());
+  response->headers.emplace_back("Content-Type", "application/json");
+}
+
+Response ErrorResponse(int status, const std::string& message) {
+  Response response;
+  response.status = status;
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  writer.StartObject();
+  writer.Key("error");
+  writer.String(message.data(),
+                static_cast<rapidjson::SizeType>(message.size()));
+  writer.EndObject();
+  AddJsonBody(buffer, &response);
+  return response;
+}
+
+// 200 {"accepted": n, "rejected": [...]}, or 422 with an "error" first.
+Response RejectedResponse(int status, const ValidationResult& result) {
+  Response response;
+  response.status = status;
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  writer.StartObject();
+  if (status == 422) {
+    writer.Key("error");
+    writer.String(
+        "strict mode: the batch has invalid events; nothing was applied");
+  }
+  writer.Key("accepted");
+  writer.Uint64(status == 422 ? 0 : result.accepted);
+  writer.Key("rejected");
+  writer.StartArray();
+  for (const Rejection& r : result.rejected) {
+    writer.StartObject();
+    writer.Key("index");
+    writer.Uint64(r.index);
+    writer.Key("reason");
+    writer.String(r.reason);
+    writer.EndObject();
+  }
+  writer.EndArray();
+  writer.EndObject();
+  AddJsonBody(buffer, &response);
+  return response;
+}
+
+}  // namespace
+
+std::string Response::Header(const std::string& name) const {
+  for (const auto& h : headers) {
+    if (h.first == name) return h.second;
+  }
+  return "";
+}
+
+Ingestor::Ingestor(Store* store, std::shared_ptr<const Allowlist> allowlist,
+                   Options options)
+    : store_(store),
+      allowlist_(std::move(allowlist)),
+      options_(std::move(options)) {}
+
+void Ingestor::SetAllowlist(std::shared_ptr<const Allowlist> allowlist) {
+  allowlist_ = std::move(allowlist);
+}
+
+Response Ingestor::Handle(const Request& request, int64_t now) {
+  Response response;
+  if (request.method != "POST" && request.method != "OPTIONS") {
+    response = ErrorResponse(405, "method not allowed: use POST");
+    response.headers.emplace_back("Allow", kAllowedMethods);
+  } else if (!request.origin.empty() && !OriginAllowed(request.origin)) {
+    return Finish(ErrorResponse(403, "origin not allowed"), {}, now);
+  } else if (request.method == "OPTIONS") {
+    response.status = 204;
+    response.headers.emplace_back("Allow", kAllowedMethods);
+    if (!request.origin.empty()) {
+      response.headers.emplace_back("Access-Control-Allow-Methods",
+                                    kAllowedMethods);
+      response.headers.emplace_back("Access-Control-Allow-Headers",
+                                    "Content-Type");
+      response.headers.emplace_back("Access-Control-Max-Age", "86400");
+    }
+  } else {
+    response = HandlePost(request, now);
+    AddCorsHeaders(request, &response);
+    return response;
+  }
+  AddCorsHeaders(request, &response);
+  return Finish(std::move(response), {}, now);
+}
+
+Response Ingestor::HandlePost(const Request& request, int64_t now) {
+  if (request.body_too_large) {
+    return Finish(
+        ErrorResponse(413, "body larger than " +
+                               std::to_string(options_.max_body_bytes) +
+                               " bytes"),
+        {}, now);
+  }
+  ParsedBatch parsed;
+  Status s = ParseBatch(request.body, &parsed);
+  if (!s.ok()) return Finish(ErrorResponse(400, s.message()), {}, now);
+
+  std::shared_ptr<const Allowlist> allowlist = allowlist_;
+  ValidationResult result;
+  ValidateEvents(parsed.events(), *allowlist, options_, &result);
+  Counters counters;
+  for (const Rejection& r : result.rejected) {
+    counters[{kEventsRejectedTotal, {"reason", r.reason}}] += 1;
+  }
+  if (options_.strict && !result.rejected.empty()) {
+    return Finish(RejectedResponse(422, result), std::move(counters), now);
+  }
+
+  int status = result.rejected.empty() ? 204 : 200;
+  counters[{kReportsTotal, {}}] += 1;
+  counters[{kEventsAcceptedTotal, {}}] += static_cast<double>(result.accepted);
+  counters[{kRequestsTotal, {"code", std::to_string(status)}}] += 1;
+  Batch batch = std::move(result.batch);
+  batch.id = parsed.id();
+  AppendCounters(counters, &batch);
+
+  ApplyResult applied = ApplyResult::kApplied;
+  s = ApplyWithPending(std::move(batch), now, &applied);
+  if (!s.ok()) {
+    Merge({{{kRequestsTotal, {"code", "503"}}, 1}});
+    return ErrorResponse(503, s.code() == Status::Code::kBusy
+                                  ? "store busy; nothing was applied, retry"
+                                  : "store failed; nothing was applied, retry");
+  }
+  if (applied == ApplyResult::kDuplicate) {
+    Response response;
+    response.status = 204;
+    return Finish(std::move(response), {{{kDuplicateBatchesTotal, {}}, 1}},
+                  now);
+  }
+  if (status == 204) return Response();
+  return RejectedResponse(200, result);
+}
+
+Response Ingestor::Finish(Response response, Counters counters, int64_t now) {
+  counters[{kRequestsTotal, {"code", std::to_string(response.status)}}] += 1;
+  Merge(counters);
+  if (last_failure_ < 0 || now - last_failure_ >= 1) Flush(now);
+  return response;
+}
+
+void Ingestor::Merge(const Counters& counters) {
+  for (const auto& [key, value] : counters) pending_[key] += value;
+}
+
+void Ingestor::AppendCounters(const Counters& counters, Batch* batch) {
+  for (const auto& [key, value] : counters) {
+    CounterDelta delta;
+    delta.key.metric = key.first;
+    if (!key.second.first.empty()) {
+      delta.key.labels.push_back(
+          Label{key.second.first, key.second.second, 0, ""});
+    }
+    delta.inc = value;
+    batch->counters.push_back(std::move(delta));
+  }
+}
+
+Status Ingestor::ApplyWithPending(Batch batch, int64_t now,
+                                  ApplyResult* result) {
+  AppendCounters(pending_, &batch);
+  Status s = store_->Apply(batch, now, result);
+  if (!s.ok()) {
+    last_failure_ = now;
+    last_store_error_ = s;
+    ++store_failures_;
+    return s;
+  }
+  if (*result == ApplyResult::kApplied) pending_.clear();
+  return s;
+}
+
+Status Ingestor::Flush(int64_t now) {
+  if (pending_.empty()) return Status::Ok();
+  ApplyResult result = ApplyResult::kApplied;
+  return ApplyWithPending(Batch(), now, &result);
+}
+
+bool Ingestor::OriginAllowed(const std::string& origin) const {
+  for (const std::string& allowed : options_.cors_allowed_origins) {
+    if (allowed == "*") return true;
+    if (allowed.size() == origin.size() &&
+        strncasecmp(allowed.data(), origin.data(), origin.size()) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Ingestor::AddCorsHeaders(const Request& request,
+                              Response* response) const {
+  if (request.origin.empty() || !OriginAllowed(request.origin)) return;
+  response->headers.emplace_back("Access-Control-Allow-Origin", request.origin);
+  response->headers.emplace_back("Vary", "Origin");
+}
+
+}  // namespace pum

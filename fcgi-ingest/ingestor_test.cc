@@ -1,0 +1,466 @@
+#include "fcgi-ingest/ingestor.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fcgi-ingest/test_util.h"
+#include "schema/temp_dir.h"
+
+namespace pum {
+namespace {
+
+using LabelPairs = std::vector<std::pair<std::string, std::string>>;
+
+const char kCounterEvent[] =
+    R"({"metricName": "usage_total", "metricType": "counter",
+        "labels": {"browser": "chrome", "feature": "quickQuestion"},
+        "inc": 3.5})";
+const char kHistogramEvent[] =
+    R"({"metricName": "firebase_response_time", "metricType": "histogram",
+        "labels": {"firebaseHost": "pd-dev-1.firebaseio.com"},
+        "observations": [0.1, 0.3, 0.05]})";
+const char kUnknownEvent[] =
+    R"({"metricName": "nope", "metricType": "counter", "inc": 1})";
+const LabelPairs kCounterLabels = {{"browser", "chrome"},
+                                   {"feature", "quickQuestion"}};
+
+std::string Array(const std::vector<std::string>& events) {
+  std::string s = "[";
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i > 0) s += ",";
+    s += events[i];
+  }
+  return s + "]";
+}
+
+std::string WithId(const std::string& client, int64_t seq,
+                   const std::string& events) {
+  return R"({"client": ")" + client + R"(", "seq": )" + std::to_string(seq) +
+         R"(, "events": )" + events + "}";
+}
+
+// Holds a write lock on the database from a second connection.
+class WriteLock {
+ public:
+  explicit WriteLock(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  }
+  ~WriteLock() {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class IngestorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    StoreOptions store_options;
+    store_options.busy_timeout_ms = 50;
+    Status s = Store::Open(DbPath(), store_options, &store_);
+    ASSERT_TRUE(s.ok()) << s.message();
+    MakeIngestor();
+  }
+
+  void MakeIngestor() {
+    ingestor_ = std::make_unique<Ingestor>(store_.get(),
+                                           testing::TestAllowlist(), options_);
+  }
+
+  std::string DbPath() const { return dir_.Path("pum.db"); }
+
+  Response Post(const std::string& body, const std::string& origin = "",
+                const std::string& content_type = "application/json") {
+    Request request;
+    request.method = "POST";
+    request.origin = origin;
+    request.content_type = content_type;
+    request.body = body;
+    return ingestor_->Handle(request, now_);
+  }
+
+  Response Send(const std::string& method, const std::string& origin = "") {
+    Request request;
+    request.method = method;
+    request.origin = origin;
+    return ingestor_->Handle(request, now_);
+  }
+
+  Snapshot Read() {
+    Snapshot snapshot;
+    Status s = store_->Read(&snapshot);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return snapshot;
+  }
+
+  // The counter's value, or -1 if the series is absent.
+  double Counter(const std::string& metric, const LabelPairs& labels = {}) {
+    for (const CounterSeries& c : Read().counters) {
+      if (c.metric == metric && c.labels == labels) return c.value;
+    }
+    return -1;
+  }
+
+  double Requests(int code) {
+    return Counter(kRequestsTotal, {{"code", std::to_string(code)}});
+  }
+
+  double Rejected(const std::string& reason) {
+    return Counter(kEventsRejectedTotal, {{"reason", reason}});
+  }
+
+  // Every series that is not one of pum's own.
+  size_t UserSeries() {
+    Snapshot snapshot = Read();
+    size_t n = 0;
+    for (const auto& c : snapshot.counters) n += c.metric.rfind("pum_", 0) != 0;
+    return n + snapshot.histograms.size();
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+  Options options_;
+  std::unique_ptr<Ingestor> ingestor_;
+  int64_t now_ = 1700000000;
+};
+
+TEST_F(IngestorTest, SeedCounterTwiceReadsSeven) {
+  std::string body = Array({kCounterEvent});
+  Response first = Post(body);
+  EXPECT_EQ(first.status, 204);
+  EXPECT_EQ(first.body, "");
+  EXPECT_EQ(first.Header("Content-Type"), "");
+  EXPECT_EQ(Post(body).status, 204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 7);
+  EXPECT_EQ(Counter(kReportsTotal), 2);
+  EXPECT_EQ(Counter(kEventsAcceptedTotal), 2);
+  EXPECT_EQ(Requests(204), 2);
+  EXPECT_EQ(ingestor_->pending_series(), 0u);
+}
+
+TEST_F(IngestorTest, SeedHistogram) {
+  EXPECT_EQ(Post(Array({kHistogramEvent})).status, 204);
+  Snapshot snapshot = Read();
+  ASSERT_EQ(snapshot.histograms.size(), 1u);
+  const HistogramSeries& h = snapshot.histograms[0];
+  EXPECT_EQ(h.metric, "firebase_response_time");
+  EXPECT_EQ(h.labels,
+            (LabelPairs{{"firebaseHost", "pd-dev-1.firebaseio.com"}}));
+  EXPECT_EQ(h.count, 3u);
+  EXPECT_DOUBLE_EQ(h.sum, 0.45);
+  std::vector<std::pair<double, uint64_t>> want = {
+      {0.05, 1}, {0.1, 1}, {0.5, 1}};
+  EXPECT_EQ(h.buckets, want);
+}
+
+TEST_F(IngestorTest, SomeInvalidEventsGive200WithTheRejectedList) {
+  Response r = Post(Array({kCounterEvent, kUnknownEvent, "7"}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("Content-Type"), "application/json");
+  EXPECT_EQ(
+      r.body,
+      R"({"accepted":1,"rejected":[{"index":1,"reason":"unknown_metric"},)"
+      R"({"index":2,"reason":"bad_event"}]})");
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 3.5);
+  EXPECT_EQ(Rejected("unknown_metric"), 1);
+  EXPECT_EQ(Rejected("bad_event"), 1);
+  EXPECT_EQ(Counter(kEventsAcceptedTotal), 1);
+  EXPECT_EQ(Counter(kReportsTotal), 1);
+  EXPECT_EQ(Requests(200), 1);
+}
+
+TEST_F(IngestorTest, AllInvalidIsStill200) {
+  Response r = Post(Array({kUnknownEvent}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(
+      r.body,
+      R"({"accepted":0,"rejected":[{"index":0,"reason":"unknown_metric"}]})");
+  EXPECT_EQ(Counter(kReportsTotal), 1);
+  EXPECT_EQ(UserSeries(), 0u);
+}
+
+TEST_F(IngestorTest, EmptyBatchIsAHeartbeat) {
+  EXPECT_EQ(Post("[]").status, 204);
+  EXPECT_EQ(Post(WithId("c", 0, "[]")).status, 204);
+  EXPECT_EQ(Counter(kReportsTotal), 2);
+  EXPECT_EQ(UserSeries(), 0u);
+}
+
+TEST_F(IngestorTest, MalformedBodiesGive400AndApplyNothing) {
+  std::vector<std::string> bodies = {
+      "",
+      "not json",
+      "[" + std::string(kCounterEvent),
+      "[\"\xff\"]",
+      R"(["\udc00"])",
+      "{}",
+      "42",
+      std::string(100000, '['),
+      R"({"client": "a b", "seq": 1, "events": [])"
+      "]}",
+      R"({"client": "a", "seq": -1, "events": []})",
+      R"({"client": "a", "seq": 1.5, "events": []})",
+  };
+  for (const std::string& body : bodies) {
+    Response r = Post(body);
+    EXPECT_EQ(r.status, 400) << body.substr(0, 60);
+    EXPECT_EQ(r.Header("Content-Type"), "application/json");
+    EXPECT_EQ(r.body.rfind(R"({"error":")", 0), 0u) << r.body;
+  }
+  EXPECT_EQ(Post("[1 2]").body,
+            R"({"error":"not JSON: missing a comma or ']' after an array )"
+            R"(element at byte 3"})");
+  EXPECT_EQ(Requests(400), static_cast<double>(bodies.size() + 1));
+  EXPECT_EQ(Counter(kReportsTotal), -1);
+  EXPECT_EQ(UserSeries(), 0u);
+}
+
+TEST_F(IngestorTest, DuplicateBatchIsAcknowledgedAndAppliedOnce) {
+  std::string body = WithId("page-1", 0, Array({kCounterEvent}));
+  EXPECT_EQ(Post(body).status, 204);
+  Response again = Post(body);
+  EXPECT_EQ(again.status, 204);
+  EXPECT_EQ(again.body, "");
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 3.5);
+  EXPECT_EQ(Counter(kDuplicateBatchesTotal), 1);
+  EXPECT_EQ(Counter(kReportsTotal), 1);
+  EXPECT_EQ(Requests(204), 2);
+
+  // The next seq, and the same seq from another client, are applied.
+  EXPECT_EQ(Post(WithId("page-1", 1, Array({kCounterEvent}))).status, 204);
+  EXPECT_EQ(Post(WithId("page-2", 0, Array({kCounterEvent}))).status, 204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 10.5);
+  // A batch with rejections, replayed, is a plain 204.
+  std::string mixed =
+      WithId("page-3", 5, Array({kCounterEvent, kUnknownEvent}));
+  EXPECT_EQ(Post(mixed).status, 200);
+  EXPECT_EQ(Post(mixed).status, 204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 14);
+  EXPECT_EQ(Counter(kDuplicateBatchesTotal), 2);
+  EXPECT_EQ(Rejected("unknown_metric"), 1);
+}
+
+TEST_F(IngestorTest, StrictModeRejectsTheWholeBatch) {
+  options_.strict = true;
+  MakeIngestor();
+  Response r = Post(Array({kCounterEvent, kUnknownEvent}));
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.body,
+            R"({"error":"strict mode: the batch has invalid events; nothing )"
+            R"(was applied","accepted":0,"rejected":[{"index":1,"reason":)"
+            R"("unknown_metric"}]})");
+  EXPECT_EQ(UserSeries(), 0u);
+  EXPECT_EQ(Counter(kReportsTotal), -1);
+  EXPECT_EQ(Rejected("unknown_metric"), 1);
+  EXPECT_EQ(Requests(422), 1);
+  // A valid batch still goes through.
+  EXPECT_EQ(Post(Array({kCounterEvent})).status, 204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 3.5);
+}
+
+TEST_F(IngestorTest, StrictModeDuplicateOfAnAppliedBatch) {
+  options_.strict = true;
+  MakeIngestor();
+  std::string body = WithId("c", 3, Array({kCounterEvent}));
+  EXPECT_EQ(Post(body).status, 204);
+  EXPECT_EQ(Post(body).status, 204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 3.5);
+}
+
+TEST_F(IngestorTest, BodyTooLargeIs413) {
+  Request request;
+  request.method = "POST";
+  request.body_too_large = true;
+  Response r = ingestor_->Handle(request, now_);
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.body, R"({"error":"body larger than 65536 bytes"})");
+  EXPECT_EQ(Requests(413), 1);
+  EXPECT_EQ(UserSeries(), 0u);
+}
+
+TEST_F(IngestorTest, OtherMethodsGet405) {
+  for (const char* method : {"GET", "PUT", "DELETE", "HEAD", "PATCH", ""}) {
+    Response r = Send(method);
+    EXPECT_EQ(r.status, 405) << method;
+    EXPECT_EQ(r.Header("Allow"), "POST, OPTIONS");
+    EXPECT_EQ(r.body, R"({"error":"method not allowed: use POST"})");
+  }
+  EXPECT_EQ(Requests(405), 6);
+}
+
+TEST_F(IngestorTest, AnyContentTypeIsParsedAsJson) {
+  for (const char* type : {"application/json", "text/plain;charset=UTF-8", "",
+                           "application/x-www-form-urlencoded"}) {
+    EXPECT_EQ(Post(Array({kCounterEvent}), "", type).status, 204) << type;
+  }
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 14);
+}
+
+TEST_F(IngestorTest, CorsAnyOrigin) {
+  Response r = Post("[]", "https://shop.example");
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.Header("Access-Control-Allow-Origin"), "https://shop.example");
+  EXPECT_EQ(r.Header("Vary"), "Origin");
+  // No Origin, no CORS headers.
+  r = Post("[]");
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.Header("Access-Control-Allow-Origin"), "");
+  EXPECT_EQ(r.Header("Vary"), "");
+  // Error answers carry them too, so the page can read them.
+  r = Post("nope", "https://shop.example");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.Header("Access-Control-Allow-Origin"), "https://shop.example");
+}
+
+TEST_F(IngestorTest, CorsAllowList) {
+  options_.cors_allowed_origins = {"https://a.example",
+                                   "http://localhost:8080"};
+  MakeIngestor();
+  Response r = Post(Array({kCounterEvent}), "https://a.example");
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.Header("Access-Control-Allow-Origin"), "https://a.example");
+  EXPECT_EQ(r.Header("Vary"), "Origin");
+  EXPECT_EQ(Post(Array({kCounterEvent}), "HTTPS://A.example").status, 204);
+  EXPECT_EQ(Post(Array({kCounterEvent}), "http://localhost:8080").status, 204);
+  EXPECT_EQ(Post(Array({kCounterEvent})).status, 204);  // no Origin
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 14);
+
+  for (const char* origin : {"https://evil.example", "https://a.example.evil",
+                             "http://a.example", "null"}) {
+    r = Post(Array({kCounterEvent}), origin);
+    EXPECT_EQ(r.status, 403) << origin;
+    EXPECT_EQ(r.body, R"({"error":"origin not allowed"})");
+    EXPECT_EQ(r.Header("Access-Control-Allow-Origin"), "");
+  }
+  EXPECT_EQ(Send("OPTIONS", "https://evil.example").status, 403);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 14);
+  EXPECT_EQ(Requests(403), 5);
+}
+
+TEST_F(IngestorTest, Preflight) {
+  Response r = Send("OPTIONS", "https://shop.example");
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(r.Header("Access-Control-Allow-Origin"), "https://shop.example");
+  EXPECT_EQ(r.Header("Access-Control-Allow-Methods"), "POST, OPTIONS");
+  EXPECT_EQ(r.Header("Access-Control-Allow-Headers"), "Content-Type");
+  EXPECT_EQ(r.Header("Access-Control-Max-Age"), "86400");
+  EXPECT_EQ(r.Header("Vary"), "Origin");
+  r = Send("OPTIONS");
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.Header("Allow"), "POST, OPTIONS");
+  EXPECT_EQ(r.Header("Access-Control-Allow-Origin"), "");
+  EXPECT_EQ(Requests(204), 2);
+  EXPECT_EQ(Counter(kReportsTotal), -1);
+}
+
+TEST_F(IngestorTest, BusyStoreGives503AndAppliesNothing) {
+  std::string body = WithId("c", 0, Array({kCounterEvent}));
+  {
+    WriteLock lock(DbPath());
+    Response r = Post(body);
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.body, R"({"error":"store busy; nothing was applied, retry"})");
+    EXPECT_GT(ingestor_->pending_series(), 0u);
+    EXPECT_EQ(ingestor_->store_failures(), 1u);
+    EXPECT_EQ(ingestor_->last_store_error().code(), Status::Code::kBusy);
+    // A 400 in the same second does not wait for the lock again.
+    EXPECT_EQ(Post("x").status, 400);
+    EXPECT_EQ(ingestor_->store_failures(), 1u);
+  }
+  EXPECT_EQ(UserSeries(), 0u);
+  EXPECT_EQ(Counter(kReportsTotal), -1);
+  // The retry with the same (client, seq) is applied: the 503 did not record
+  // the batch as seen.
+  Response r = Post(body);
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 3.5);
+  EXPECT_EQ(Counter(kReportsTotal), 1);
+  EXPECT_EQ(Requests(503), 1);
+  EXPECT_EQ(Requests(400), 1);
+  EXPECT_EQ(Requests(204), 1);
+  EXPECT_EQ(ingestor_->pending_series(), 0u);
+}
+
+TEST_F(IngestorTest, CountersOfFailedSideTransactionsAreKeptAndFlushed) {
+  {
+    WriteLock lock(DbPath());
+    EXPECT_EQ(Send("GET").status, 405);  // its counter cannot be written
+    EXPECT_EQ(ingestor_->store_failures(), 1u);
+    EXPECT_GT(ingestor_->pending_series(), 0u);
+    EXPECT_FALSE(ingestor_->Flush(now_ + 5).ok());
+  }
+  EXPECT_EQ(Requests(405), -1);
+  EXPECT_TRUE(ingestor_->Flush(now_ + 6).ok());
+  EXPECT_EQ(ingestor_->pending_series(), 0u);
+  EXPECT_EQ(Requests(405), 1);
+  EXPECT_TRUE(ingestor_->Flush(now_ + 7).ok());  // nothing to do
+  EXPECT_EQ(Requests(405), 1);
+}
+
+TEST_F(IngestorTest, PendingCountersRideWithTheNextBatch) {
+  {
+    WriteLock lock(DbPath());
+    EXPECT_EQ(Post(Array({kCounterEvent})).status, 503);
+  }
+  now_ += 1;
+  EXPECT_EQ(Post(Array({kCounterEvent})).status, 204);
+  EXPECT_EQ(Requests(503), 1);
+  EXPECT_EQ(Requests(204), 1);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 3.5);
+}
+
+TEST_F(IngestorTest, AllowlistCanBeSwapped) {
+  EXPECT_EQ(Post(Array({kCounterEvent})).status, 204);
+  auto other = std::make_shared<Allowlist>();
+  ASSERT_TRUE(other
+                  ->AddFile(R"({"allowedMetrics": [{"name": "nope",
+                               "help": "x", "type": "counter",
+                               "labels": []}]})",
+                            "other.json")
+                  .ok());
+  ingestor_->SetAllowlist(other);
+  EXPECT_EQ(ingestor_->allowlist(), other);
+  Response r = Post(Array({kCounterEvent, kUnknownEvent}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(
+      r.body,
+      R"({"accepted":1,"rejected":[{"index":0,"reason":"unknown_metric"}]})");
+  EXPECT_EQ(Counter("nope"), 1);
+}
+
+TEST_F(IngestorTest, CappedLabelOverflows) {
+  for (const char* route : {"/a", "/b", "/c", "/d", "/a"}) {
+    std::string e = std::string(R"({"metricName": "route_views_total",
+        "metricType": "counter", "labels": {"route": ")") +
+                    route + R"("}, "inc": 1})";
+    EXPECT_EQ(Post(Array({e})).status, 204);
+  }
+  EXPECT_EQ(Counter("route_views_total", {{"route", "/a"}}), 2);
+  EXPECT_EQ(Counter("route_views_total", {{"route", "/b"}}), 1);
+  EXPECT_EQ(Counter("route_views_total", {{"route", "other"}}), 2);
+}
+
+TEST_F(IngestorTest, InternalCountersAreInTheBatchTransaction) {
+  // Rejection reasons, accepted events and the request code of an applied
+  // batch are written together with it.
+  Response r = Post(Array({kCounterEvent, kHistogramEvent, "{}", "[]"}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Counter(kEventsAcceptedTotal), 2);
+  EXPECT_EQ(Rejected("bad_event"), 2);
+  EXPECT_EQ(Requests(200), 1);
+  EXPECT_EQ(Counter(kReportsTotal), 1);
+}
+
+}  // namespace
+}  // namespace pum

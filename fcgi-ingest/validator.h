@@ -1,0 +1,60 @@
+// Validator: a batch's events, judged one by one against the allowlist,
+// become the deltas to store plus the list of rejected events.
+//
+// Contract (the reasons are the reason:: constants of schema/allowlist.h):
+//   - Events past Options::max_events_per_batch: too_many_events.
+//   - An event must be an object with string "metricName" and
+//     "metricType": else bad_event. Other keys are ignored.
+//   - The name must be in the allowlist (unknown_metric) and the type must
+//     be the allowlist's ("counter" / "histogram"): else type_mismatch.
+//   - "labels" is an object of string values (omitted or null = {}); its
+//     names must be exactly the metric's label names, each once: else
+//     bad_labels. Then, in the metric's label order, a value longer than
+//     Options::max_label_value_bytes is label_value_too_long, and a value
+//     holding a NUL character or not allowed by LabelDef::Allows is
+//     label_value_not_allowed.
+//   - A counter needs "inc", a finite number >= 0 (bad_value). A histogram
+//     needs "observations", a non-empty array (bad_value) of at most
+//     Options::max_observations_per_event elements (too_many_observations),
+//     each a finite number (bad_value).
+//   - An event that would make its series' increment or sum within the
+//     batch overflow to infinity is bad_value (the store refuses those).
+//   - Each valid event adds to the delta of its series; the deltas of one
+//     series within a batch are merged. Each Label carries its LabelDef's
+//     max_values and overflow_value for the store. An observation goes to
+//     the smallest allowlist bucket bound >= its value, else to +Inf; the
+//     HistogramDelta lists only buckets that got observations, by bound.
+//   - Counter deltas are in the order their series first appear, and so are
+//     histogram deltas; Batch::id is left unset.
+#ifndef PUM_FCGI_INGEST_VALIDATOR_H_
+#define PUM_FCGI_INGEST_VALIDATOR_H_
+
+#include <rapidjson/document.h>
+
+#include <cstddef>
+#include <vector>
+
+#include "schema/allowlist.h"
+#include "schema/config.h"
+#include "schema/store.h"
+
+namespace pum {
+
+struct Rejection {
+  size_t index = 0;         // position of the event in the batch
+  const char* reason = "";  // one of the reason:: constants
+};
+
+struct ValidationResult {
+  Batch batch;                      // the valid events' deltas
+  size_t accepted = 0;              // how many events were valid
+  std::vector<Rejection> rejected;  // by index
+};
+
+// Judges every element of `events` (a JSON array). `out` must be empty.
+void ValidateEvents(const rapidjson::Value& events, const Allowlist& allowlist,
+                    const Options& options, ValidationResult* out);
+
+}  // namespace pum
+
+#endif  // PUM_FCGI_INGEST_VALIDATOR_H_

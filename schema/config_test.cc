@@ -1,0 +1,469 @@
+#include "schema/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "schema/temp_dir.h"
+
+namespace pum {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// Sets (or unsets, with null) an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    const char* old = std::getenv(name);
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    if (value != nullptr) {
+      setenv(name, value, 1);
+    } else {
+      unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (had_) {
+      setenv(name_, old_.c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  bool had_ = false;
+  std::string old_;
+};
+
+Status Parse(std::vector<std::string> args, Options* out) {
+  args.insert(args.begin(), "pum-test");
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  argv.push_back(nullptr);
+  return ParseCommandLine(static_cast<int>(args.size()), argv.data(), out);
+}
+
+TEST(Config, DefaultsWithoutFlags) {
+  ScopedEnv env("PUM_CONFIG_PATH", nullptr);
+  Options options;
+  Status status = Parse({}, &options);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(options.storage_path, "/var/lib/pum/pum.db");
+  EXPECT_EQ(options.metrics_dir, "/etc/pum/metrics.d");
+  EXPECT_EQ(options.config_file, "");
+  EXPECT_EQ(options.listen, "");
+  EXPECT_EQ(options.web_listen_address, "127.0.0.1:9102");
+  EXPECT_FALSE(options.check_config);
+  EXPECT_FALSE(options.help);
+  EXPECT_EQ(options.max_body_bytes, 65536u);
+  EXPECT_FALSE(options.strict);
+  EXPECT_THAT(options.cors_allowed_origins, ElementsAre("*"));
+  EXPECT_FALSE(options.synchronous_full);
+  EXPECT_EQ(options.busy_timeout_ms, 5000);
+}
+
+TEST(Config, FlagsTakeEitherSyntax) {
+  ScopedEnv env("PUM_CONFIG_PATH", nullptr);
+  const std::vector<std::vector<std::string>> spellings = {
+      {"--storage.path=/s.db", "--metrics.dir=/m", "--max-body-bytes=1024",
+       "--listen=unix:/run/pum.sock", "--web.listen-address=:9999",
+       "--check-config"},
+      {"--storage.path", "/s.db", "--metrics.dir", "/m", "--max-body-bytes",
+       "1024", "--listen", "unix:/run/pum.sock", "--web.listen-address",
+       ":9999", "--check-config"},
+  };
+  for (const auto& args : spellings) {
+    Options options;
+    Status status = Parse(args, &options);
+    ASSERT_TRUE(status.ok()) << status.message();
+    EXPECT_EQ(options.storage_path, "/s.db");
+    EXPECT_EQ(options.metrics_dir, "/m");
+    EXPECT_EQ(options.max_body_bytes, 1024u);
+    EXPECT_EQ(options.listen, "unix:/run/pum.sock");
+    EXPECT_EQ(options.web_listen_address, ":9999");
+    EXPECT_TRUE(options.check_config);
+  }
+}
+
+TEST(Config, TheLastFlagWins) {
+  Options options;
+  ASSERT_TRUE(
+      Parse({"--listen=127.0.0.1:1", "--listen", "[::1]:2"}, &options).ok());
+  EXPECT_EQ(options.listen, "[::1]:2");
+}
+
+TEST(Config, HelpFlag) {
+  for (const char* flag : {"--help", "-h"}) {
+    Options options;
+    ASSERT_TRUE(Parse({flag}, &options).ok()) << flag;
+    EXPECT_TRUE(options.help) << flag;
+  }
+}
+
+TEST(Config, HelpDoesNotReadTheConfigFile) {
+  Options options;
+  EXPECT_TRUE(
+      Parse({"--config.file=/nonexistent/pum.json", "--help"}, &options).ok());
+  EXPECT_TRUE(options.help);
+}
+
+TEST(Config, FlagErrors) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{"--bogus"}, "unknown flag --bogus"},
+      {{"--bogus=1"}, "unknown flag --bogus"},
+      {{"--storage_path=/x"}, "unknown flag --storage_path"},
+      {{"storage.path"},
+       "unexpected argument \"storage.path\" (flags start with --)"},
+      {{"-x"}, "unexpected argument \"-x\" (flags start with --)"},
+      {{"--"}, "unexpected argument \"--\" (flags start with --)"},
+      {{"--storage.path"}, "flag --storage.path needs a value"},
+      {{"--storage.path", "--check-config"},
+       "flag --storage.path needs a value"},
+      {{"--storage.path="}, "flag --storage.path needs a non-empty value"},
+      {{"--metrics.dir="}, "flag --metrics.dir needs a non-empty value"},
+      {{"--config.file="}, "flag --config.file needs a value"},
+      {{"--check-config=true"}, "flag --check-config takes no value"},
+      {{"--help=1"}, "flag --help takes no value"},
+      {{"--max-body-bytes=0"},
+       "flag --max-body-bytes needs an integer from 1 to 67108864, not \"0\""},
+      {{"--max-body-bytes=67108865"},
+       "flag --max-body-bytes needs an integer from 1 to 67108864, not "
+       "\"67108865\""},
+      {{"--max-body-bytes=-1"},
+       "flag --max-body-bytes needs an integer from 1 to 67108864, not "
+       "\"-1\""},
+      {{"--max-body-bytes=1k"},
+       "flag --max-body-bytes needs an integer from 1 to 67108864, not "
+       "\"1k\""},
+      {{"--max-body-bytes=99999999999999999999"},
+       "flag --max-body-bytes needs an integer from 1 to 67108864, not "
+       "\"99999999999999999999\""},
+      {{"--listen=9000"}, "flag --listen \"9000\" is not HOST:PORT"},
+      {{"--listen=unix:"},
+       "flag --listen \"unix:\" needs a path after "
+       "\"unix:\""},
+      {{"--listen=host:99999"},
+       "flag --listen \"host:99999\" has no valid port (0..65535) after the "
+       "last ':'"},
+      {{"--web.listen-address=::1:9102"},
+       "flag --web.listen-address \"::1:9102\" needs brackets around an "
+       "IPv6 host, as in [::1]:9102"},
+      {{"--web.listen-address=localhost"},
+       "flag --web.listen-address \"localhost\" is not HOST:PORT"},
+      {{"--web.listen-address=localhost:"},
+       "flag --web.listen-address \"localhost:\" has no valid port "
+       "(0..65535) after the last ':'"},
+  };
+  for (const Case& c : cases) {
+    Options options;
+    options.storage_path = "unchanged";
+    Status status = Parse(c.args, &options);
+    EXPECT_EQ(status.code(), Status::Code::kInvalidArgument) << c.args[0];
+    EXPECT_EQ(status.message(), c.message) << c.args[0];
+    EXPECT_EQ(options.storage_path, "unchanged");
+  }
+}
+
+TEST(Config, ListenAcceptsItsForms) {
+  for (const char* listen : {"", "unix:/run/pum.sock", "127.0.0.1:9000",
+                             "[::1]:9000", ":9000", "localhost:0"}) {
+    Options options;
+    Status status = Parse({std::string("--listen=") + listen}, &options);
+    EXPECT_TRUE(status.ok()) << listen << ": " << status.message();
+    EXPECT_EQ(options.listen, listen);
+  }
+}
+
+TEST(Config, EnvironmentSetsTheMetricsDir) {
+  ScopedEnv env("PUM_CONFIG_PATH", "/from/env");
+  Options options;
+  ASSERT_TRUE(Parse({}, &options).ok());
+  EXPECT_EQ(options.metrics_dir, "/from/env");
+}
+
+TEST(Config, AnEmptyEnvironmentVariableIsIgnored) {
+  ScopedEnv env("PUM_CONFIG_PATH", "");
+  Options options;
+  ASSERT_TRUE(Parse({}, &options).ok());
+  EXPECT_EQ(options.metrics_dir, "/etc/pum/metrics.d");
+}
+
+TEST(Config, FlagOverridesFileOverridesEnvironment) {
+  ScopedEnv env("PUM_CONFIG_PATH", "/from/env");
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.Write("pum.json",
+                        R"({"metrics_dir": "/from/file",
+                            "storage_path": "/file.db",
+                            "max_body_bytes": 100, "strict": true})"));
+  const std::string config = "--config.file=" + dir.Path("pum.json");
+
+  Options file_only;
+  ASSERT_TRUE(Parse({config}, &file_only).ok());
+  EXPECT_EQ(file_only.metrics_dir, "/from/file");
+  EXPECT_EQ(file_only.storage_path, "/file.db");
+  EXPECT_EQ(file_only.max_body_bytes, 100u);
+  EXPECT_TRUE(file_only.strict);
+  EXPECT_EQ(file_only.config_file, dir.Path("pum.json"));
+
+  // A flag wins even when it comes before --config.file.
+  Options flags;
+  ASSERT_TRUE(
+      Parse({"--metrics.dir=/from/flag", config, "--max-body-bytes", "200"},
+            &flags)
+          .ok());
+  EXPECT_EQ(flags.metrics_dir, "/from/flag");
+  EXPECT_EQ(flags.storage_path, "/file.db");
+  EXPECT_EQ(flags.max_body_bytes, 200u);
+}
+
+TEST(Config, AFileWithoutMetricsDirKeepsTheEnvironment) {
+  ScopedEnv env("PUM_CONFIG_PATH", "/from/env");
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.Write("pum.json", "{\"strict\": true}"));
+  Options options;
+  ASSERT_TRUE(Parse({"--config.file", dir.Path("pum.json")}, &options).ok());
+  EXPECT_EQ(options.metrics_dir, "/from/env");
+}
+
+TEST(Config, AMissingConfigFileIsNotFound) {
+  testing::TempDir dir;
+  Options options;
+  Status status = Parse({"--config.file=" + dir.Path("nope.json")}, &options);
+  EXPECT_EQ(status.code(), Status::Code::kNotFound);
+  EXPECT_EQ(status.message(),
+            dir.Path("nope.json") +
+                ": cannot read the config file: No such file or directory");
+}
+
+TEST(Config, ErrorsInTheConfigFileNameItsPathAndLine) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.Write("pum.json", "{\n  \"strict\": \"yes\"\n}\n"));
+  Options options;
+  Status status = Parse({"--config.file=" + dir.Path("pum.json")}, &options);
+  EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(status.message(), dir.Path("pum.json") +
+                                  ":2: \"strict\" must be a boolean, not a "
+                                  "string");
+}
+
+TEST(Config, ApplyConfigTextSetsEveryKey) {
+  const char* text = R"(// every key, none at its default
+{
+  "storage_path": "/s.db",
+  "metrics_dir": "/m",   // trailing comment
+  /* block
+     comment */
+  "max_body_bytes": 1048576,
+  "strict": true,
+  "cors_allowed_origins": ["https://a.example", "http://b.example:8080"],
+  "synchronous": "FULL",
+  "busy_timeout_ms": 0,
+  "web_listen_address": "0.0.0.0:9200",
+  "dedup_retention_seconds": 3600,
+  "max_events_per_batch": 10,
+  "max_observations_per_event": 20,
+  "max_label_value_bytes": 30,
+  "upkeep_interval_seconds": 60
+})";
+  Options options;
+  Status status = ApplyConfigText(text, "pum.json", &options);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(options.storage_path, "/s.db");
+  EXPECT_EQ(options.metrics_dir, "/m");
+  EXPECT_EQ(options.max_body_bytes, 1048576u);
+  EXPECT_TRUE(options.strict);
+  EXPECT_THAT(options.cors_allowed_origins,
+              ElementsAre("https://a.example", "http://b.example:8080"));
+  EXPECT_TRUE(options.synchronous_full);
+  EXPECT_EQ(options.busy_timeout_ms, 0);
+  EXPECT_EQ(options.web_listen_address, "0.0.0.0:9200");
+  EXPECT_EQ(options.dedup_retention_seconds, 3600);
+  EXPECT_EQ(options.max_events_per_batch, 10u);
+  EXPECT_EQ(options.max_observations_per_event, 20u);
+  EXPECT_EQ(options.max_label_value_bytes, 30u);
+  EXPECT_EQ(options.upkeep_interval_seconds, 60);
+  EXPECT_EQ(options.config_file, "");  // ParseCommandLine sets it
+}
+
+TEST(Config, SynchronousNormalAndEmptyOrigins) {
+  Options options;
+  options.synchronous_full = true;
+  ASSERT_TRUE(ApplyConfigText(
+                  R"({"synchronous": "normal", "cors_allowed_origins": []})",
+                  "p", &options)
+                  .ok());
+  EXPECT_FALSE(options.synchronous_full);
+  EXPECT_TRUE(options.cors_allowed_origins.empty());
+}
+
+TEST(Config, AnEmptyObjectChangesNothing) {
+  Options options;
+  options.storage_path = "kept";
+  ASSERT_TRUE(ApplyConfigText("{}", "p", &options).ok());
+  EXPECT_EQ(options.storage_path, "kept");
+}
+
+TEST(Config, ApplyConfigTextErrors) {
+  struct Case {
+    std::string text;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"", "p.json:1: invalid JSON: The document is empty."},
+      {"{\n\"strict\": true,,\n}",
+       "p.json:2: invalid JSON: Missing a name for object member."},
+      {"[]", "p.json:1: the settings must be an object, not an array"},
+      {"{\n\"stirct\": true}", "p.json:2: unknown key \"stirct\""},
+      {"{\"config_file\": \"x\"}", "p.json:1: unknown key \"config_file\""},
+      {"{\"strict\": true,\n \"strict\": false}",
+       "p.json:2: duplicate key \"strict\""},
+      {"{\"strict\":\n 1}",
+       "p.json:2: \"strict\" must be a boolean, not a "
+       "number"},
+      {"{\"storage_path\": \"\"}",
+       "p.json:1: \"storage_path\" must not be "
+       "empty"},
+      {"{\"metrics_dir\": [\"a\"]}",
+       "p.json:1: \"metrics_dir\" must be a string, not an array"},
+      {"{\"max_body_bytes\": 0}",
+       "p.json:1: \"max_body_bytes\" must be an integer from 1 to 67108864"},
+      {"{\"max_body_bytes\": 67108865}",
+       "p.json:1: \"max_body_bytes\" must be an integer from 1 to 67108864"},
+      {"{\"max_body_bytes\": 1.5}",
+       "p.json:1: \"max_body_bytes\" must be an integer from 1 to 67108864"},
+      {"{\"max_body_bytes\": \"64k\"}",
+       "p.json:1: \"max_body_bytes\" must be an integer from 1 to 67108864"},
+      {"{\"busy_timeout_ms\": -1}",
+       "p.json:1: \"busy_timeout_ms\" must be an integer from 0 to 600000"},
+      {"{\"busy_timeout_ms\": 600001}",
+       "p.json:1: \"busy_timeout_ms\" must be an integer from 0 to 600000"},
+      {"{\"dedup_retention_seconds\": 59}",
+       "p.json:1: \"dedup_retention_seconds\" must be an integer from 60 to "
+       "316224000"},
+      {"{\"max_events_per_batch\": 0}",
+       "p.json:1: \"max_events_per_batch\" must be an integer from 1 to "
+       "100000"},
+      {"{\"max_observations_per_event\": 100001}",
+       "p.json:1: \"max_observations_per_event\" must be an integer from 1 "
+       "to 100000"},
+      {"{\"max_label_value_bytes\": 0}",
+       "p.json:1: \"max_label_value_bytes\" must be an integer from 1 to "
+       "65536"},
+      {"{\"upkeep_interval_seconds\": 0}",
+       "p.json:1: \"upkeep_interval_seconds\" must be an integer from 1 to "
+       "3600"},
+      {"{\"synchronous\": \"off\"}",
+       "p.json:1: \"synchronous\" must be \"normal\" or \"full\", not "
+       "\"off\""},
+      {"{\"synchronous\": true}",
+       "p.json:1: \"synchronous\" must be a string, not a boolean"},
+      {"{\"web_listen_address\": \"9102\"}",
+       "p.json:1: \"web_listen_address\" \"9102\" is not HOST:PORT"},
+      {"{\"cors_allowed_origins\": \"*\"}",
+       "p.json:1: \"cors_allowed_origins\" must be an array, not a string"},
+      {"{\"cors_allowed_origins\": [1]}",
+       "p.json:1: \"cors_allowed_origins\" must be an array of strings, but "
+       "holds a number"},
+      {"{\"cors_allowed_origins\": [\"https://a.example/\"]}",
+       "p.json:1: \"cors_allowed_origins\" \"https://a.example/\" is not an "
+       "origin: an origin has no path, not even \"/\""},
+      {"{\"cors_allowed_origins\": [\"a.example\"]}",
+       "p.json:1: \"cors_allowed_origins\" \"a.example\" is not an origin "
+       "(scheme://host[:port], or \"*\")"},
+  };
+  for (const Case& c : cases) {
+    Options options;
+    options.storage_path = "unchanged";
+    Status status = ApplyConfigText(c.text, "p.json", &options);
+    EXPECT_EQ(status.code(), Status::Code::kInvalidArgument) << c.text;
+    EXPECT_EQ(status.message(), c.message) << c.text;
+    EXPECT_EQ(options.storage_path, "unchanged") << c.text;
+  }
+}
+
+TEST(Config, EveryErrorInTheFileIsReported) {
+  Options options;
+  Status status = ApplyConfigText(
+      "{\n"
+      "  \"strict\": 1,\n"
+      "  \"storage_path\": \"/ok.db\",\n"
+      "  \"bukets\": [],\n"
+      "  \"synchronous\": \"fast\"\n"
+      "}",
+      "p.json", &options);
+  EXPECT_EQ(status.message(),
+            "p.json:2: \"strict\" must be a boolean, not a number\n"
+            "p.json:4: unknown key \"bukets\"\n"
+            "p.json:5: \"synchronous\" must be \"normal\" or \"full\", not "
+            "\"fast\"");
+  EXPECT_EQ(options.storage_path, "/var/lib/pum/pum.db");  // unchanged
+}
+
+TEST(Config, ShippedConfigFileLoads) {
+  ScopedEnv env("PUM_CONFIG_PATH", nullptr);
+  Options options;
+  Status status = Parse({"--config.file=conf/pum.json"}, &options);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(options.config_file, "conf/pum.json");
+  EXPECT_EQ(options.metrics_dir, "conf/metrics.d");
+  EXPECT_EQ(options.storage_path, "var/pum.db");
+  // Every other key shows its default.
+  Options defaults;
+  EXPECT_EQ(options.max_body_bytes, defaults.max_body_bytes);
+  EXPECT_EQ(options.strict, defaults.strict);
+  EXPECT_EQ(options.cors_allowed_origins, defaults.cors_allowed_origins);
+  EXPECT_EQ(options.synchronous_full, defaults.synchronous_full);
+  EXPECT_EQ(options.busy_timeout_ms, defaults.busy_timeout_ms);
+  EXPECT_EQ(options.web_listen_address, defaults.web_listen_address);
+  EXPECT_EQ(options.dedup_retention_seconds, defaults.dedup_retention_seconds);
+  EXPECT_EQ(options.max_events_per_batch, defaults.max_events_per_batch);
+  EXPECT_EQ(options.max_observations_per_event,
+            defaults.max_observations_per_event);
+  EXPECT_EQ(options.max_label_value_bytes, defaults.max_label_value_bytes);
+  EXPECT_EQ(options.upkeep_interval_seconds, defaults.upkeep_interval_seconds);
+}
+
+TEST(Config, ShippedConfigFileShowsEveryKey) {
+  std::ifstream in("conf/pum.json");
+  ASSERT_TRUE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  for (const char* key :
+       {"storage_path", "metrics_dir", "max_body_bytes", "strict",
+        "cors_allowed_origins", "synchronous", "busy_timeout_ms",
+        "web_listen_address", "dedup_retention_seconds", "max_events_per_batch",
+        "max_observations_per_event", "max_label_value_bytes",
+        "upkeep_interval_seconds"}) {
+    EXPECT_THAT(text.str(), HasSubstr(std::string("\"") + key + "\":")) << key;
+  }
+}
+
+TEST(Config, UsageListsEveryFlagWithItsDefault) {
+  std::string usage = Usage("pum-exporter");
+  EXPECT_THAT(usage, StartsWith("Usage: pum-exporter [flags]\n"));
+  for (const char* text :
+       {"--config.file=FILE", "--storage.path=FILE", "/var/lib/pum/pum.db",
+        "--metrics.dir=DIR", "/etc/pum/metrics.d", "PUM_CONFIG_PATH",
+        "--max-body-bytes=N", "65536", "--listen=ADDR",
+        "--web.listen-address=HOST:PORT", "127.0.0.1:9102", "--check-config",
+        "--help"}) {
+    EXPECT_THAT(usage, HasSubstr(text));
+  }
+}
+
+}  // namespace
+}  // namespace pum

@@ -1,0 +1,290 @@
+#include "schema/sqlite.h"
+
+#include <sqlite3.h>
+
+#include <string>
+#include <utility>
+
+namespace pum {
+namespace sql {
+
+Status StatusFromSqlite(int rc, std::string message) {
+  switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+      return Status::Ok();
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::Busy(std::move(message));
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_NOMEM:
+    case SQLITE_PERM:
+    case SQLITE_NOLFS:
+    case SQLITE_PROTOCOL:
+    case SQLITE_INTERRUPT:
+    case SQLITE_ABORT:
+      return Status::IoError(std::move(message));
+    default:  // SQLITE_NOTADB, SQLITE_CORRUPT, SQLITE_ERROR (wrong schema)...
+      return Status::Corruption(std::move(message));
+  }
+}
+
+// Statement ------------------------------------------------------------------
+
+Statement::~Statement() { Finalize(); }
+
+void Statement::Finalize() {
+  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+  stmt_ = nullptr;
+  db_ = nullptr;
+}
+
+void Statement::Reset() {
+  if (stmt_ == nullptr) return;
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_rc_ = SQLITE_OK;
+}
+
+void Statement::NoteBindError(int rc) {
+  if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+}
+
+void Statement::BindInt64(int index, int64_t value) {
+  NoteBindError(sqlite3_bind_int64(stmt_, index + 1, value));
+}
+
+void Statement::BindDouble(int index, double value) {
+  NoteBindError(sqlite3_bind_double(stmt_, index + 1, value));
+}
+
+void Statement::BindText(int index, std::string_view value) {
+  NoteBindError(sqlite3_bind_text64(stmt_, index + 1, value.data(),
+                                    value.size(), SQLITE_TRANSIENT,
+                                    SQLITE_UTF8));
+}
+
+void Statement::BindBlob(int index, std::string_view value) {
+  // A zero-length blob still binds as a blob, not NULL: the pointer must be
+  // non-null.
+  static const char kEmpty = 0;
+  const char* data = value.empty() ? &kEmpty : value.data();
+  NoteBindError(sqlite3_bind_blob64(stmt_, index + 1, data, value.size(),
+                                    SQLITE_TRANSIENT));
+}
+
+Status Statement::Step(bool* has_row) {
+  *has_row = false;
+  if (stmt_ == nullptr) {
+    return Status::Corruption("sqlite: step on an unprepared statement");
+  }
+  if (bind_rc_ != SQLITE_OK) {
+    return db_->Error(bind_rc_, std::string("binding ") + sqlite3_sql(stmt_));
+  }
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) {
+    *has_row = true;
+    return Status::Ok();
+  }
+  if (rc == SQLITE_DONE) return Status::Ok();
+  return db_->Error(rc, sqlite3_sql(stmt_));
+}
+
+Status Statement::Run() {
+  bool has_row = true;
+  while (has_row) {
+    Status s = Step(&has_row);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+int64_t Statement::ColumnInt64(int index) const {
+  return sqlite3_column_int64(stmt_, index);
+}
+
+double Statement::ColumnDouble(int index) const {
+  return sqlite3_column_double(stmt_, index);
+}
+
+std::string Statement::ColumnBytes(int index) const {
+  const void* data = sqlite3_column_blob(stmt_, index);
+  int size = sqlite3_column_bytes(stmt_, index);
+  if (data == nullptr || size <= 0) return std::string();
+  return std::string(static_cast<const char*>(data), size);
+}
+
+// Database -------------------------------------------------------------------
+
+Database::Database() = default;
+
+Database::~Database() { Close(); }
+
+void Database::Close() {
+  begin_immediate_.Finalize();
+  begin_deferred_.Finalize();
+  commit_.Finalize();
+  rollback_.Finalize();
+  // close_v2: if a caller still holds a Statement, the connection lingers
+  // until that Statement is finalized instead of leaking.
+  if (db_ != nullptr) sqlite3_close_v2(db_);
+  db_ = nullptr;
+}
+
+Status Database::Open(const std::string& path) {
+  Close();
+  path_ = path;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = Error(rc, "cannot open");
+    Close();
+    return s;
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  return Status::Ok();
+}
+
+void Database::SetBusyTimeout(int ms) { sqlite3_busy_timeout(db_, ms); }
+
+Status Database::Execute(const char* sql) {
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  return rc == SQLITE_OK ? Status::Ok() : Error(rc, sql);
+}
+
+Status Database::Prepare(const char* sql, Statement* out) {
+  out->Finalize();
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                              nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return Error(rc, std::string("preparing ") + sql);
+  }
+  out->db_ = this;
+  out->stmt_ = stmt;
+  out->bind_rc_ = SQLITE_OK;
+  return Status::Ok();
+}
+
+Status Database::QueryInt64(const char* sql, int64_t* out) {
+  Statement statement;
+  Status s = Prepare(sql, &statement);
+  bool has_row = false;
+  if (s.ok()) s = statement.Step(&has_row);
+  if (!s.ok()) return s;
+  if (!has_row) return Status::Corruption(path_ + ": no result from " + sql);
+  *out = statement.ColumnInt64(0);
+  return Status::Ok();
+}
+
+Status Database::QueryText(const char* sql, std::string* out) {
+  Statement statement;
+  Status s = Prepare(sql, &statement);
+  bool has_row = false;
+  if (s.ok()) s = statement.Step(&has_row);
+  if (!s.ok()) return s;
+  if (!has_row) return Status::Corruption(path_ + ": no result from " + sql);
+  *out = statement.ColumnBytes(0);
+  return Status::Ok();
+}
+
+Status Database::CheckpointPassive() {
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                     nullptr, nullptr);
+  // A passive checkpoint never waits; BUSY means another one is running.
+  if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY) return Status::Ok();
+  return Error(rc, "checkpoint");
+}
+
+Status Database::RunCached(Statement* statement, const char* sql) {
+  if (!statement->is_valid()) {
+    Status s = Prepare(sql, statement);
+    if (!s.ok()) return s;
+  }
+  AutoReset reset(statement);
+  return statement->Run();
+}
+
+Status Database::BeginImmediate() {
+  return RunCached(&begin_immediate_, "BEGIN IMMEDIATE");
+}
+
+Status Database::BeginDeferred() {
+  return RunCached(&begin_deferred_, "BEGIN DEFERRED");
+}
+
+Status Database::Commit() { return RunCached(&commit_, "COMMIT"); }
+
+Status Database::Rollback() { return RunCached(&rollback_, "ROLLBACK"); }
+
+bool Database::InTransaction() const {
+  return db_ != nullptr && sqlite3_get_autocommit(db_) == 0;
+}
+
+int64_t Database::LastInsertRowId() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+
+int64_t Database::Changes() const { return sqlite3_changes64(db_); }
+
+Status Database::Error(int rc, std::string_view what) const {
+  std::string message = "sqlite " + path_ + ": ";
+  message.append(what.data(), what.size());
+  message += ": ";
+  // sqlite3_errmsg() describes the last failed call; sqlite3_errstr() the
+  // code itself, for failures that did not go through the connection.
+  const char* detail = db_ != nullptr ? sqlite3_errmsg(db_) : nullptr;
+  if (detail == nullptr || std::string_view(detail) == "not an error") {
+    detail = sqlite3_errstr(rc);
+  }
+  message += detail;
+  message += " (code " + std::to_string(rc) + ")";
+  return StatusFromSqlite(rc, std::move(message));
+}
+
+// Transaction ----------------------------------------------------------------
+
+Transaction::~Transaction() { Rollback(); }
+
+void Transaction::AbandonStale() {
+  // Transactions do not nest: one still open here is left over from a
+  // ROLLBACK that failed, and would make every later BEGIN fail.
+  if (db_->InTransaction()) db_->Rollback();
+}
+
+Status Transaction::BeginImmediate() {
+  AbandonStale();
+  Status s = db_->BeginImmediate();
+  open_ = s.ok();
+  return s;
+}
+
+Status Transaction::BeginDeferred() {
+  AbandonStale();
+  Status s = db_->BeginDeferred();
+  open_ = s.ok();
+  return s;
+}
+
+Status Transaction::Commit() {
+  if (!open_) return Status::Corruption("sqlite: commit without a begin");
+  Status s = db_->Commit();
+  if (s.ok()) open_ = false;
+  return s;  // on failure the destructor rolls back
+}
+
+void Transaction::Rollback() {
+  if (!open_) return;
+  open_ = false;
+  // Some errors (SQLITE_FULL, SQLITE_IOERR, ...) roll the transaction back by
+  // themselves; a second ROLLBACK would only fail.
+  if (db_->InTransaction()) db_->Rollback();
+}
+
+}  // namespace sql
+}  // namespace pum

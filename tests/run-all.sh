@@ -1,0 +1,143 @@
+#!/bin/sh
+# Runs every test of pum and prints one result line per suite, then exactly
+# one line "N passed, N failed" (test cases over all suites). Exits non-zero
+# if a test failed or a suite could not run.
+#
+#   BUILD=build sh tests/run-all.sh      (what `make test` does)
+#
+# Suites: every GoogleTest binary $BUILD/tests/*_test, the integration tests
+# (node --test tests/integration/, against $BUILD/pum-ingest and
+# $BUILD/pum-exporter with real nginx, spawn-fcgi, sqlite3 and promtool), and
+# `make check-format` (one check) when clang-format is installed.
+#
+# Environment: BUILD (default build); PUM_TEST_FILTER, a node --test name
+# pattern; PUM_KEEP_TMP=1 keeps the integration tests' temporary stacks.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+BUILD=${BUILD:-build}
+export BUILD
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/pum-run-all.XXXXXX") || exit 2
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
+
+PASSED=0
+FAILED=0
+
+# report NAME PASSED FAILED [NOTE]
+report() {
+  PASSED=$((PASSED + $2))
+  FAILED=$((FAILED + $3))
+  if [ "$3" -eq 0 ]; then verdict=ok; else verdict=FAILED; fi
+  echo "== $1: $verdict ($2 pass, $3 fail)${4:+ - $4}"
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+if ! have node; then
+  echo "run-all: node is required (make deps installs it)" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# Counts the test cases of a GoogleTest JSON report: prints "PASSED FAILED".
+gtest_counts() {
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    let pass = 0, fail = 0;
+    for (const suite of r.testsuites || []) {
+      for (const t of suite.testsuite || []) {
+        if (t.failures && t.failures.length) fail++;
+        else if (t.status === "RUN" && (t.result === undefined || t.result === "COMPLETED")) pass++;
+      }
+    }
+    console.log(pass, fail);
+  ' "$1"
+}
+
+# --- unit tests
+found=0
+for bin in "$BUILD"/tests/*_test; do
+  [ -x "$bin" ] || continue
+  found=1
+  name=$(basename "$bin")
+  json="$TMP/$name.json"
+  log="$TMP/$name.log"
+  echo "-- $name"
+  "$bin" --gtest_output="json:$json" --gtest_color=no >"$log" 2>&1
+  rc=$?
+  # Show the failures (and a crash's last lines), not the whole log.
+  grep -E '^\[  FAILED  \]|Failure$|^.*: error:' "$log" | head -50
+  if [ -s "$json" ] && counts=$(gtest_counts "$json" 2>/dev/null); then
+    set -- $counts
+    if [ "$rc" -ne 0 ] && [ "$2" -eq 0 ]; then
+      tail -20 "$log"
+      report "$name" "$1" 1 "exit status $rc with no failed test (crash or sanitizer report)"
+    else
+      report "$name" "$1" "$2"
+    fi
+  else
+    # No report: it crashed or could not start. Count what it printed.
+    tail -20 "$log"
+    ok=$(grep -c '^\[       OK \]' "$log")
+    bad=$(grep -c '^\[  FAILED  \]' "$log")
+    report "$name" "$ok" $((bad + 1)) "exit status $rc, no JSON report"
+  fi
+done
+if [ "$found" -eq 0 ]; then
+  report "unit tests" 0 1 "no test binaries in $BUILD/tests (run make unit-tests)"
+fi
+
+# --- integration tests
+echo "-- integration (node --test tests/integration/, BUILD=$BUILD)"
+missing=""
+for b in pum-ingest pum-exporter; do
+  [ -x "$BUILD/$b" ] || missing="$missing $BUILD/$b"
+done
+for c in nginx spawn-fcgi sqlite3 promtool; do
+  have "$c" || missing="$missing $c"
+done
+if [ -n "$missing" ]; then
+  report integration 0 1 "missing:$missing"
+else
+  tap="$TMP/integration.tap"
+  set -- --test --test-concurrency=2 --test-timeout=180000 \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap"
+  [ -n "${PUM_TEST_FILTER:-}" ] && set -- "$@" --test-name-pattern="$PUM_TEST_FILTER"
+  if have timeout; then
+    timeout -k 10 600 node "$@" tests/integration/
+  else
+    node "$@" tests/integration/
+  fi
+  rc=$?
+  pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
+  fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
+  cancelled=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
+  if [ -z "$pass" ] || [ -z "$fail" ]; then
+    report integration 0 1 "node exited $rc without a summary"
+  else
+    fail=$((fail + ${cancelled:-0}))
+    if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+      report integration "$pass" 1 "node exited $rc"
+    else
+      report integration "$pass" "$fail"
+    fi
+  fi
+fi
+
+# --- formatting
+if have clang-format && [ -f .clang-format ]; then
+  echo "-- check-format"
+  if make -s check-format </dev/null >"$TMP/format.log" 2>&1; then
+    report check-format 1 0
+  else
+    head -30 "$TMP/format.log"
+    report check-format 0 1 "run make format"
+  fi
+else
+  echo "== check-format: skipped (clang-format not installed)"
+fi
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
