@@ -1,0 +1,265 @@
+#include "exporter/exposition.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+namespace pum {
+namespace {
+
+constexpr std::string_view kTotalSuffix = "_total";
+
+enum class Format { kText, kOpenMetrics };
+
+void AppendUint(std::string* out, uint64_t value) {
+  char buf[24];
+  auto result = std::to_chars(buf, buf + sizeof(buf), value);
+  out->append(buf, result.ptr);
+}
+
+// The shortest round-trip digits of a finite, non-zero |value| and its
+// decimal exponent: value = 0.d1d2d3... * 10^(exponent + 1).
+void ShortestDigits(double value, std::string* digits, int* exponent) {
+  char buf[64];
+  auto result = std::to_chars(buf, buf + sizeof(buf), std::fabs(value),
+                              std::chars_format::scientific);
+  std::string_view text(buf, result.ptr - buf);  // d[.ddd]e[+-]xx
+  size_t e = text.find('e');
+  digits->assign(1, text[0]);
+  if (e > 1) digits->append(text.substr(2, e - 2));
+  std::string_view exp_text = text.substr(e + 1);
+  bool negative = exp_text[0] == '-';
+  int magnitude = 0;
+  std::from_chars(exp_text.data() + 1, exp_text.data() + exp_text.size(),
+                  magnitude);
+  *exponent = negative ? -magnitude : magnitude;
+}
+
+// Go's %e layout: d.ddde+xx, at least two exponent digits.
+void AppendExponentForm(std::string* out, const std::string& digits,
+                        int exponent) {
+  out->push_back(digits[0]);
+  if (digits.size() > 1) {
+    out->push_back('.');
+    out->append(digits, 1, std::string::npos);
+  }
+  out->push_back('e');
+  out->push_back(exponent < 0 ? '-' : '+');
+  int magnitude = std::abs(exponent);
+  if (magnitude < 10) out->push_back('0');
+  AppendUint(out, static_cast<uint64_t>(magnitude));
+}
+
+// Go's %f layout with exactly the digits needed.
+void AppendFixedForm(std::string* out, const std::string& digits,
+                     int exponent) {
+  const int count = static_cast<int>(digits.size());
+  const int point = exponent + 1;  // digits before the decimal point
+  if (point <= 0) out->push_back('0');
+  for (int i = 0; i < point; ++i) out->push_back(i < count ? digits[i] : '0');
+  if (count <= point) return;
+  out->push_back('.');
+  for (int i = point < 0 ? point : 0; i < 0; ++i) out->push_back('0');
+  out->append(digits, point > 0 ? point : 0, std::string::npos);
+}
+
+void AppendNumber(std::string* out, double value) {
+  if (std::isnan(value)) {
+    out->append("NaN");
+  } else if (std::isinf(value)) {
+    out->append(value > 0 ? "+Inf" : "-Inf");
+  } else if (value == 0) {
+    out->append(std::signbit(value) ? "-0" : "0");
+  } else {
+    std::string digits;
+    int exponent = 0;
+    ShortestDigits(value, &digits, &exponent);
+    if (value < 0) out->push_back('-');
+    // strconv.FormatFloat(v, 'g', -1, 64): %e below 1e-4 and from 1e6.
+    if (exponent < -4 || exponent >= 6) {
+      AppendExponentForm(out, digits, exponent);
+    } else {
+      AppendFixedForm(out, digits, exponent);
+    }
+  }
+}
+
+void AppendEscaped(std::string* out, std::string_view text, bool escape_quote) {
+  for (char c : text) {
+    if (c == '\\') {
+      out->append("\\\\");
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else if (c == '"' && escape_quote) {
+      out->append("\\\"");
+    } else {
+      out->push_back(c);
+    }
+  }
+}
+
+// {a="x",b="y"} plus an optional trailing le="..."; nothing if empty.
+void AppendLabels(std::string* out, const LabelPairs& labels,
+                  const std::string* le = nullptr) {
+  if (labels.empty() && le == nullptr) return;
+  out->push_back('{');
+  bool first = true;
+  for (const auto& [name, value] : labels) {
+    if (!first) out->push_back(',');
+    first = false;
+    out->append(name).append("=\"");
+    AppendEscaped(out, value, /*escape_quote=*/true);
+    out->push_back('"');
+  }
+  if (le != nullptr) {
+    if (!first) out->push_back(',');
+    out->append("le=\"").append(*le).push_back('"');
+  }
+  out->push_back('}');
+}
+
+bool EndsWithTotal(std::string_view name) {
+  return name.size() > kTotalSuffix.size() &&
+         name.substr(name.size() - kTotalSuffix.size()) == kTotalSuffix;
+}
+
+const char* TypeName(MetricKind kind, Format format, std::string_view name) {
+  switch (kind) {
+    case MetricKind::kCounter:
+      if (format == Format::kOpenMetrics && !EndsWithTotal(name)) {
+        return "unknown";
+      }
+      return "counter";
+    case MetricKind::kGauge:
+      return "gauge";
+    case MetricKind::kHistogram:
+      return "histogram";
+    case MetricKind::kUntyped:
+      break;
+  }
+  return format == Format::kOpenMetrics ? "unknown" : "untyped";
+}
+
+// The name in HELP and TYPE lines: OpenMetrics counters drop "_total".
+std::string_view DescriptorName(const MetricFamily& family, Format format) {
+  std::string_view name = family.name;
+  if (format == Format::kOpenMetrics && family.kind == MetricKind::kCounter &&
+      EndsWithTotal(name)) {
+    name.remove_suffix(kTotalSuffix.size());
+  }
+  return name;
+}
+
+void AppendDescriptors(std::string* out, const MetricFamily& family,
+                       Format format) {
+  std::string_view name = DescriptorName(family, format);
+  std::string type_line = "# TYPE ";
+  type_line.append(name).push_back(' ');
+  type_line.append(TypeName(family.kind, format, family.name)).push_back('\n');
+  std::string help_line;
+  if (!family.help.empty()) {
+    help_line = "# HELP ";
+    help_line.append(name).push_back(' ');
+    AppendEscaped(&help_line, family.help, format == Format::kOpenMetrics);
+    help_line.push_back('\n');
+  }
+  // The text format's custom is HELP first; OpenMetrics asks for TYPE first.
+  if (format == Format::kOpenMetrics) {
+    out->append(type_line).append(help_line);
+  } else {
+    out->append(help_line).append(type_line);
+  }
+}
+
+void AppendSamples(std::string* out, const MetricFamily& family) {
+  for (const Sample& sample : family.samples) {
+    out->append(family.name);
+    AppendLabels(out, sample.labels);
+    out->push_back(' ');
+    AppendNumber(out, sample.value);
+    out->push_back('\n');
+  }
+}
+
+void AppendHistogram(std::string* out, const std::string& name,
+                     const HistogramSample& series, Format format) {
+  const std::string bucket_name = name + "_bucket";
+  for (const auto& [bound, cumulative] : series.buckets) {
+    if (std::isinf(bound) && bound > 0) continue;  // added below
+    std::string le = format == Format::kOpenMetrics
+                         ? FormatCanonicalNumber(bound)
+                         : FormatNumber(bound);
+    out->append(bucket_name);
+    AppendLabels(out, series.labels, &le);
+    out->push_back(' ');
+    AppendUint(out, cumulative);
+    out->push_back('\n');
+  }
+  const std::string inf = "+Inf";
+  out->append(bucket_name);
+  AppendLabels(out, series.labels, &inf);
+  out->push_back(' ');
+  AppendUint(out, series.count);
+  out->push_back('\n');
+
+  out->append(name).append("_sum");
+  AppendLabels(out, series.labels);
+  out->push_back(' ');
+  AppendNumber(out, series.sum);
+  out->push_back('\n');
+
+  out->append(name).append("_count");
+  AppendLabels(out, series.labels);
+  out->push_back(' ');
+  AppendUint(out, series.count);
+  out->push_back('\n');
+}
+
+std::string Serialize(const std::vector<MetricFamily>& families,
+                      Format format) {
+  std::string out;
+  for (const MetricFamily& family : families) {
+    AppendDescriptors(&out, family, format);
+    if (family.kind == MetricKind::kHistogram) {
+      for (const HistogramSample& series : family.histograms) {
+        AppendHistogram(&out, family.name, series, format);
+      }
+    } else {
+      AppendSamples(&out, family);
+    }
+  }
+  if (format == Format::kOpenMetrics) out.append("# EOF\n");
+  return out;
+}
+
+}  // namespace
+
+std::string SerializeText(const std::vector<MetricFamily>& families) {
+  return Serialize(families, Format::kText);
+}
+
+std::string SerializeOpenMetrics(const std::vector<MetricFamily>& families) {
+  return Serialize(families, Format::kOpenMetrics);
+}
+
+std::string FormatNumber(double value) {
+  std::string out;
+  AppendNumber(&out, value);
+  return out;
+}
+
+std::string FormatCanonicalNumber(double value) {
+  std::string out = FormatNumber(value);
+  if (std::isfinite(value) && out.find_first_of(".e") == std::string::npos) {
+    out.append(".0");
+  }
+  return out;
+}
+
+std::string EscapeLabelValue(std::string_view value) {
+  std::string out;
+  AppendEscaped(&out, value, /*escape_quote=*/true);
+  return out;
+}
+
+}  // namespace pum

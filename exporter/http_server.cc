@@ -1,0 +1,331 @@
+#include "exporter/http_server.h"
+
+#include <civetweb.h>
+#include <zlib.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace pum {
+namespace {
+
+constexpr char kTextContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+constexpr char kOpenMetricsContentType[] =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+constexpr char kPlainContentType[] = "text/plain; charset=utf-8";
+constexpr unsigned kFeatureIpv6 = 8;  // mg_check_feature()
+
+struct Response {
+  int status = 200;
+  const char* content_type = kPlainContentType;
+  std::string body;
+  bool gzipped = false;
+  bool allow_get_head = false;  // add "Allow: GET, HEAD"
+};
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// True if "q=0", "q=0.0", ... is among the parameters after the first ';'.
+bool HasZeroQuality(std::string_view params) {
+  while (!params.empty()) {
+    size_t semi = params.find(';');
+    std::string_view param = Trim(params.substr(0, semi));
+    params = semi == std::string_view::npos ? "" : params.substr(semi + 1);
+    if (param.size() < 2 || (param[0] != 'q' && param[0] != 'Q') ||
+        param[1] != '=') {
+      continue;
+    }
+    std::string_view value = Trim(param.substr(2));
+    if (value.empty() || value[0] != '0') return false;
+    for (char c : value.substr(1)) {
+      if (c != '.' && c != '0') return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+// True if the comma-separated header lists `token` with a q above 0.
+bool HeaderListsToken(const char* header, std::string_view token) {
+  if (header == nullptr) return false;
+  std::string_view rest(header);
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
+    size_t semi = item.find(';');
+    std::string_view name = Trim(item.substr(0, semi));
+    std::string_view params =
+        semi == std::string_view::npos ? "" : item.substr(semi + 1);
+    if (EqualsIgnoreCase(name, token) && !HasZeroQuality(params)) return true;
+  }
+  return false;
+}
+
+std::string DecimalString(size_t n) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%zu", n);
+  return buf;
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 503:
+      return "Service Unavailable";
+  }
+  return "Error";
+}
+
+// An RFC 7231 date, built by hand: gmtime() is not thread-safe (CivetWeb's
+// own header functions use it) and strftime() follows LC_TIME.
+std::string HttpDate(time_t now) {
+  static const char* const kDays[] = {"Sun", "Mon", "Tue", "Wed",
+                                      "Thu", "Fri", "Sat"};
+  static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr",
+                                        "May", "Jun", "Jul", "Aug",
+                                        "Sep", "Oct", "Nov", "Dec"};
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                kDays[tm.tm_wday % 7], tm.tm_mday, kMonths[tm.tm_mon % 12],
+                tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+int Send(mg_connection* conn, const Response& response) {
+  const mg_request_info* request = mg_get_request_info(conn);
+  bool head = std::strcmp(request->request_method, "HEAD") == 0;
+  std::string header = "HTTP/1.1 " + std::to_string(response.status) + " " +
+                       ReasonPhrase(response.status) + "\r\n";
+  header += std::string("Content-Type: ") + response.content_type + "\r\n";
+  header += "Content-Length: " + DecimalString(response.body.size()) + "\r\n";
+  if (response.gzipped) header += "Content-Encoding: gzip\r\n";
+  if (response.allow_get_head) header += "Allow: GET, HEAD\r\n";
+  header += "Cache-Control: no-store\r\n";
+  header += "Date: " + HttpDate(time(nullptr)) + "\r\n";
+  header += "Connection: close\r\n\r\n";
+  mg_write(conn, header.data(), header.size());
+  if (!head && !response.body.empty()) {
+    mg_write(conn, response.body.data(), response.body.size());
+  }
+  return response.status;
+}
+
+int SendText(mg_connection* conn, int status, std::string body) {
+  Response response;
+  response.status = status;
+  response.body = std::move(body);
+  response.allow_get_head = status == 405;
+  return Send(conn, response);
+}
+
+// 404 unless the path is exactly `path`, 405 unless GET or HEAD; 0 if the
+// request may go on.
+int CheckRequest(mg_connection* conn, const char* path) {
+  const mg_request_info* request = mg_get_request_info(conn);
+  if (request->local_uri == nullptr ||
+      std::strcmp(request->local_uri, path) != 0) {
+    return SendText(conn, 404, "Not Found\n");
+  }
+  if (std::strcmp(request->request_method, "GET") != 0 &&
+      std::strcmp(request->request_method, "HEAD") != 0) {
+    return SendText(conn, 405, "Method Not Allowed\n");
+  }
+  return 0;
+}
+
+int HandleMetrics(mg_connection* conn, void* data) {
+  if (int sent = CheckRequest(conn, "/metrics")) return sent;
+  auto* state = static_cast<ExporterState*>(data);
+  bool open_metrics = AcceptsOpenMetrics(mg_get_header(conn, "Accept"));
+  Response response;
+  Status status = state->Scrape(
+      open_metrics ? ExpositionFormat::kOpenMetrics : ExpositionFormat::kText,
+      &response.body);
+  if (!status.ok()) {
+    return SendText(conn, 503, "store unreadable: " + status.message() + "\n");
+  }
+  response.content_type =
+      open_metrics ? kOpenMetricsContentType : kTextContentType;
+  if (AcceptsGzip(mg_get_header(conn, "Accept-Encoding"))) {
+    std::string compressed;
+    if (GzipCompress(response.body, &compressed).ok()) {
+      response.body = std::move(compressed);
+      response.gzipped = true;
+    }
+  }
+  return Send(conn, response);
+}
+
+int HandleHealthy(mg_connection* conn, void* data) {
+  if (int sent = CheckRequest(conn, "/-/healthy")) return sent;
+  Status status = static_cast<ExporterState*>(data)->Ping();
+  if (!status.ok()) {
+    return SendText(conn, 503, "store unreadable: " + status.message() + "\n");
+  }
+  return SendText(conn, 200, "OK\n");
+}
+
+int HandleOther(mg_connection* conn, void* /*data*/) {
+  return SendText(conn, 404, "Not Found\n");
+}
+
+int LogMessage(const mg_connection* /*conn*/, const char* message) {
+  std::fprintf(stderr, "pum-exporter: civetweb: %s\n", message);
+  return 1;
+}
+
+// CivetWeb's listening_ports syntax for HOST:PORT.
+std::string CivetPorts(const std::string& host, int port) {
+  std::string port_text = DecimalString(static_cast<size_t>(port));
+  return host.empty() ? port_text : host + ":" + port_text;
+}
+
+}  // namespace
+
+Status ParseListenAddress(const std::string& address, std::string* host,
+                          int* port) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::InvalidArgument("listen address \"" + address +
+                                   "\" is not HOST:PORT");
+  }
+  std::string port_text = address.substr(colon + 1);
+  if (port_text.empty() || port_text.size() > 5 ||
+      port_text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port_text) > 65535) {
+    return Status::InvalidArgument("listen address \"" + address +
+                                   "\": the port must be 0 to 65535");
+  }
+  std::string host_part = address.substr(0, colon);
+  bool bracketed = !host_part.empty() && host_part.front() == '[';
+  if (bracketed && (host_part.size() < 3 || host_part.back() != ']')) {
+    return Status::InvalidArgument("listen address \"" + address +
+                                   "\": bad IPv6 address");
+  }
+  if (!bracketed && host_part.find(':') != std::string::npos) {
+    return Status::InvalidArgument("listen address \"" + address +
+                                   "\": put an IPv6 address in brackets");
+  }
+  *host = host_part;
+  *port = std::stoi(port_text);
+  return Status::Ok();
+}
+
+bool AcceptsOpenMetrics(const char* accept) {
+  return HeaderListsToken(accept, "application/openmetrics-text");
+}
+
+bool AcceptsGzip(const char* accept_encoding) {
+  return HeaderListsToken(accept_encoding, "gzip");
+}
+
+Status GzipCompress(std::string_view in, std::string* out) {
+  z_stream stream;
+  std::memset(&stream, 0, sizeof(stream));
+  // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
+  if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                   Z_DEFAULT_STRATEGY) != Z_OK) {
+    return Status::IoError("deflateInit2 failed");
+  }
+  out->resize(deflateBound(&stream, in.size()));
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  stream.avail_in = static_cast<uInt>(in.size());
+  stream.next_out = reinterpret_cast<Bytef*>(&(*out)[0]);
+  stream.avail_out = static_cast<uInt>(out->size());
+  int result = deflate(&stream, Z_FINISH);
+  out->resize(stream.total_out);
+  deflateEnd(&stream);
+  if (result != Z_STREAM_END) return Status::IoError("deflate failed");
+  return Status::Ok();
+}
+
+Status HttpServer::Start(const HttpServerOptions& options, ExporterState* state,
+                         std::unique_ptr<HttpServer>* out) {
+  std::string host;
+  int port = 0;
+  Status status = ParseListenAddress(options.listen_address, &host, &port);
+  if (!status.ok()) return status;
+  if (!host.empty() && host.front() == '[' &&
+      mg_check_feature(kFeatureIpv6) == 0) {
+    return Status::NotSupported("listen address \"" + options.listen_address +
+                                "\": this CivetWeb was built without IPv6");
+  }
+  static std::once_flag init_once;
+  std::call_once(init_once, [] { mg_init_library(0); });
+
+  std::unique_ptr<HttpServer> server(new HttpServer(state, host));
+  const std::string ports = CivetPorts(host, port);
+  const std::string threads = std::to_string(options.num_threads);
+  const char* config[] = {
+      "listening_ports",    ports.c_str(), "num_threads", threads.c_str(),
+      "request_timeout_ms", "10000",       nullptr};
+  mg_callbacks callbacks;
+  std::memset(&callbacks, 0, sizeof(callbacks));
+  callbacks.log_message = LogMessage;
+  mg_init_data init = {&callbacks, nullptr, config};
+  char error_text[256] = "";
+  unsigned error_code = 0;
+  mg_error_data error = {&error_code, error_text, sizeof(error_text)};
+  server->context_ = mg_start2(&init, &error);
+  if (server->context_ == nullptr) {
+    return Status::IoError("cannot listen on " + options.listen_address + ": " +
+                           error_text);
+  }
+  mg_set_request_handler(server->context_, "/metrics", HandleMetrics, state);
+  mg_set_request_handler(server->context_, "/-/healthy", HandleHealthy, state);
+  mg_set_request_handler(server->context_, "/", HandleOther, nullptr);
+  mg_server_port bound[4];
+  int count = mg_get_server_ports(server->context_, 4, bound);
+  if (count < 1) return Status::IoError("cannot learn the port bound");
+  server->port_ = bound[0].port;
+  *out = std::move(server);
+  return Status::Ok();
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Stop() {
+  if (context_ != nullptr) {
+    mg_stop(context_);
+    context_ = nullptr;
+  }
+}
+
+std::string HttpServer::MetricsUrl() const {
+  return "http://" + (host_.empty() ? std::string("0.0.0.0") : host_) + ":" +
+         std::to_string(port_) + "/metrics";
+}
+
+}  // namespace pum

@@ -1,0 +1,83 @@
+// HttpServer: a thin CivetWeb layer in front of ExporterState.
+//
+// Contract:
+//   - Listens on --web.listen-address only ("HOST:PORT"; ":PORT" means every
+//     IPv4 interface; PORT 0 picks a free port, which port() then tells).
+//     It has no document_root, so it serves no files.
+//   - GET or HEAD /metrics: the exposition. An Accept header that asks for
+//     application/openmetrics-text (with a q above 0) gets OpenMetrics 1.0
+//     as "application/openmetrics-text; version=1.0.0; charset=utf-8",
+//     anything else the text format as "text/plain; version=0.0.4;
+//     charset=utf-8". An Accept-Encoding that allows gzip gets the body
+//     gzipped with "Content-Encoding: gzip". Content-Length is always set;
+//     HEAD sends the headers GET would, without the body. If the store
+//     cannot be read: 503.
+//   - GET or HEAD /-/healthy: 200 "OK" if the store can be read, else 503.
+//   - Another method on those paths: 405 with "Allow: GET, HEAD". Any other
+//     path: 404.
+//   - Handlers run on CivetWeb's worker threads (num_threads of them);
+//     ExporterState is thread-safe.
+#ifndef PUM_EXPORTER_HTTP_SERVER_H_
+#define PUM_EXPORTER_HTTP_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "exporter/state.h"
+#include "schema/status.h"
+
+struct mg_context;
+
+namespace pum {
+
+struct HttpServerOptions {
+  std::string listen_address = "127.0.0.1:9102";
+  int num_threads = 4;
+};
+
+class HttpServer {
+ public:
+  // Starts listening; `state` must outlive the server.
+  static Status Start(const HttpServerOptions& options, ExporterState* state,
+                      std::unique_ptr<HttpServer>* out);
+  ~HttpServer();  // Stop()
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Stops accepting, finishes the requests under way (mg_stop).
+  void Stop();
+
+  // The port actually bound (the real one when 0 was asked for).
+  int port() const { return port_; }
+  // "http://HOST:PORT/metrics", for the startup line.
+  std::string MetricsUrl() const;
+
+  ExporterState* state() const { return state_; }
+
+ private:
+  HttpServer(ExporterState* state, std::string host)
+      : state_(state), host_(std::move(host)) {}
+
+  ExporterState* const state_;
+  const std::string host_;
+  mg_context* context_ = nullptr;
+  int port_ = 0;
+};
+
+// Splits "HOST:PORT" (HOST may be empty, meaning every IPv4 interface, or
+// an IPv6 address in brackets); PORT is 0..65535.
+Status ParseListenAddress(const std::string& address, std::string* host,
+                          int* port);
+
+// True if the Accept header asks for OpenMetrics (null: no header).
+bool AcceptsOpenMetrics(const char* accept);
+// True if the Accept-Encoding header allows gzip (null: no header).
+bool AcceptsGzip(const char* accept_encoding);
+// gzip (RFC 1952) of `in`.
+Status GzipCompress(std::string_view in, std::string* out);
+
+}  // namespace pum
+
+#endif  // PUM_EXPORTER_HTTP_SERVER_H_

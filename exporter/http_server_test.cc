@@ -1,0 +1,519 @@
+#include "exporter/http_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "exporter/state.h"
+#include "schema/allowlist.h"
+#include "schema/store.h"
+#include "schema/temp_dir.h"
+
+namespace pum {
+namespace {
+
+// The shipped allowlist of pum.js's own metrics; tests run from the repo
+// root. Without it (while conf/ is being written) a stand-in is used.
+constexpr char kShippedBrowserJson[] = "conf/metrics.d/browser.json";
+
+const char kStandInBrowserJson[] = R"({"allowedMetrics": [
+  {"name": "browser_page_views_total", "help": "Page views.",
+   "type": "counter"},
+  {"name": "browser_page_load_seconds", "help": "Page loads, in seconds.",
+   "type": "histogram", "buckets": [0.25, 0.5, 1, 2.5, 5, 10]},
+  {"name": "browser_errors_total", "help": "Errors.", "type": "counter",
+   "labels": [{"name": "kind", "allowedValues": ["error", "unhandledrejection"]}]}
+]})";
+
+// A metric whose label takes any value, to carry hostile values.
+const char kTestJson[] = R"({"allowedMetrics": [
+  {"name": "test_hostile_total", "help": "Hostile label values.",
+   "type": "counter",
+   "labels": [{"name": "value", "pattern": "(.|\\n)*"}]}
+]})";
+
+const char kHostileValue[] = "a\"b\\c\nd \xE2\x9C\x93 }{,=";
+const char kHostileEscaped[] = "a\\\"b\\\\c\\nd \xE2\x9C\x93 }{,=";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+};
+
+// A minimal HTTP/1.1 client: one request, Connection: close, read to EOF.
+bool HttpRequest(int port, const std::string& method, const std::string& path,
+                 const std::vector<std::string>& extra_headers,
+                 HttpResponse* response) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return false;
+  }
+  std::string request = method + " " + path +
+                        " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const std::string& header : extra_headers) request += header + "\r\n";
+  if (method == "POST")
+    request += "Content-Length: 2\r\n\r\n{}";
+  else
+    request += "\r\n";
+  if (write(fd, request.data(), request.size()) !=
+      static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return false;
+  }
+  std::string raw;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) raw.append(buf, n);
+  close(fd);
+
+  size_t end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) return false;
+  std::istringstream head(raw.substr(0, end));
+  std::string line;
+  std::getline(head, line);
+  if (std::sscanf(line.c_str(), "HTTP/1.%*d %d", &response->status) != 1) {
+    return false;
+  }
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    for (char& c : name) c = static_cast<char>(std::tolower(c));
+    size_t start = line.find_first_not_of(' ', colon + 1);
+    response->headers[name] =
+        start == std::string::npos ? "" : line.substr(start);
+  }
+  response->body = raw.substr(end + 4);
+  return true;
+}
+
+std::string Gunzip(const std::string& in) {
+  z_stream stream{};
+  if (inflateInit2(&stream, 15 + 16) != Z_OK) return "(inflateInit2 failed)";
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  stream.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char buf[65536];
+  int result;
+  do {
+    stream.next_out = reinterpret_cast<Bytef*>(buf);
+    stream.avail_out = sizeof(buf);
+    result = inflate(&stream, Z_NO_FLUSH);
+    out.append(buf, sizeof(buf) - stream.avail_out);
+  } while (result == Z_OK);
+  inflateEnd(&stream);
+  return result == Z_STREAM_END ? out : "(inflate failed)";
+}
+
+// The exposition without the exporter's own lines, which change between
+// scrapes (the scrape duration).
+std::string WithoutOwnMetrics(const std::string& body) {
+  std::istringstream in(body);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    if (line.find("pum_exporter_") == std::string::npos) out += line + "\n";
+  }
+  return out;
+}
+
+size_t CountOf(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+// Runs promtool check metrics on `body`; returns its exit code and output.
+int Promtool(const std::string& dir, const std::string& body,
+             std::string* output) {
+  const std::string path = dir + "/exposition.txt";
+  std::ofstream(path, std::ios::binary) << body;
+  FILE* pipe =
+      popen(("promtool check metrics < '" + path + "' 2>&1").c_str(), "r");
+  if (pipe == nullptr) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output->append(buf, n);
+  int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// One server for every test of the suite: mg_stop() takes about two
+// seconds once a request has been served.
+class HttpServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    ASSERT_FALSE(dir_->path().empty());
+    const std::string metrics_dir = dir_->Path("metrics.d");
+    ASSERT_EQ(mkdir(metrics_dir.c_str(), 0755), 0);
+    std::string browser = ReadFile(kShippedBrowserJson);
+    shipped_ = !browser.empty();
+    ASSERT_TRUE(dir_->Write("metrics.d/browser.json",
+                            shipped_ ? browser : kStandInBrowserJson));
+    ASSERT_TRUE(dir_->Write("metrics.d/test.json", kTestJson));
+
+    auto allowlist = std::make_shared<Allowlist>();
+    Status status = Allowlist::LoadDir(metrics_dir, allowlist.get());
+    ASSERT_TRUE(status.ok()) << status.ToString();
+
+    std::unique_ptr<Store> store;
+    status = Store::Open(dir_->Path("pum.db"), StoreOptions(), &store);
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    ApplyTestData(store.get());
+
+    state_ = new ExporterState(std::move(store), std::move(allowlist),
+                               metrics_dir, 0);
+    HttpServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    std::unique_ptr<HttpServer> server;
+    status = HttpServer::Start(options, state_, &server);
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    server_ = server.release();
+  }
+
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    delete state_;
+    state_ = nullptr;
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    ASSERT_GT(server_->port(), 0);
+  }
+
+  static void ApplyTestData(Store* store) {
+    for (int i = 0; i < 2; ++i) {
+      Batch batch;
+      CounterDelta views;
+      views.key.metric = "browser_page_views_total";
+      views.inc = 3.5;
+      batch.counters.push_back(views);
+      CounterDelta hostile;
+      hostile.key.metric = "test_hostile_total";
+      hostile.key.labels.push_back({"value", kHostileValue, 0, ""});
+      hostile.inc = 1;
+      batch.counters.push_back(hostile);
+      if (i == 0) {
+        HistogramDelta load;
+        load.key.metric = "browser_page_load_seconds";
+        load.sum = 0.1 + 0.3 + 0.05;
+        load.count = 3;
+        load.buckets = {{0.25, 3}};
+        batch.histograms.push_back(load);
+      }
+      ApplyResult result;
+      Status status = store->Apply(batch, 1000, &result);
+      ASSERT_TRUE(status.ok()) << status.ToString();
+    }
+  }
+
+  HttpResponse Get(const std::string& path,
+                   const std::vector<std::string>& headers = {}) {
+    HttpResponse response;
+    EXPECT_TRUE(HttpRequest(server_->port(), "GET", path, headers, &response))
+        << path;
+    return response;
+  }
+
+  static testing::TempDir* dir_;
+  static bool shipped_;
+  static ExporterState* state_;
+  static HttpServer* server_;
+};
+
+testing::TempDir* HttpServerTest::dir_ = nullptr;
+bool HttpServerTest::shipped_ = false;
+ExporterState* HttpServerTest::state_ = nullptr;
+HttpServer* HttpServerTest::server_ = nullptr;
+
+TEST_F(HttpServerTest, MetricsInTextFormat) {
+  HttpResponse response = Get("/metrics");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.headers["content-type"],
+            "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(response.headers["content-length"],
+            std::to_string(response.body.size()));
+  EXPECT_EQ(response.headers.count("content-encoding"), 0u);
+  const std::string& body = response.body;
+  EXPECT_NE(body.find("\nbrowser_page_views_total 7\n"), std::string::npos);
+  EXPECT_NE(body.find("\nbrowser_page_load_seconds_sum 0.45\n"),
+            std::string::npos);
+  EXPECT_NE(body.find("\nbrowser_page_load_seconds_count 3\n"),
+            std::string::npos);
+  EXPECT_NE(body.find("\nbrowser_page_load_seconds_bucket{le=\"+Inf\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(body.find(std::string("\ntest_hostile_total{value=\"") +
+                      kHostileEscaped + "\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(body.find("\n# TYPE pum_reports_total counter\n"),
+            std::string::npos);
+  EXPECT_NE(body.find("\n# TYPE pum_exporter_scrape_duration_seconds gauge\n"),
+            std::string::npos);
+  EXPECT_NE(body.find("\npum_exporter_allowlist_last_reload_successful 1\n"),
+            std::string::npos);
+  // HELP and TYPE once per family.
+  for (const MetricDef& def : state_->allowlist()->metrics()) {
+    EXPECT_EQ(CountOf(body, "# TYPE " + def.name + " "), 1u) << def.name;
+    EXPECT_EQ(CountOf(body, "# HELP " + def.name + " "), 1u) << def.name;
+  }
+}
+
+TEST_F(HttpServerTest, ExpositionPassesPromtool) {
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "promtool is not installed";
+  }
+  if (!shipped_)
+    std::fprintf(stderr, "note: %s not found\n", kShippedBrowserJson);
+  std::string output;
+  EXPECT_EQ(Promtool(dir_->path(), Get("/metrics").body, &output), 0) << output;
+}
+
+TEST_F(HttpServerTest, GzipWhenAsked) {
+  HttpResponse plain = Get("/metrics");
+  HttpResponse gzipped =
+      Get("/metrics", {"Accept-Encoding: deflate, gzip;q=0.9"});
+  EXPECT_EQ(gzipped.status, 200);
+  EXPECT_EQ(gzipped.headers["content-encoding"], "gzip");
+  EXPECT_EQ(gzipped.headers["content-type"],
+            "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(gzipped.headers["content-length"],
+            std::to_string(gzipped.body.size()));
+  EXPECT_LT(gzipped.body.size(), plain.body.size());
+  EXPECT_EQ(WithoutOwnMetrics(Gunzip(gzipped.body)),
+            WithoutOwnMetrics(plain.body));
+
+  HttpResponse refused = Get("/metrics", {"Accept-Encoding: gzip;q=0"});
+  EXPECT_EQ(refused.headers.count("content-encoding"), 0u);
+}
+
+TEST_F(HttpServerTest, OpenMetricsWhenAsked) {
+  // What Prometheus 2.42 sends.
+  HttpResponse response = Get(
+      "/metrics",
+      {"Accept: application/openmetrics-text;version=1.0.0,application/"
+       "openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,"
+       "*/*;q=0.1",
+       "Accept-Encoding: gzip"});
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.headers["content-type"],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  EXPECT_EQ(response.headers["content-encoding"], "gzip");
+  std::string body = Gunzip(response.body);
+  ASSERT_GE(body.size(), 6u);
+  EXPECT_EQ(body.substr(body.size() - 6), "# EOF\n");
+  EXPECT_NE(body.find("\n# TYPE browser_page_views counter\n"),
+            std::string::npos);
+  EXPECT_NE(body.find("\nbrowser_page_views_total 7\n"), std::string::npos);
+  EXPECT_NE(body.find("\nbrowser_page_load_seconds_bucket{le=\"+Inf\"} 3\n"),
+            std::string::npos);
+}
+
+TEST_F(HttpServerTest, HeadSendsHeadersOnly) {
+  HttpResponse response;
+  ASSERT_TRUE(HttpRequest(server_->port(), "HEAD", "/metrics", {}, &response));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_GT(std::stoul(response.headers["content-length"]), 1000u);
+  EXPECT_EQ(response.body, "");
+}
+
+TEST_F(HttpServerTest, Healthy) {
+  HttpResponse response = Get("/-/healthy");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "OK\n");
+}
+
+struct StatusCase {
+  const char* method;
+  const char* path;
+  int status;
+};
+
+TEST_F(HttpServerTest, OtherPathsAndMethods) {
+  const StatusCase cases[] = {
+      {"GET", "/", 404},           {"GET", "/nope", 404},
+      {"GET", "/metrics/x", 404},  {"GET", "/metricsx", 404},
+      {"GET", "/-/ready", 404},    {"GET", "/../etc/passwd", 404},
+      {"POST", "/metrics", 405},   {"PUT", "/metrics", 405},
+      {"DELETE", "/metrics", 405}, {"POST", "/-/healthy", 405},
+      {"POST", "/nope", 404},      {"GET", "/metrics?x=1", 200},
+  };
+  for (const StatusCase& c : cases) {
+    HttpResponse response;
+    ASSERT_TRUE(HttpRequest(server_->port(), c.method, c.path, {}, &response))
+        << c.method << " " << c.path;
+    EXPECT_EQ(response.status, c.status) << c.method << " " << c.path;
+    if (c.status == 405) {
+      EXPECT_EQ(response.headers["allow"], "GET, HEAD");
+    }
+  }
+}
+
+TEST_F(HttpServerTest, ConcurrentScrapes) {
+  std::vector<std::thread> threads;
+  std::vector<int> ok(8, 0);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([this, t, &ok] {
+      for (int i = 0; i < 5; ++i) {
+        HttpResponse response;
+        if (HttpRequest(server_->port(), "GET", "/metrics", {}, &response) &&
+            response.status == 200 &&
+            response.body.find("\nbrowser_page_views_total 7\n") !=
+                std::string::npos) {
+          ++ok[t];
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < 8; ++t) EXPECT_EQ(ok[t], 5) << t;
+}
+
+TEST_F(HttpServerTest, MetricsUrl) {
+  EXPECT_EQ(server_->MetricsUrl(),
+            "http://127.0.0.1:" + std::to_string(server_->port()) + "/metrics");
+}
+
+TEST(HttpServer, PortInUseFails) {
+  testing::TempDir dir;
+  std::unique_ptr<Store> store;
+  ASSERT_TRUE(Store::Open(dir.Path("pum.db"), StoreOptions(), &store).ok());
+  ExporterState state(std::move(store), std::make_shared<Allowlist>(),
+                      dir.path(), 0);
+  HttpServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  std::unique_ptr<HttpServer> first;
+  ASSERT_TRUE(HttpServer::Start(options, &state, &first).ok());
+  options.listen_address = "127.0.0.1:" + std::to_string(first->port());
+  std::unique_ptr<HttpServer> second;
+  Status status = HttpServer::Start(options, &state, &second);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("cannot listen on"), std::string::npos)
+      << status.message();
+}
+
+struct AddressCase {
+  const char* address;
+  bool ok;
+  const char* host;
+  int port;
+};
+
+TEST(HttpServer, ParseListenAddress) {
+  const AddressCase cases[] = {
+      {"127.0.0.1:9102", true, "127.0.0.1", 9102},
+      {"0.0.0.0:0", true, "0.0.0.0", 0},
+      {":9102", true, "", 9102},
+      {"localhost:65535", true, "localhost", 65535},
+      {"[::1]:9102", true, "[::1]", 9102},
+      {"127.0.0.1", false, "", 0},
+      {"127.0.0.1:", false, "", 0},
+      {"127.0.0.1:65536", false, "", 0},
+      {"127.0.0.1:-1", false, "", 0},
+      {"127.0.0.1:91o2", false, "", 0},
+      {"::1:9102", false, "", 0},
+      {"[::1:9102", false, "", 0},
+  };
+  for (const AddressCase& c : cases) {
+    std::string host = "unset";
+    int port = -1;
+    Status status = ParseListenAddress(c.address, &host, &port);
+    EXPECT_EQ(status.ok(), c.ok) << c.address;
+    if (c.ok && status.ok()) {
+      EXPECT_EQ(host, c.host) << c.address;
+      EXPECT_EQ(port, c.port) << c.address;
+    }
+  }
+}
+
+struct HeaderCase {
+  const char* header;
+  bool accepted;
+};
+
+TEST(HttpServer, AcceptsOpenMetrics) {
+  const HeaderCase cases[] = {
+      {nullptr, false},
+      {"", false},
+      {"text/plain", false},
+      {"*/*", false},
+      {"application/openmetrics-text", true},
+      {"application/openmetrics-text; version=1.0.0; charset=utf-8", true},
+      {"text/plain;q=0.5, application/openmetrics-text;version=0.0.1", true},
+      {"Application/OpenMetrics-Text", true},
+      {"application/openmetrics-text;q=0", false},
+      {"application/openmetrics-text; q=0.000", false},
+      {"application/openmetrics-text;q=0.001", true},
+      {"application/openmetrics-textual", false},
+  };
+  for (const HeaderCase& c : cases) {
+    EXPECT_EQ(AcceptsOpenMetrics(c.header), c.accepted)
+        << (c.header ? c.header : "(null)");
+  }
+}
+
+TEST(HttpServer, AcceptsGzip) {
+  const HeaderCase cases[] = {
+      {nullptr, false},        {"", false},
+      {"gzip", true},          {"GZIP", true},
+      {"deflate, gzip", true}, {"gzip;q=0", false},
+      {"gzip; q=0.5", true},   {"identity", false},
+      {"x-gzip", false},       {"br,gzip;q=1.0", true},
+  };
+  for (const HeaderCase& c : cases) {
+    EXPECT_EQ(AcceptsGzip(c.header), c.accepted)
+        << (c.header ? c.header : "(null)");
+  }
+}
+
+TEST(HttpServer, GzipRoundTrip) {
+  for (const std::string& text :
+       {std::string(), std::string("x"), std::string(100000, 'a'),
+        std::string("# HELP a b\n# TYPE a counter\na 1\n")}) {
+    std::string compressed;
+    ASSERT_TRUE(GzipCompress(text, &compressed).ok());
+    ASSERT_GE(compressed.size(), 2u);
+    EXPECT_EQ(static_cast<unsigned char>(compressed[0]), 0x1f);
+    EXPECT_EQ(static_cast<unsigned char>(compressed[1]), 0x8b);
+    EXPECT_EQ(Gunzip(compressed), text);
+  }
+}
+
+}  // namespace
+}  // namespace pum

@@ -1,0 +1,94 @@
+#include "exporter/state.h"
+
+#include <chrono>
+#include <cstdio>
+#include <utility>
+#include <vector>
+
+#include "exporter/exposition.h"
+
+namespace pum {
+
+ExporterState::ExporterState(std::unique_ptr<Store> store,
+                             std::shared_ptr<const Allowlist> allowlist,
+                             std::string metrics_dir, int64_t loaded_at)
+    : store_(std::move(store)),
+      allowlist_(std::move(allowlist)),
+      metrics_dir_(std::move(metrics_dir)) {
+  reloads_.last_reload_success_timestamp = static_cast<double>(loaded_at);
+}
+
+Status ExporterState::Scrape(ExpositionFormat format, std::string* body) {
+  const auto start = std::chrono::steady_clock::now();
+  std::shared_ptr<const Allowlist> allowlist = this->allowlist();
+  Snapshot snapshot;
+  StoreStats store_stats;
+  {
+    std::lock_guard<std::mutex> lock(store_mu_);
+    Status status = store_->Read(&snapshot);
+    if (status.ok()) status = store_->Stats(&store_stats);
+    if (!status.ok()) return status;
+  }
+  ExporterStats stats = ReloadStats();
+  stats.store = store_stats;
+  std::vector<MetricFamily> families =
+      CollectStoreFamilies(*allowlist, snapshot, &stats.skipped_series);
+  stats.scrape_duration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  MergeFamilies(ExporterFamilies(stats), &families);
+  *body = format == ExpositionFormat::kOpenMetrics
+              ? SerializeOpenMetrics(families)
+              : SerializeText(families);
+  return Status::Ok();
+}
+
+Status ExporterState::Ping() {
+  std::lock_guard<std::mutex> lock(store_mu_);
+  return store_->Ping();
+}
+
+Status ExporterState::Checkpoint() {
+  std::lock_guard<std::mutex> lock(store_mu_);
+  return store_->Checkpoint();
+}
+
+Status ExporterState::PruneClients(int64_t before, int64_t* pruned) {
+  std::lock_guard<std::mutex> lock(store_mu_);
+  return store_->PruneClients(before, pruned);
+}
+
+Status ExporterState::ReloadAllowlist(int64_t now) {
+  auto next = std::make_shared<Allowlist>();
+  Status status = Allowlist::LoadDir(metrics_dir_, next.get());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!status.ok()) {
+    ++reloads_.reloads_failure;
+    reloads_.last_reload_successful = false;
+    std::fprintf(stderr,
+                 "pum-exporter: reloading the allowlist from %s failed; "
+                 "keeping the previous one:\n%s\n",
+                 metrics_dir_.c_str(), status.message().c_str());
+    return status;
+  }
+  ++reloads_.reloads_success;
+  reloads_.last_reload_successful = true;
+  reloads_.last_reload_success_timestamp = static_cast<double>(now);
+  std::fprintf(stderr,
+               "pum-exporter: reloaded the allowlist: %zu metrics from %s\n",
+               next->metrics().size(), metrics_dir_.c_str());
+  allowlist_ = std::move(next);
+  return Status::Ok();
+}
+
+std::shared_ptr<const Allowlist> ExporterState::allowlist() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return allowlist_;
+}
+
+ExporterStats ExporterState::ReloadStats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reloads_;
+}
+
+}  // namespace pum

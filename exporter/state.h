@@ -1,0 +1,77 @@
+// ExporterState: what pum-exporter's HTTP handlers and its upkeep thread
+// share: the store, the current allowlist and the reload counters.
+//
+// Contract:
+//   - Every method is safe to call from any thread at the same time.
+//   - The Store is used by one thread at a time (store.h): calls into it are
+//     serialized by a mutex, held only for the call itself; collecting and
+//     serializing run outside it.
+//   - The allowlist is an immutable std::shared_ptr<const Allowlist>: a
+//     scrape takes a reference at its start and keeps using that one while
+//     a reload swaps in the next.
+//   - ReloadAllowlist() swaps in the new allowlist only if the whole
+//     directory loads; otherwise the old one stays, the errors ("file:line:
+//     what", one per line) go to stderr, and the failure is counted in
+//     pum_exporter_allowlist_reloads_total{result="failure"}.
+#ifndef PUM_EXPORTER_STATE_H_
+#define PUM_EXPORTER_STATE_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "exporter/collect.h"
+#include "schema/allowlist.h"
+#include "schema/status.h"
+#include "schema/store.h"
+
+namespace pum {
+
+enum class ExpositionFormat { kText, kOpenMetrics };
+
+class ExporterState {
+ public:
+  // `metrics_dir` is where ReloadAllowlist() reads from; `loaded_at` (unix
+  // seconds) when `allowlist` was loaded.
+  ExporterState(std::unique_ptr<Store> store,
+                std::shared_ptr<const Allowlist> allowlist,
+                std::string metrics_dir, int64_t loaded_at);
+  ExporterState(const ExporterState&) = delete;
+  ExporterState& operator=(const ExporterState&) = delete;
+
+  // Reads the store and renders every family, the exporter's own included,
+  // in `format`. Fails (and renders nothing) if the store cannot be read.
+  Status Scrape(ExpositionFormat format, std::string* body);
+
+  // OK if the store can be read.
+  Status Ping();
+
+  // Store upkeep: a passive WAL checkpoint; forgetting idle clients.
+  Status Checkpoint();
+  Status PruneClients(int64_t before, int64_t* pruned);
+
+  // Loads metrics_dir() again; see the contract above. `now` in unix
+  // seconds. Returns the load's Status.
+  Status ReloadAllowlist(int64_t now);
+
+  std::shared_ptr<const Allowlist> allowlist() const;
+  const std::string& metrics_dir() const { return metrics_dir_; }
+
+  // The reload counters, as the own metrics show them.
+  ExporterStats ReloadStats() const;
+
+ private:
+  std::mutex store_mu_;
+  std::unique_ptr<Store> store_;  // guarded by store_mu_
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const Allowlist> allowlist_;  // guarded by mu_
+  ExporterStats reloads_;  // reload fields only; guarded by mu_
+
+  const std::string metrics_dir_;
+};
+
+}  // namespace pum
+
+#endif  // PUM_EXPORTER_STATE_H_

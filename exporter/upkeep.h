@@ -1,0 +1,72 @@
+// Upkeep: pum-exporter's background thread, so that a single-host install
+// needs no cron job.
+//
+// Contract:
+//   - Every `interval` (and once right after Start()) it runs RunOnce(): a
+//     passive WAL checkpoint, forgetting the de-duplication state of clients
+//     idle for longer than `dedup_retention_seconds`, and a reload of the
+//     allowlist when AllowlistFingerprint() of its directory differs from
+//     the one last loaded or tried (a broken edit is tried once, not every
+//     round; the next edit or a SIGHUP tries again).
+//   - RequestReload() (what SIGHUP does) wakes the thread, which reloads the
+//     allowlist whether or not the files changed. It only sets a flag and
+//     notifies a condition variable: call it from a normal thread (main's
+//     sigwait loop), not from a signal handler.
+//   - Stop() wakes the thread and joins it; the destructor calls it.
+//   - Failures are logged to stderr and do not stop the thread.
+#ifndef PUM_EXPORTER_UPKEEP_H_
+#define PUM_EXPORTER_UPKEEP_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "exporter/state.h"
+
+namespace pum {
+
+struct UpkeepOptions {
+  std::chrono::milliseconds interval{10000};
+  int64_t dedup_retention_seconds = 86400;
+  // AllowlistFingerprint() taken just before the allowlist in use was loaded.
+  std::string initial_fingerprint;
+};
+
+class Upkeep {
+ public:
+  Upkeep(ExporterState* state, UpkeepOptions options);
+  ~Upkeep();
+  Upkeep(const Upkeep&) = delete;
+  Upkeep& operator=(const Upkeep&) = delete;
+
+  void Start();
+  void Stop();
+  void RequestReload();
+
+  // One round, on the calling thread: checkpoint, prune, and reload if the
+  // files changed or `force_reload`. `now` in unix seconds.
+  void RunOnce(int64_t now, bool force_reload);
+
+ private:
+  void Loop();
+
+  ExporterState* const state_;
+  const UpkeepOptions options_;
+  std::string fingerprint_;  // used by RunOnce() only
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;              // guarded by mu_
+  bool reload_requested_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+// Unix seconds, from the system clock.
+int64_t UnixNow();
+
+}  // namespace pum
+
+#endif  // PUM_EXPORTER_UPKEEP_H_
