@@ -20,7 +20,7 @@ LIBS_TEST := -lgtest -lgtest_main
 # Debian packages the build and the tests need.
 DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
   libcivetweb-dev libsqlite3-dev sqlite3 libgtest-dev zlib1g-dev \
-  nginx-light curl prometheus nodejs npm
+  nginx-light curl prometheus
 
 SCHEMA_SRCS := $(filter-out %_test.cc,$(wildcard schema/*.cc))
 INGEST_SRCS := $(filter-out %_test.cc fcgi-ingest/main.cc,$(wildcard fcgi-ingest/*.cc))

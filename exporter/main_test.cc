@@ -130,7 +130,7 @@ class MainTest : public ::testing::Test {
  protected:
   void SetUp() override {
     binary_ = ExporterBinary();
-    if (binary_.empty()) GTEST_SKIP() << "pum-exporter is not built";
+    if (binary_.empty()) FAIL() << "pum-exporter is not built (make binaries)";
     metrics_dir_ = dir_.Path("metrics.d");
     ASSERT_EQ(mkdir(metrics_dir_.c_str(), 0755), 0);
     ASSERT_TRUE(dir_.Write("metrics.d/one.json", kOneJson));

@@ -148,7 +148,7 @@ std::string StatusLine(const std::string& answer) {
 TEST(FcgiServer, RealBinaryAnswersAndStopsCleanly) {
   std::string binary = IngestBinary();
   if (binary.empty() || std::system("command -v cgi-fcgi >/dev/null") != 0) {
-    GTEST_SKIP() << "needs BUILD/pum-ingest and cgi-fcgi (libfcgi-bin)";
+    FAIL() << "needs BUILD/pum-ingest and cgi-fcgi (make binaries, make deps)";
   }
   IngestProcess ingest(binary);
   ASSERT_TRUE(Exists(ingest.socket()));

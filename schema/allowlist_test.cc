@@ -856,9 +856,6 @@ TEST(Allowlist, ShippedBrowserMetricsFollowTheProduct) {
   }
 }
 
-}  // namespace
-}  // namespace pum
-
 TEST(Allowlist, SeedExampleLoadsUnchanged) {
   Allowlist allowlist;
   Status status = Allowlist::LoadDir("conf/seed-example", &allowlist);
@@ -870,3 +867,6 @@ TEST(Allowlist, SeedExampleLoadsUnchanged) {
   EXPECT_NE(allowlist.Find("firebase_response_time")->FindLabel("firebaseHost"),
             nullptr);
 }
+
+}  // namespace
+}  // namespace pum
