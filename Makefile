@@ -5,6 +5,8 @@
 # BUILD selects the output folder; `make asan` uses build-asan.
 
 BUILD ?= build
+# Parallel compile jobs for the sub-makes.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CXX ?= g++
 CXXSTD := -std=c++17
 OPT ?= -O2 -g
@@ -41,7 +43,7 @@ UNIT_TEST_BINS := $(BUILD)/tests/schema_test $(BUILD)/tests/ingest_test \
 .DEFAULT_GOAL := all
 
 all: deps
-	$(MAKE) binaries
+	$(MAKE) -j$(JOBS) binaries
 
 binaries: $(BUILD)/pum-ingest $(BUILD)/pum-exporter
 
@@ -79,12 +81,12 @@ unit-tests: $(UNIT_TEST_BINS)
 # Every test: the unit tests, then the integration tests against real nginx,
 # spawn-fcgi, SQLite and promtool. Ends with one "N passed, N failed" line.
 test: deps
-	$(MAKE) binaries unit-tests
+	$(MAKE) -j$(JOBS) binaries unit-tests
 	BUILD=$(BUILD) sh tests/run-all.sh
 
 # The unit and integration tests under AddressSanitizer and UBSan.
 asan: deps
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	$(MAKE) -j$(JOBS) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  binaries unit-tests
 	BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 \
