@@ -1,6 +1,7 @@
-# pum: `make` builds build/pum-ingest and build/pum-exporter (and, once the
-# client exists, build/pum.js); `make test` runs every test; `make run` starts
-# a single-host stack on loopback. `make deps` installs what is missing.
+# pum: `make` builds build/pum-ingest, build/pum-exporter and the browser
+# client (build/pum.js, build/pum.esm.js); `make test` runs every test;
+# `make run` starts a single-host stack on loopback. `make deps` installs what
+# is missing.
 #
 # BUILD selects the output folder; `make asan` uses build-asan.
 
@@ -22,7 +23,7 @@ LIBS_TEST := -lgtest -lgtest_main
 # Debian packages the build and the tests need.
 DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
   libcivetweb-dev libsqlite3-dev sqlite3 libgtest-dev zlib1g-dev \
-  nginx-light curl prometheus
+  nginx-light curl prometheus chromium
 
 SCHEMA_SRCS := $(filter-out %_test.cc,$(wildcard schema/*.cc))
 INGEST_SRCS := $(filter-out %_test.cc fcgi-ingest/main.cc,$(wildcard fcgi-ingest/*.cc))
@@ -36,16 +37,36 @@ SCHEMA_TESTS := $(wildcard schema/*_test.cc)
 INGEST_TESTS := $(wildcard fcgi-ingest/*_test.cc)
 EXPORTER_TESTS := $(wildcard exporter/*_test.cc)
 
+# The browser client: esbuild (client-js/build.mjs) bundles client-js/src/
+# with web-vitals from client-js/node_modules (`make deps` runs npm ci).
+CLIENT_SRCS := $(shell find client-js/src -name '*.js' 2>/dev/null) \
+  client-js/build.mjs client-js/snippet.html client-js/package-lock.json
+CLIENT_OUT := $(BUILD)/pum.js $(BUILD)/pum.esm.js $(BUILD)/pum.core.js \
+  $(BUILD)/snippet.min.html
+
 UNIT_TEST_BINS := $(BUILD)/tests/schema_test $(BUILD)/tests/ingest_test \
   $(BUILD)/tests/exporter_test
 
-.PHONY: all deps binaries unit-tests test asan run bench clean format check-format
+.PHONY: all deps binaries client client-test unit-tests test asan run bench clean format check-format
 .DEFAULT_GOAL := all
 
 all: deps
 	$(MAKE) -j$(JOBS) binaries
 
-binaries: $(BUILD)/pum-ingest $(BUILD)/pum-exporter
+binaries: $(BUILD)/pum-ingest $(BUILD)/pum-exporter client
+
+client: $(BUILD)/pum.js
+
+# One run of build.mjs writes every file of CLIENT_OUT; the others depend on
+# pum.js so a parallel make runs it once.
+$(BUILD)/pum.js: $(CLIENT_SRCS)
+	node client-js/build.mjs $(BUILD)
+
+$(filter-out $(BUILD)/pum.js,$(CLIENT_OUT)): $(BUILD)/pum.js
+
+# The client's unit tests and size budget (node --test; needs build/pum.js).
+client-test: client
+	BUILD=$(BUILD) node --test client-js/test/
 
 deps:
 	@sh tests/deps.sh $(DEB_PACKAGES)

@@ -1,0 +1,59 @@
+// Builds the browser client with esbuild's JS API:
+//   <out>/pum.js             minified IIFE (src/global.js, web-vitals included)
+//   <out>/pum.esm.js         ES module (src/index.js, web-vitals bundled)
+//   <out>/pum.core.js        the IIFE with web-vitals replaced by a stub, only
+//                            to report the size of pum's own code
+//   <out>/snippet.min.html   the first <script> of snippet.html, minified
+// Usage: node client-js/build.mjs [outdir]   (default: ../build, the repo's)
+// Prints the gzipped sizes (zlib level 9).
+import * as esbuild from 'esbuild';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = resolve(process.argv[2] || join(here, '..', 'build'));
+mkdirSync(out, { recursive: true });
+
+const common = {
+  bundle: true,
+  minify: true,
+  // es2020: web-vitals' own build needs it already (optional chaining, ??).
+  target: 'es2020',
+  legalComments: 'none',
+  logLevel: 'warning',
+  absWorkingDir: here,
+};
+
+const noWebVitals = {
+  name: 'no-web-vitals',
+  setup(b) {
+    b.onResolve({ filter: /^web-vitals$/ }, () => ({ path: 'web-vitals', namespace: 'stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
+      contents: 'export const onLCP=()=>{},onINP=onLCP,onCLS=onLCP,onFCP=onLCP,onTTFB=onLCP',
+    }));
+  },
+};
+
+await Promise.all([
+  esbuild.build({ ...common, entryPoints: ['src/global.js'], format: 'iife', outfile: join(out, 'pum.js') }),
+  esbuild.build({ ...common, entryPoints: ['src/index.js'], format: 'esm', outfile: join(out, 'pum.esm.js') }),
+  esbuild.build({
+    ...common,
+    entryPoints: ['src/global.js'],
+    format: 'iife',
+    outfile: join(out, 'pum.core.js'),
+    plugins: [noWebVitals],
+  }),
+]);
+
+const html = readFileSync(join(here, 'snippet.html'), 'utf8');
+const js = /<script>([\s\S]*?)<\/script>/.exec(html)[1];
+const min = await esbuild.transform(js, { minify: true, target: 'es5', legalComments: 'none' });
+writeFileSync(join(out, 'snippet.min.html'), '<script>' + min.code.trim() + '</script>\n');
+
+const gz = (f) => gzipSync(readFileSync(join(out, f)), { level: 9 }).length;
+for (const f of ['pum.js', 'pum.core.js', 'pum.esm.js']) {
+  console.log(`${f}: ${readFileSync(join(out, f)).length} bytes, ${gz(f)} gzipped`);
+}

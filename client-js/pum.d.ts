@@ -1,0 +1,123 @@
+// TypeScript declarations of pum-client, the browser client of pum
+// (Prometheus User Monitoring). `import { createClient } from 'pum-client'`.
+
+/** Label names to label values. Values are sent as strings (String(v)). */
+export type Labels = Record<string, string | number | boolean>;
+
+/** Options of {@link createClient}; every one is optional. */
+export interface Options {
+  /**
+   * Where batches are POSTed (fetch, sendBeacon). Default `'/record'`
+   * (relative to the page). The IIFE build (pum.js) defaults to `/record` on
+   * the origin pum.js was loaded from, or `aggregatorServerRoot + '/record'`
+   * with the seed's snippet.
+   */
+  url?: string;
+  /** Milliseconds between two sends while the page is open. Default `10000`. */
+  interval?: number;
+  /**
+   * Send an empty batch every interval while the page is visible and nothing
+   * else is waiting, so that `rate(pum_reports_total[5m]) * interval_seconds`
+   * estimates the open pages. Default `true`.
+   */
+  heartbeat?: boolean;
+  /**
+   * The most unacknowledged batches kept for retries. Default `32`; values
+   * above 48 are taken as 48, to stay well inside the server's
+   * de-duplication window (64 seqs below a client's highest). When a new
+   * batch would exceed it, the oldest is dropped and its events are counted
+   * in browser_client_dropped_events_total{reason="queue_full"}.
+   */
+  maxQueue?: number;
+  /** The automatic metrics; each is on unless set to `false` (`api` is off unless given hosts). */
+  auto?: {
+    /** browser_page_views_total: 1 per page view (per client). */
+    pageViews?: boolean;
+    /** browser_page_load_seconds: navigation start (activationStart when prerendered) to loadEventEnd. */
+    pageLoad?: boolean;
+    /**
+     * browser_navigation_phase_seconds{phase}: the ten non-overlapping phases
+     * (redirect, cache, dns, connect, request, response, dom_processing,
+     * dom_content_loaded, subresources, load_event) that add up to the page
+     * load; see src/auto/navigation.js for their exact boundaries.
+     */
+    navigation?: boolean;
+    /**
+     * browser_web_vitals_{lcp,inp,fcp,ttfb}_seconds and browser_web_vitals_cls,
+     * from the web-vitals library.
+     */
+    webVitals?: boolean;
+    /** browser_errors_total{kind="error"|"unhandledrejection"}. */
+    errors?: boolean;
+    /**
+     * browser_api_request_duration_seconds{host, method, status_class} for
+     * fetch and XMLHttpRequest calls to the listed hosts (URL.host:
+     * `'api.example.com'`, `'localhost:8080'`). Default `false`: nothing is
+     * wrapped. pum's own posts are never measured.
+     */
+    api?: false | { hosts: string[] };
+    /** browser_client_dropped_events_total{reason="queue_full"|"send_failed"}. */
+    dropped?: boolean;
+  };
+}
+
+export interface Counter {
+  /** Adds `by` (default 1; a finite number >= 0, else ignored) to the series with these labels. */
+  increment(labels?: Labels, by?: number): void;
+}
+
+export interface Histogram {
+  /** Records one observation (a finite number, else ignored; seconds for durations). */
+  observe(value: number, labels?: Labels): void;
+}
+
+export interface Client {
+  /** A counter bound to `name` (for example `'usage_total'`). */
+  counter(name: string): Counter;
+  /** A histogram bound to `name` (for example `'firebase_response_time_seconds'`). */
+  histogram(name: string): Histogram;
+  /** Adds `by` (default 1) to counter `name`. */
+  increment(name: string, labels?: Labels, by?: number): void;
+  /** Records `value` in histogram `name`. */
+  observe(name: string, labels: Labels | undefined, value: number): void;
+  /**
+   * Sends what has been aggregated, and every batch still waiting, now
+   * (ignoring a retry backoff). Resolves, never rejects, when these
+   * attempts have ended (answered or failed; failed ones stay queued).
+   */
+  flush(): Promise<void>;
+  /**
+   * Stops the client: removes every listener and timer it added and puts
+   * back the original fetch and XMLHttpRequest.prototype.open (when nobody
+   * has wrapped them since; otherwise pum's wrappers stay as pass-throughs).
+   * Nothing more is recorded or sent; call `await flush()` first to send
+   * what is left.
+   */
+  stop(): void;
+}
+
+/**
+ * Creates a client: it records page views, page load, navigation phases,
+ * Core Web Vitals and errors (unless turned off), aggregates in the page and
+ * sends one batch `{"client", "seq", "events"}` every interval, and at once
+ * (navigator.sendBeacon) when the page is hidden or unloaded. Failed batches
+ * are retried with the same (client, seq); what is left at unload is kept in
+ * sessionStorage for the next page of the tab. No method ever throws.
+ *
+ * Create one client per page: each client adds its own listeners and page
+ * view, and wraps fetch/XMLHttpRequest when `auto.api` is given.
+ */
+export function createClient(options?: Options): Client;
+
+declare global {
+  interface Window {
+    /** Defined by pum.js (the IIFE build), bound to the page's single client. */
+    prometheusUserMonitoringClient?: {
+      makeCounter(name: string): Counter;
+      makeHistogram(name: string): Histogram;
+      flush(): Promise<void>;
+      /** The snippet's command function: (command: 'increment' | 'observe' | 'flush', name, labels, value). */
+      command(command: string, name?: string, labels?: Labels, value?: number): void;
+    };
+  }
+}

@@ -1,0 +1,149 @@
+import { aggregator } from './aggregator.js';
+import { body, split } from './batch.js';
+import { clientId } from './client-id.js';
+import { safe } from './safe.js';
+import { load, save } from './session-buffer.js';
+import { backoff, outcome } from './transport.js';
+import { api } from './auto/api.js';
+import { errors } from './auto/errors.js';
+import { navigation } from './auto/navigation.js';
+import { webVitals } from './auto/web-vitals.js';
+
+const DROPPED = 'browser_client_dropped_events_total';
+
+/**
+ * createClient(options, g): one pum client; see pum.d.ts for the options and
+ * the methods. `g` is the global object: window by default; tests pass a fake
+ * with fetch, navigator, document, sessionStorage, location, crypto,
+ * XMLHttpRequest, performance, addEventListener/removeEventListener and the
+ * timer functions.
+ *
+ * The queue holds unacknowledged batches, oldest first, as
+ * [body, promise while in flight]; at most maxQueue of them (an overflow
+ * drops the oldest: queue_full).
+ *
+ * - tick(): the aggregated events are split into parts under 64 KiB; each
+ *   part gets the next seq and joins the queue. Every `interval` ms the tick
+ *   makes an empty batch (the heartbeat) when heartbeat is on, the page is
+ *   visible and nothing else is queued, then pumps.
+ * - pump(): when nothing is in flight and no backoff is pending, sends the
+ *   oldest entry: one at a time, so the server sees a client's seqs in order
+ *   and never one more than maxQueue ahead of an unacknowledged one.
+ * - send(): fetch POST, keepalive, a string body (text/plain: a simple
+ *   request, no CORS preflight). See transport.js for what an answer means;
+ *   a batch to retry stays in the queue, the queue waits backoff() before the
+ *   next attempt, which sends the same body (same client and seq).
+ * - all(beacon): sends every entry not in flight at once, in parallel,
+ *   ignoring the backoff: with navigator.sendBeacon when `beacon` (an entry
+ *   the browser accepts is done; when sendBeacon is missing, throws or
+ *   returns false, with send()). flush() is a tick and all(); on
+ *   visibilitychange to hidden and on pagehide, a tick and all(beacon), then
+ *   the queue left is saved to sessionStorage, which the next client for the
+ *   same url in this tab takes over and sends first.
+ */
+export const createClient = (o, g) => {
+  o = o || {};
+  g = g || globalThis;
+  const au = o.auto || {};
+  const on = (k) => au[k] !== false;
+  const url = o.url || '/record';
+  const key = 'pum:' + url;
+  const max = Math.min(o.maxQueue > 0 ? o.maxQueue : 32, 48);
+  const d = g.document;
+  const F = g.fetch;
+  const offs = [];
+  const q = [];
+  const [agg, take] = aggregator();
+  const id = clientId(g);
+  let seq = 0;
+  let live = 1;
+  let timer = 0;
+  let fails = 0;
+
+  const add = (h, n, l, v) => live && agg(h, n, l, v);
+  // Counts the events of a batch given up, in the next batch. The batch's own
+  // dropped-events counts are carried over, not lost (nor counted as events).
+  const drop = safe((reason, e, n = 0) => {
+    if (on('dropped')) {
+      for (const x of JSON.parse(e[0]).events) x.metricName == DROPPED ? agg(0, DROPPED, x.labels, x.inc) : n++;
+      n && agg(0, DROPPED, { reason }, n);
+    }
+  });
+  const push = (e) => {
+    q.push(e);
+    while (q.length > max) drop('queue_full', q.shift());
+  };
+  const send = (e) =>
+    (e[1] = new Promise((r) => r(F(url, { method: 'POST', body: e[0], keepalive: true }))).then(
+      (r) => r.status,
+      () => 0
+    )).then(
+      safe((s, i) => {
+        e[1] = 0;
+        if ((s = outcome(s))) {
+          fails = 0;
+          (i = q.indexOf(e)) < 0 || (q.splice(i, 1), s > 1 && drop('send_failed', e));
+        } else timer ||= live && g.setTimeout(safe(() => ((timer = 0), pump())), backoff(fails++, Math.random()));
+        pump();
+      })
+    );
+  const pump = () => q.some((e) => e[1]) || (live && q[0] && !timer && send(q[0]));
+  const tick = (hb) => {
+    const ev = take();
+    if (ev.length || (hb && o.heartbeat !== false && !q.length && d.visibilityState != 'hidden'))
+      for (const p of split(ev)) push([body(id, seq++, p)]);
+  };
+  const all = (beacon) =>
+    q.slice().map((e) => {
+      if (e[1]) return e[1];
+      if (beacon) {
+        try {
+          if (g.navigator.sendBeacon(url, e[0])) return q.splice(q.indexOf(e), 1);
+        } catch (x) {}
+      }
+      return send(e);
+    });
+  const hide = (e) => {
+    if (e.type == 'pagehide' || d.visibilityState == 'hidden') {
+      tick();
+      all(1);
+      save(g, key, q);
+    }
+  };
+  const listen = safe((t, type, f) => {
+    t.addEventListener(type, (f = safe(f)));
+    offs.push(() => t.removeEventListener(type, f));
+  });
+  const run = (f) => safe(f)();
+
+  load(g, key).map(push);
+  listen(d, 'visibilitychange', hide);
+  listen(g, 'pagehide', hide);
+  const iv = run(() => g.setInterval(safe(() => (tick(1), pump())), o.interval > 0 ? o.interval : 1e4));
+  on('pageViews') && add(0, 'browser_page_views_total', 0, 1);
+  run(() => webVitals(add, on('webVitals'), (e) => navigation(e, add, on('pageLoad'), on('navigation'))));
+  on('errors') && run(() => errors(g, add, listen));
+  au.api && run(() => offs.push(api(g, au.api.hosts, add)));
+  run(pump);
+
+  const increment = safe((n, l, by) => add(0, n, l, by ?? 1));
+  const observe = safe((n, l, v) => add(1, n, l, v));
+  return {
+    counter: (n) => ({ increment: (l, by) => increment(n, l, by) }),
+    histogram: (n) => ({ observe: (v, l) => observe(n, l, v) }),
+    increment,
+    observe,
+    flush: () =>
+      Promise.all(
+        run(() => {
+          tick();
+          return all();
+        }) || []
+      ).then(() => {}),
+    stop: safe(() => {
+      live = 0;
+      offs.splice(0).map(run);
+      run(() => (g.clearTimeout(timer), g.clearInterval(iv)));
+    }),
+  };
+};
