@@ -16,6 +16,27 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = resolve(process.argv[2] || join(here, '..', 'build'));
 mkdirSync(out, { recursive: true });
 
+// web-vitals' build has class fields (`class d{t;i=0;o=[]}`), which es2020
+// lowers through an Object.defineProperty helper. Read as TypeScript with
+// useDefineForClassFields off, they become plain assignments in the
+// constructor instead (and fields without a value disappear): the same
+// behaviour for these classes (no setters, no subclasses, no `in` checks),
+// still es2020 syntax, about 110 bytes less gzipped. Should a new web-vitals
+// ever read differently as TypeScript (`a<b>(c)`...), the file is left as
+// JavaScript, with a warning.
+const classFields = {
+  name: 'web-vitals-class-fields',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]web-vitals[\\/]dist[\\/][^\\/]+\.js$/ }, async (a) => {
+      const contents = readFileSync(a.path, 'utf8');
+      const same = { target: 'esnext', format: 'esm', tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } } };
+      const [js, ts] = await Promise.all(['js', 'ts'].map((loader) => esbuild.transform(contents, { ...same, loader })));
+      if (js.code == ts.code) return { contents, loader: 'ts' };
+      return { contents, loader: 'js', warnings: [{ text: 'web-vitals reads differently as TypeScript: class fields left to esbuild' }] };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   minify: true,
@@ -24,6 +45,8 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
   absWorkingDir: here,
+  plugins: [classFields],
+  tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
 };
 
 const noWebVitals = {
@@ -44,7 +67,7 @@ await Promise.all([
     entryPoints: ['src/global.js'],
     format: 'iife',
     outfile: join(out, 'pum.core.js'),
-    plugins: [noWebVitals],
+    plugins: [noWebVitals, classFields],
   }),
 ]);
 

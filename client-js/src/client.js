@@ -1,13 +1,10 @@
 import { aggregator } from './aggregator.js';
-import { body, split } from './batch.js';
-import { clientId } from './client-id.js';
 import { safe } from './safe.js';
-import { load, save } from './session-buffer.js';
 import { backoff, outcome } from './transport.js';
-import { api } from './auto/api.js';
-import { errors } from './auto/errors.js';
-import { navigation } from './auto/navigation.js';
+import { body, split } from './batch.js';
 import { webVitals } from './auto/web-vitals.js';
+import { navigation } from './auto/navigation.js';
+import { api } from './auto/api.js';
 
 const DROPPED = 'browser_client_dropped_events_total';
 
@@ -33,17 +30,38 @@ const DROPPED = 'browser_client_dropped_events_total';
  *   request, no CORS preflight). See transport.js for what an answer means;
  *   a batch to retry stays in the queue, the queue waits backoff() before the
  *   next attempt, which sends the same body (same client and seq).
- * - all(beacon): sends every entry not in flight at once, in parallel,
- *   ignoring the backoff: with navigator.sendBeacon when `beacon` (an entry
- *   the browser accepts is done; when sendBeacon is missing, throws or
- *   returns false, with send()). flush() is a tick and all(); on
- *   visibilitychange to hidden and on pagehide, a tick and all(beacon), then
- *   the queue left is saved to sessionStorage, which the next client for the
- *   same url in this tab takes over and sends first.
+ * - all(beacon): a tick, then sends every entry not in flight at once, in
+ *   parallel, ignoring the backoff: with navigator.sendBeacon when `beacon`
+ *   (an entry the browser accepts is done; when sendBeacon is missing, throws
+ *   or returns false, with send()). flush() is all(); on visibilitychange to
+ *   hidden and on pagehide, all(beacon), then the queue left is saved to
+ *   sessionStorage, which the next client for the same url in this tab takes
+ *   over and sends first.
+ *
+ * The session buffer: unacknowledged batches outlive the page in
+ * sessionStorage (the tab's session; never localStorage, never cookies),
+ * under the key 'pum:' + url. The queue (the bodies) is stored whenever the
+ * page is hidden or unloaded, and taken out (and removed) when the next
+ * client for that url starts in the same tab. The bodies keep their own
+ * client id and seq, so a batch that was delivered after all is only
+ * acknowledged again by the server, not counted twice. A storage failure
+ * (disabled, quota, SecurityError, bad JSON) just means nothing is kept.
+ *
+ * The client id is random and new for every client (every page load): 128
+ * bits from crypto.getRandomValues in base 36, about 26 characters of
+ * [0-9a-z] (the server takes 1-64 characters of [A-Za-z0-9_-]); without Web
+ * Crypto, Math.random and the time. It identifies no user and is kept
+ * nowhere but in the page (and, inside unsent batches, in the tab's
+ * sessionStorage).
+ *
+ * Errors: browser_errors_total{kind} counts the window's 'error' events
+ * (uncaught exceptions; resource load errors do not bubble to window and are
+ * not counted) and 'unhandledrejection' events. The event name is the kind.
  */
 export const createClient = (o, g) => {
   o = o || {};
   g = g || globalThis;
+  const run = (f) => safe(f)();
   const au = o.auto || {};
   const on = (k) => au[k] !== false;
   const url = o.url || '/record';
@@ -54,7 +72,9 @@ export const createClient = (o, g) => {
   const offs = [];
   const q = [];
   const [agg, take] = aggregator();
-  const id = clientId(g);
+  const id =
+    run(() => [...g.crypto.getRandomValues(new Uint32Array(4))].map((x) => x.toString(36)).join('')) ||
+    Math.random().toString(36).slice(2) + Date.now().toString(36);
   let seq = 0;
   let live = 1;
   let timer = 0;
@@ -91,38 +111,41 @@ export const createClient = (o, g) => {
   const tick = (hb) => {
     const ev = take();
     if (ev.length || (hb && o.heartbeat !== false && !q.length && d.visibilityState != 'hidden'))
-      for (const p of split(ev)) push([body(id, seq++, p)]);
+      split(ev).map((p) => push([body(id, seq++, p)]));
   };
-  const all = (beacon) =>
-    q.slice().map((e) => {
+  // returns the promises of the entries in flight and of the sends
+  const all = (beacon) => {
+    tick();
+    return q.slice().map((e) => {
       if (e[1]) return e[1];
-      if (beacon) {
-        try {
-          if (g.navigator.sendBeacon(url, e[0])) return q.splice(q.indexOf(e), 1);
-        } catch (x) {}
-      }
+      if (beacon && run(() => g.navigator.sendBeacon(url, e[0]))) return q.splice(q.indexOf(e), 1);
       return send(e);
     });
-  const hide = (e) => {
-    if (e.type == 'pagehide' || d.visibilityState == 'hidden') {
-      tick();
-      all(1);
-      save(g, key, q);
-    }
+  };
+  const hide = () => {
+    all(1);
+    run(() => g.sessionStorage.setItem(key, JSON.stringify(q)));
   };
   const listen = safe((t, type, f) => {
     t.addEventListener(type, (f = safe(f)));
     offs.push(() => t.removeEventListener(type, f));
   });
-  const run = (f) => safe(f)();
 
-  load(g, key).map(push);
-  listen(d, 'visibilitychange', hide);
+  run(() => {
+    const v = JSON.parse(g.sessionStorage.getItem(key)).map((e) => [e[0]]);
+    g.sessionStorage.removeItem(key);
+    v.map(push);
+  });
+  listen(d, 'visibilitychange', () => d.visibilityState == 'hidden' && hide());
   listen(g, 'pagehide', hide);
-  const iv = run(() => g.setInterval(safe(() => (tick(1), pump())), o.interval > 0 ? o.interval : 1e4));
+  run(() => {
+    const iv = g.setInterval(safe(() => (tick(1), pump())), o.interval > 0 ? o.interval : 1e4);
+    offs.push(() => g.clearInterval(iv));
+  });
   on('pageViews') && add(0, 'browser_page_views_total', 0, 1);
   run(() => webVitals(add, on('webVitals'), (e) => navigation(e, add, on('pageLoad'), on('navigation'))));
-  on('errors') && run(() => errors(g, add, listen));
+  // browser_errors_total{kind}: see "Errors" above
+  on('errors') && ['error', 'unhandledrejection'].map((k) => listen(g, k, () => add(0, 'browser_errors_total', { kind: k }, 1)));
   au.api && run(() => offs.push(api(g, au.api.hosts, add)));
   run(pump);
 
@@ -133,17 +156,11 @@ export const createClient = (o, g) => {
     histogram: (n) => ({ observe: (v, l) => observe(n, l, v) }),
     increment,
     observe,
-    flush: () =>
-      Promise.all(
-        run(() => {
-          tick();
-          return all();
-        }) || []
-      ).then(() => {}),
+    flush: () => Promise.all(run(all) || []).then(() => {}),
     stop: safe(() => {
       live = 0;
       offs.splice(0).map(run);
-      run(() => (g.clearTimeout(timer), g.clearInterval(iv)));
+      run(() => g.clearTimeout(timer));
     }),
   };
 };

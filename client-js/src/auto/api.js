@@ -31,19 +31,23 @@ export const api = (g, hosts, add) => {
   const P = (g.XMLHttpRequest || 0).prototype || {};
   const O = P.open;
   const now = () => g.performance.now();
-  // [host, method, start] for a request to measure, else undefined
-  const meta = safe((i, m, h) => live && hosts.includes((h = new URL(i.url || i, g.location.href).host)) && [h, m || i.method, now()]);
-  const rec = safe((x, s) =>
-    add(1, 'browser_api_request_duration_seconds', { host: x[0], method: methodLabel(x[1]), status_class: statusClass(s) }, (now() - x[2]) / 1e3)
+  // for a request to measure, the function that records it given its status; else undefined
+  const meta = safe(
+    (i, m, h, t = now()) =>
+      live &&
+      hosts.includes((h = new URL(i.url || i, g.location.href).host)) &&
+      safe((s) =>
+        add(1, 'browser_api_request_duration_seconds', { host: h, method: methodLabel(m || i.method), status_class: statusClass(s) }, (now() - t) / 1e3)
+      )
   );
   const f = function fetch(i, o) {
     const x = meta(i, o && o.method);
     const p = F.apply(this, arguments);
     return x && p.then
       ? p.then(
-          (r) => (r.status && rec(x, r.status), r),
+          (r) => (r.status && x(r.status), r),
           (e) => {
-            throw (rec(x, 0), e);
+            throw (x(0), e);
           }
         )
       : p;
@@ -53,7 +57,7 @@ export const api = (g, hosts, add) => {
     let x = meta(u, m);
     x &&
       this.addEventListener('loadend', () => {
-        x && rec(x, this.status);
+        x && x(this.status);
         x = 0;
       });
     return r;
