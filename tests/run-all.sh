@@ -7,11 +7,16 @@
 #
 # Suites: every GoogleTest binary $BUILD/tests/*_test, the integration tests
 # (node --test tests/integration/, against $BUILD/pum-ingest and
-# $BUILD/pum-exporter with real nginx, spawn-fcgi, sqlite3 and promtool), and
-# `make check-format` (one check) when clang-format is installed.
+# $BUILD/pum-exporter with real nginx, spawn-fcgi, sqlite3 and promtool), the
+# browser client's unit and size-budget tests (node --test client-js/test/),
+# the browser tests (node --test tests/browser/: $BUILD/pum.js in Debian's
+# Chromium, driven by playwright-core from client-js/node_modules, against
+# the real stack), and `make check-format` (one check) when clang-format is
+# installed.
 #
 # Environment: BUILD (default build); PUM_TEST_FILTER, a node --test name
-# pattern; PUM_KEEP_TMP=1 keeps the integration tests' temporary stacks.
+# pattern; PUM_KEEP_TMP=1 keeps the integration and browser tests'
+# temporary stacks.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 BUILD=${BUILD:-build}
@@ -88,6 +93,39 @@ if [ "$found" -eq 0 ]; then
   report "unit tests" 0 1 "no test binaries in $BUILD/tests (run make unit-tests)"
 fi
 
+# node_suite NAME DIR [ARGS...]: runs `node --test ARGS DIR` (spec output
+# on the terminal, TAP into a file) and reports its counts; cancelled tests
+# count as failures, and so does a non-zero exit with no failed test.
+node_suite() {
+  name=$1
+  dir=$2
+  shift 2
+  tap="$TMP/$name.tap"
+  set -- --test --test-timeout=180000 "$@" \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap"
+  [ -n "${PUM_TEST_FILTER:-}" ] && set -- "$@" --test-name-pattern="$PUM_TEST_FILTER"
+  if have timeout; then
+    timeout -k 10 600 node "$@" "$dir"
+  else
+    node "$@" "$dir"
+  fi
+  rc=$?
+  pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
+  fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
+  cancelled=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
+  if [ -z "$pass" ] || [ -z "$fail" ]; then
+    report "$name" 0 1 "node exited $rc without a summary"
+  else
+    fail=$((fail + ${cancelled:-0}))
+    if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+      report "$name" "$pass" 1 "node exited $rc"
+    else
+      report "$name" "$pass" "$fail"
+    fi
+  fi
+}
+
 # --- integration tests
 echo "-- integration (node --test tests/integration/, BUILD=$BUILD)"
 missing=""
@@ -100,30 +138,34 @@ done
 if [ -n "$missing" ]; then
   report integration 0 1 "missing:$missing"
 else
-  tap="$TMP/integration.tap"
-  set -- --test --test-concurrency=2 --test-timeout=180000 \
-    --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$tap"
-  [ -n "${PUM_TEST_FILTER:-}" ] && set -- "$@" --test-name-pattern="$PUM_TEST_FILTER"
-  if have timeout; then
-    timeout -k 10 600 node "$@" tests/integration/
-  else
-    node "$@" tests/integration/
-  fi
-  rc=$?
-  pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
-  fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
-  cancelled=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
-  if [ -z "$pass" ] || [ -z "$fail" ]; then
-    report integration 0 1 "node exited $rc without a summary"
-  else
-    fail=$((fail + ${cancelled:-0}))
-    if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
-      report integration "$pass" 1 "node exited $rc"
-    else
-      report integration "$pass" "$fail"
-    fi
-  fi
+  node_suite integration tests/integration/ --test-concurrency=2
+fi
+
+# --- the browser client's own tests (unit tests, size budget)
+echo "-- client-js (node --test client-js/test/, BUILD=$BUILD)"
+if [ ! -d client-js/node_modules ]; then
+  report client-js 0 1 "client-js/node_modules is missing: run make deps (npm ci in client-js/)"
+elif [ ! -d client-js/test ]; then
+  report client-js 0 1 "client-js/test/ is missing"
+else
+  node_suite client-js client-js/test/
+fi
+
+# --- the browser client in real Chromium against the real stack
+echo "-- browser (node --test tests/browser/, BUILD=$BUILD)"
+missing=""
+for f in pum-ingest pum-exporter pum.js pum.esm.js; do
+  [ -f "$BUILD/$f" ] || missing="$missing $BUILD/$f"
+done
+for c in nginx spawn-fcgi; do
+  have "$c" || missing="$missing $c"
+done
+[ -x /usr/bin/chromium ] || missing="$missing /usr/bin/chromium"
+[ -d client-js/node_modules/playwright-core ] || missing="$missing client-js/node_modules/playwright-core (make deps: npm ci in client-js/)"
+if [ -n "$missing" ]; then
+  report browser 0 1 "missing:$missing"
+else
+  node_suite browser tests/browser/ --test-concurrency=2
 fi
 
 # --- formatting

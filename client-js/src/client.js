@@ -32,11 +32,16 @@ const DROPPED = 'browser_client_dropped_events_total';
  *   next attempt, which sends the same body (same client and seq).
  * - all(beacon): a tick, then sends every entry not in flight at once, in
  *   parallel, ignoring the backoff: with navigator.sendBeacon when `beacon`
- *   (an entry the browser accepts is done; when sendBeacon is missing, throws
- *   or returns false, with send()). flush() is all(); on visibilitychange to
- *   hidden and on pagehide, all(beacon), then the queue left is saved to
- *   sessionStorage, which the next client for the same url in this tab takes
- *   over and sends first.
+ *   (when sendBeacon is missing, throws or returns false, with send()).
+ *   flush() is all(); on visibilitychange to hidden and on pagehide,
+ *   all(beacon), then the whole queue is saved to sessionStorage, which the
+ *   next client for the same url in this tab takes over and sends first.
+ * - A beacon has no answer: the browser may accept it and the server still
+ *   fail (503 in an outage). So a beaconed entry is marked (e[2]) and KEPT:
+ *   it is not beaconed twice, it is saved with the rest, and once the page is
+ *   visible again pump() resends it by fetch with the same (client, seq) --
+ *   the server acknowledges it again if the beacon got through, or applies
+ *   it now. Back to visible, the saved copy is removed from sessionStorage.
  *
  * The session buffer: unacknowledged batches outlive the page in
  * sessionStorage (the tab's session; never localStorage, never cookies),
@@ -107,10 +112,11 @@ export const createClient = (o, g) => {
         pump();
       })
     );
-  const pump = () => q.some((e) => e[1]) || (live && q[0] && !timer && send(q[0]));
+  const pump = () => q.some((e) => e[1]) || (live && q[0] && !timer && !(q[0][2] && hidden()) && send(q[0]));
+  const hidden = () => d.visibilityState == 'hidden';
   const tick = (hb) => {
     const ev = take();
-    if (ev.length || (hb && o.heartbeat !== false && !q.length && d.visibilityState != 'hidden'))
+    if (ev.length || (hb && o.heartbeat !== false && !q.length && !hidden()))
       split(ev).map((p) => push([body(id, seq++, p)]));
   };
   // returns the promises of the entries in flight and of the sends
@@ -118,7 +124,7 @@ export const createClient = (o, g) => {
     tick();
     return q.slice().map((e) => {
       if (e[1]) return e[1];
-      if (beacon && run(() => g.navigator.sendBeacon(url, e[0]))) return q.splice(q.indexOf(e), 1);
+      if (beacon && (e[2] || run(() => g.navigator.sendBeacon(url, e[0])))) return (e[2] = 1);
       return send(e);
     });
   };
@@ -136,7 +142,7 @@ export const createClient = (o, g) => {
     g.sessionStorage.removeItem(key);
     v.map(push);
   });
-  listen(d, 'visibilitychange', () => d.visibilityState == 'hidden' && hide());
+  listen(d, 'visibilitychange', () => (hidden() ? hide() : run(() => g.sessionStorage.removeItem(key))));
   listen(g, 'pagehide', hide);
   run(() => {
     const iv = g.setInterval(safe(() => (tick(1), pump())), o.interval > 0 ? o.interval : 1e4);

@@ -358,3 +358,24 @@ test('a batch already in flight is not sent again when the page is hidden', asyn
   await settle();
   assert.equal(counterOf(env.sent(), 'x', {}), 1);
 });
+
+// Regression: batches handed to sendBeacon during an outage were dropped from
+// the queue (a beacon has no answer), so a reload lost them.
+test('a beaconed batch is kept: saved at pagehide, not beaconed twice, resent by fetch once visible', async () => {
+  const env = fakeEnv();
+  const c = make(env);
+  c.increment('x', {}, 3);
+  env.hide();
+  env.pagehide(); // a navigation fires both; the second must not lose or re-beacon
+  assert.equal(env.beacons.length, 1, 'beaconed once');
+  const saved = JSON.parse(env.g.sessionStorage.getItem('pum:https://m.example/record'));
+  assert.deepEqual(saved.map((e) => e[0]), [env.beacons[0].body], 'saved for the next page');
+  await env.advance(30000);
+  assert.equal(env.posts.length, 0, 'no resend while hidden');
+  env.show();
+  assert.equal(env.g.sessionStorage.getItem('pum:https://m.example/record'), null, 'visible again: not kept');
+  await env.advance(10000);
+  assert.equal(env.posts[0].body, env.beacons[0].body, 'resent with the same client and seq');
+  await env.advance(10000);
+  assert.equal(env.posts.filter((p) => p.body == env.beacons[0].body).length, 1, 'acknowledged: done');
+});

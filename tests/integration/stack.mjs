@@ -26,6 +26,10 @@ export const INGEST_BIN = path.join(BUILD_DIR, 'pum-ingest');
 export const EXPORTER_BIN = path.join(BUILD_DIR, 'pum-exporter');
 export const SHIPPED_METRICS_DIR = path.join(REPO, 'conf', 'metrics.d');
 export const SHIPPED_CONFIG = path.join(REPO, 'conf', 'pum.json');
+// The browser client (make builds them) and how nginx serves it.
+export const CLIENT_JS = path.join(BUILD_DIR, 'pum.js');
+export const CLIENT_ESM = path.join(BUILD_DIR, 'pum.esm.js');
+export const CLIENT_NGINX_CONF = path.join(REPO, 'deploy', 'nginx', 'pum-client.conf');
 
 // ---------------------------------------------------------------- helpers
 
@@ -286,10 +290,23 @@ export class Stack {
   //   nginx, exporter  false to not start that part
   //   listen       'unix' or 'tcp': instead of spawn-fcgi, one pum-ingest
   //                child with --listen=unix:PATH / --listen=127.0.0.1:PORT
+  // For the browser tests (all off by default; the integration tests use
+  // none of them):
+  //   docroot      true (a fresh this.docroot = DIR/www, filled with
+  //                writePage()) or a directory: served at / by nginx (else
+  //                / is a 404), with Cache-Control: no-store
+  //   clientJs     true: serve $BUILD/pum.js at /pum.js and at the seed's
+  //                /static/aggregatorClient.js, and $BUILD/pum.esm.js at
+  //                /pum.esm.js, with deploy/nginx/pum-client.conf (its
+  //                install paths pointed at $BUILD)
+  //   outageSwitch true: /record answers 503 from nginx while outage(true)
+  //   nginxExtra   more nginx text for the server block (e.g. locations),
+  //                or a function(stack) returning it (see fcgiPass())
   constructor(opts = {}) {
     this.opts = {
       workers: 2, metrics: null, metricsDir: null, config: null, nginxMaxBody: '1m',
-      ingestArgs: [], exporterArgs: [], nginx: true, exporter: true, ...opts,
+      ingestArgs: [], exporterArgs: [], nginx: true, exporter: true,
+      docroot: null, clientJs: false, outageSwitch: false, nginxExtra: '', ...opts,
     };
     this.workerPids = [];
     this.nginxProc = null;
@@ -326,10 +343,44 @@ export class Stack {
       const c = this.opts.config;
       fs.writeFileSync(this.configFile, typeof c === 'string' ? c : JSON.stringify(c, null, 2));
     }
+    if (this.opts.docroot === true) {
+      this.docroot = path.join(this.dir, 'www');
+      fs.mkdirSync(this.docroot);
+    } else if (this.opts.docroot) {
+      this.docroot = path.resolve(this.opts.docroot);
+    }
+    if (this.opts.clientJs) {
+      for (const f of [CLIENT_JS, CLIENT_ESM]) {
+        if (!fs.existsSync(f)) throw new Error(`${f} is missing: run make (BUILD=${process.env.BUILD || 'build'})`);
+      }
+    }
     await this.startWorkers();
     if (this.opts.nginx) await this.startNginx();
     if (this.opts.exporter) await this.startExporter();
     return this;
+  }
+
+  // Writes a file (e.g. a test page) into the docroot; returns its URL.
+  writePage(name, content) {
+    if (!this.docroot) throw new Error('writePage needs the docroot option');
+    const file = path.join(this.docroot, name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+    return this.url(`/${name}`);
+  }
+
+  // http://127.0.0.1:PORT + p, through nginx.
+  url(p = '/') {
+    return `http://127.0.0.1:${this.httpPort}${p}`;
+  }
+
+  // With outageSwitch: while on, nginx answers 503 for /record without
+  // passing the request to a worker.
+  outage(on) {
+    if (!this.opts.outageSwitch) throw new Error('outage() needs the outageSwitch option');
+    const f = path.join(this.dir, 'outage');
+    if (on) fs.writeFileSync(f, '');
+    else fs.rmSync(f, { force: true });
   }
 
   writeMetricsFile(name, content) {
@@ -429,10 +480,16 @@ export class Stack {
 
   // --- nginx
 
+  // The nginx directives that hand a request to the workers.
+  fcgiPass() {
+    return `include /etc/nginx/fastcgi_params; fastcgi_pass ${this.fcgiAddress || `unix:${this.sock}`};`;
+  }
+
   nginxConfig() {
     const d = this.dir;
     const user = process.getuid && process.getuid() === 0 ? 'user root;' : '';
-    const fcgi = `include /etc/nginx/fastcgi_params; fastcgi_pass ${this.fcgiAddress || `unix:${this.sock}`};`;
+    const fcgi = this.fcgiPass();
+    const outage = this.opts.outageSwitch ? `if (-f ${d}/outage) { return 503; } ` : '';
     return `# written by tests/integration/stack.mjs
 daemon off;
 master_process on;
@@ -451,12 +508,37 @@ http {
   client_body_buffer_size 128k;
   server {
     listen 127.0.0.1:${this.httpPort};
-    location = /record { client_max_body_size ${this.opts.nginxMaxBody}; ${fcgi} }
+    location = /record { client_max_body_size ${this.opts.nginxMaxBody}; ${outage}${fcgi} }
     location = /record-small { client_max_body_size 1k; ${fcgi} }
-    location / { return 404; }
-  }
+${this.browserLocations()}  }
 }
 `;
+  }
+
+  // What the browser tests' options add to the server block; without them
+  // just the 404 for everything else.
+  browserLocations() {
+    let out = '';
+    if (this.opts.clientJs) {
+      const conf = fs.readFileSync(CLIENT_NGINX_CONF, 'utf8')
+        .replaceAll('/usr/local/share/pum/pum.js', CLIENT_JS)
+        .replaceAll('/usr/local/share/pum/pum.esm.js', CLIENT_ESM);
+      out += conf.split('\n').map((l) => `    ${l}`).join('\n') + '\n';
+    }
+    const extra = typeof this.opts.nginxExtra === 'function' ? this.opts.nginxExtra(this) : this.opts.nginxExtra;
+    if (extra) out += `    ${extra}\n`;
+    if (this.docroot) {
+      out += `    location / {
+      root ${this.docroot};
+      types { text/html html; text/javascript js mjs; application/json json; text/css css; }
+      default_type application/octet-stream;
+      add_header Cache-Control no-store always;
+    }
+`;
+    } else {
+      out += '    location / { return 404; }\n';
+    }
+    return out;
   }
 
   async startNginx() {
