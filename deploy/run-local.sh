@@ -133,6 +133,8 @@ PUM_INGEST_LOG="$LOG/ingest.log" spawn-fcgi -s "$SOCK" -M 0666 -F "$WORKERS" -P 
 
 # --- nginx, with the location of deploy/nginx/pum.conf
 sed "s#unix:/run/pum/ingest.sock#unix:$SOCK#" deploy/nginx/pum.conf >"$RUN/pum-location.conf"
+# and pum.js (also at the seed's /static/aggregatorClient.js) from $BUILD
+sed "s#/usr/local/share/pum/#$BUILD/#" deploy/nginx/pum-client.conf >"$RUN/pum-client.conf"
 USER_LINE=""
 [ "$(id -u)" = 0 ] && USER_LINE="user root;"
 cat >"$NGINX_CONF" <<EOF
@@ -154,6 +156,7 @@ http {
   server {
     listen 127.0.0.1:$HTTP_PORT;
     include $RUN/pum-location.conf;
+    include $RUN/pum-client.conf;
     location / { return 404; }
   }
 }

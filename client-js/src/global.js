@@ -33,8 +33,8 @@ safe(() => {
     const s = document.currentScript || 0;
     const D = s.dataset || {};
     const auto = {};
-    if (D.apiHosts) auto.api = { hosts: D.apiHosts.split(',') };
-    (D.autoOff || '').split(',').map((k) => (auto[k] = false));
+    if (D.apiHosts) auto.api = { hosts: D.apiHosts.split(/\s*,\s*/) };
+    (D.autoOff || '').split(/\s*,\s*/).map((k) => (auto[k] = false));
     const x = createClient(
       {
         url: f.aggregatorServerRoot ? f.aggregatorServerRoot + '/record' : D.url || (s.src && new URL('/record', s.src).href),

@@ -83,6 +83,14 @@ describe('make run (deploy/run-local.sh)', () => {
     const m = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
     assert.equal(valueOf(m, 'browser_page_views_total'), 1);
     assert.ok(fs.existsSync(path.join(varDir, 'pum.db')));
+    // pum.js is served from the build, also at the seed's path
+    const built = fs.readFileSync(path.join(BUILD_DIR, 'pum.js'), 'utf8');
+    for (const p of ['/pum.js', '/static/aggregatorClient.js']) {
+      const js = await fetch(`http://127.0.0.1:${httpPort}${p}`);
+      assert.equal(js.status, 200, p);
+      assert.match(js.headers.get('content-type'), /javascript/, p);
+      assert.equal(await js.text(), built, p);
+    }
   }
 
   it('fails clearly, starting nothing, when a port is taken', { timeout: 20000 }, async () => {
