@@ -23,7 +23,8 @@ LIBS_TEST := -lgtest -lgtest_main
 # Debian packages the build and the tests need.
 DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
   libcivetweb-dev libsqlite3-dev sqlite3 libgtest-dev zlib1g-dev \
-  nginx-light curl prometheus chromium
+  nginx-light curl prometheus chromium apache2 libapache2-mod-fcgid lighttpd \
+  prometheus-alertmanager python3-yaml systemd
 
 SCHEMA_SRCS := $(filter-out %_test.cc,$(wildcard schema/*.cc))
 INGEST_SRCS := $(filter-out %_test.cc fcgi-ingest/main.cc,$(wildcard fcgi-ingest/*.cc))

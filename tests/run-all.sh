@@ -168,6 +168,11 @@ else
   node_suite browser tests/browser/ --test-concurrency=2
 fi
 
+# --- deployment: web servers, install, rules, dashboards, scale-out, alarms
+if [ -d tests/deploy ]; then
+  node_suite deploy tests/deploy/ --test-concurrency=2
+fi
+
 # --- formatting
 if have clang-format && [ -f .clang-format ]; then
   echo "-- check-format"
