@@ -14,6 +14,12 @@ if [ -n "$missing" ]; then
   echo "deps: installing$missing"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+  # Debian's libapache2-mod-qos enables itself in the system Apache, where it
+  # fails to load (it needs libpcre loaded first; deploy/apache/
+  # pum-ratelimit.conf does that). The tests load it from their own configs.
+  case "$missing" in
+    *libapache2-mod-qos*) $SUDO a2dismod -q qos >/dev/null 2>&1 || true ;;
+  esac
 fi
 # Node.js and npm come with the machine image (Debian's nodejs/npm packages
 # conflict with it); install Debian's only where there is none.
