@@ -1,7 +1,8 @@
 # pum: `make` builds build/pum-ingest, build/pum-exporter and the browser
 # client (build/pum.js, build/pum.esm.js); `make test` runs every test;
 # `make run` starts a single-host stack on loopback. `make deps` installs what
-# is missing.
+# is missing. `make install` (PREFIX, DESTDIR, SYSCONFDIR) installs the
+# binaries, pum.js, the configuration and the systemd units; see below.
 #
 # BUILD selects the output folder; `make asan` uses build-asan.
 
@@ -24,7 +25,8 @@ LIBS_TEST := -lgtest -lgtest_main
 DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
   libcivetweb-dev libsqlite3-dev sqlite3 libgtest-dev zlib1g-dev \
   nginx-light curl prometheus chromium apache2 libapache2-mod-fcgid lighttpd \
-  prometheus-alertmanager python3-yaml systemd
+  prometheus-alertmanager python3-yaml systemd libapache2-mod-qos \
+  lighttpd-modules-lua
 
 SCHEMA_SRCS := $(filter-out %_test.cc,$(wildcard schema/*.cc))
 INGEST_SRCS := $(filter-out %_test.cc fcgi-ingest/main.cc,$(wildcard fcgi-ingest/*.cc))
@@ -48,10 +50,14 @@ CLIENT_OUT := $(BUILD)/pum.js $(BUILD)/pum.esm.js $(BUILD)/pum.core.js \
 UNIT_TEST_BINS := $(BUILD)/tests/schema_test $(BUILD)/tests/ingest_test \
   $(BUILD)/tests/exporter_test
 
-.PHONY: all deps binaries client client-test unit-tests test asan run bench clean format check-format
+.PHONY: all deps binaries client client-test unit-tests test asan run bench clean format check-format \
+  install uninstall
 .DEFAULT_GOAL := all
 
-all: deps
+# NO_DEPS=1 skips `make deps` (which installs every package the tests need,
+# Chromium included): for a build host that has the build's packages already,
+# as deploy/kubernetes/Dockerfile does.
+all: $(if $(NO_DEPS),,deps)
 	$(MAKE) -j$(JOBS) binaries
 
 binaries: $(BUILD)/pum-ingest $(BUILD)/pum-exporter client
@@ -117,6 +123,102 @@ asan: deps
 # A single-host stack on loopback: nginx, workers, exporter; Ctrl-C stops it.
 run: all
 	BUILD=$(BUILD) sh deploy/run-local.sh
+
+# ---------------------------------------------------------------- install
+# `make install` builds (all), then installs, under DESTDIR (a staging root,
+# empty by default):
+#   $(BINDIR)/pum-ingest, pum-exporter                             0755
+#   $(PUMDATADIR)/pum.js, pum.esm.js, snippet.min.html, pum.d.ts   0644
+#   $(PUMDATADIR)/deploy/{nginx,apache,lighttpd,...}/  web server snippets,
+#       Prometheus rules, Grafana dashboard (the PUM_DEPLOY_DIRS that exist)
+#   $(PUMDATADIR)/conf/pum.json, metrics.d/  pristine copies of the config
+#   $(PUMCONFDIR)/pum.json, metrics.d/*.json  the configuration, 0644, only
+#       where no file of that name exists yet (an upgrade keeps your edits;
+#       compare with $(PUMDATADIR)/conf/)
+#   $(SYSTEMDUNITDIR)/pum-exporter.service, pum-ingest.socket,
+#       pum-ingest@.service;  $(SYSUSERSDIR)/pum.conf (the user pum)
+#   $(DOCDIR)/README.md
+# In the units and the deploy/ files it installs, the default paths
+# /usr/local/bin, /usr/local/share/pum, /usr/local/share/doc/pum and
+# /etc/pum are replaced by the installed ones. pum.json is conf/pum.json
+# with metrics_dir $(PUMCONFDIR)/metrics.d and storage_path
+# /var/lib/pum/pum.db (the units' StateDirectory=pum). It needs root only to
+# write outside DESTDIR, writes nothing into $(BUILD), and never runs
+# systemctl: see README ("Installing") for enabling the units.
+# PREFIX=/usr puts the units in /usr/lib/systemd/system (on Debian /lib is
+# /usr/lib); set SYSTEMDUNITDIR (e.g. to
+# `pkg-config --variable=systemdsystemunitdir systemd`) to choose another.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+PUMDATADIR ?= $(DATADIR)/pum
+DOCDIR ?= $(DATADIR)/doc/pum
+SYSCONFDIR ?= /etc
+PUMCONFDIR ?= $(SYSCONFDIR)/pum
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+INSTALL ?= install
+
+PUM_UNITS := pum-exporter.service pum-ingest.socket pum-ingest@.service
+PUM_DEPLOY_DIRS := nginx apache lighttpd prometheus grafana alertmanager
+# Rewrites the default paths of the shipped files into the installed ones.
+INSTALL_SED := sed -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+  -e 's|/usr/local/share/pum|$(PUMDATADIR)|g' \
+  -e 's|/usr/local/share/doc/pum|$(DOCDIR)|g' -e 's|/etc/pum/|$(PUMCONFDIR)/|g'
+# $(call install_sed,SRC,DEST,MODE): SRC through INSTALL_SED into DEST.
+install_sed = $(INSTALL_SED) $(1) >$(2).new && chmod $(3) $(2).new && mv -f $(2).new $(2)
+
+install: all
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(PUMDATADIR) \
+	  $(DESTDIR)$(PUMDATADIR)/conf/metrics.d $(DESTDIR)$(PUMCONFDIR)/metrics.d \
+	  $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 0755 $(BUILD)/pum-ingest $(BUILD)/pum-exporter $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 $(BUILD)/pum.js $(BUILD)/pum.esm.js $(BUILD)/snippet.min.html \
+	  client-js/pum.d.ts $(DESTDIR)$(PUMDATADIR)/
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	{ $(INSTALL_SED) deploy/systemd/pum.json.head && \
+	  sed -e '1,/^{/{/^{/!d;}' \
+	    -e 's|^\( *"metrics_dir": *\)"[^"]*"|\1"$(PUMCONFDIR)/metrics.d"|' \
+	    -e 's|^\( *"storage_path": *\)"[^"]*"|\1"/var/lib/pum/pum.db"|' conf/pum.json; \
+	} >$(DESTDIR)$(PUMDATADIR)/conf/pum.json.new
+	chmod 0644 $(DESTDIR)$(PUMDATADIR)/conf/pum.json.new
+	mv -f $(DESTDIR)$(PUMDATADIR)/conf/pum.json.new $(DESTDIR)$(PUMDATADIR)/conf/pum.json
+	$(INSTALL) -m 0644 conf/metrics.d/*.json $(DESTDIR)$(PUMDATADIR)/conf/metrics.d/
+	@for f in pum.json $$(cd conf && echo metrics.d/*.json); do \
+	  s=$(DESTDIR)$(PUMDATADIR)/conf/$$f; t=$(DESTDIR)$(PUMCONFDIR)/$$f; \
+	  if [ -e "$$t" ]; then \
+	    echo "install: kept the existing $$t (the new one is $(PUMDATADIR)/conf/$$f)"; \
+	  else \
+	    echo "$(INSTALL) -m 0644 $$s $$t"; $(INSTALL) -m 0644 "$$s" "$$t" || exit 1; \
+	  fi; \
+	done
+	for u in $(PUM_UNITS); do \
+	  $(call install_sed,deploy/systemd/$$u,$(DESTDIR)$(SYSTEMDUNITDIR)/$$u,0644) || exit 1; \
+	done
+	$(INSTALL) -m 0644 deploy/systemd/pum.sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/pum.conf
+	@for d in $(PUM_DEPLOY_DIRS); do \
+	  [ -d deploy/$$d ] || continue; \
+	  for f in $$(find deploy/$$d -type f ! -name '*~' | LC_ALL=C sort); do \
+	    t=$(DESTDIR)$(PUMDATADIR)/$$f; mode=0644; [ -x "$$f" ] && mode=0755; \
+	    echo "install: $$f -> $$t"; \
+	    $(INSTALL) -d -m 0755 "$${t%/*}" || exit 1; \
+	    if grep -Iq . "$$f"; then \
+	      $(call install_sed,"$$f","$$t",$$mode) || exit 1; \
+	    else \
+	      $(INSTALL) -m $$mode "$$f" "$$t" || exit 1; \
+	    fi; \
+	  done; \
+	done
+
+# Removes what `make install` installed, except the configuration
+# ($(PUMCONFDIR)) and the store (/var/lib/pum). Stop and disable the units
+# first (systemctl disable --now pum-exporter pum-ingest.socket 'pum-ingest@*').
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/pum-ingest $(DESTDIR)$(BINDIR)/pum-exporter
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(PUM_UNITS)) $(DESTDIR)$(SYSUSERSDIR)/pum.conf
+	rm -rf $(DESTDIR)$(PUMDATADIR) $(DESTDIR)$(DOCDIR)
+	@echo "uninstall: kept $(DESTDIR)$(PUMCONFDIR) and /var/lib/pum; remove them by hand if you want"
 
 format:
 	clang-format -i $(wildcard schema/*.h schema/*.cc fcgi-ingest/*.h fcgi-ingest/*.cc exporter/*.h exporter/*.cc)
