@@ -1,20 +1,30 @@
 #!/bin/sh
-# `make run`: a single-host pum stack on loopback, from the repository.
+# `make run`: a single-host pum stack on loopback, from the repository, with
+# a Prometheus scraping it and a demo page: the seed's docker-compose demo,
+# without Docker.
 #
 #   nginx 127.0.0.1:$PUM_HTTP_PORT (8080)  --/record, FastCGI-->  pum-ingest x2
+#     also /pum.js (and the seed's /static/aggregatorClient.js), /demo/
 #   pum-exporter 127.0.0.1:$PUM_METRICS_PORT (9102)  <--  var/pum.db (SQLite)
+#   prometheus 127.0.0.1:$PUM_PROMETHEUS_PORT (9090)  --scrapes /metrics every 5s
 #
-# with conf/pum.json and conf/metrics.d, nginx's location taken from
-# deploy/nginx/pum.conf (the snippet users include), the workers started by
-# spawn-fcgi on the unix socket var/run/ingest.sock. It prints
+# with conf/pum.json and conf/metrics.d, nginx's locations taken from
+# deploy/nginx/pum.conf and pum-client.conf (the snippets users include), the
+# workers started by spawn-fcgi on the unix socket var/run/ingest.sock, and
+# Debian's prometheus (job "pum", storage in var/prometheus) with the rule
+# files deploy/prometheus/pum-recording-rules.yml and pum-alerts.yml where
+# they exist. The demo page is deploy/demo/index.html. It prints
 #   ingest: http://127.0.0.1:PORT/record
 #   metrics: http://127.0.0.1:PORT/metrics
+#   demo: http://127.0.0.1:PORT/demo/
+#   prometheus: http://127.0.0.1:PORT/
 # on stdout, runs in the foreground until Ctrl-C (SIGINT) or SIGTERM, then
 # stops everything it started. Logs are in var/log/.
 #
 # Environment: BUILD (default build), PUM_HTTP_PORT, PUM_METRICS_PORT,
-# PUM_WORKERS (default 2), PUM_VAR_DIR (default var), PUM_CONFIG_FILE
-# (default conf/pum.json), PUM_METRICS_DIR (default conf/metrics.d).
+# PUM_PROMETHEUS_PORT, PUM_WORKERS (default 2), PUM_VAR_DIR (default var),
+# PUM_CONFIG_FILE (default conf/pum.json), PUM_METRICS_DIR (default
+# conf/metrics.d), PUM_SCRAPE_INTERVAL (default 5s).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
@@ -24,6 +34,8 @@ abs() { case $1 in /*) echo "$1" ;; *) echo "$ROOT/$1" ;; esac; }
 BUILD=$(abs "${BUILD:-build}")
 HTTP_PORT=${PUM_HTTP_PORT:-8080}
 METRICS_PORT=${PUM_METRICS_PORT:-9102}
+PROM_PORT=${PUM_PROMETHEUS_PORT:-9090}
+SCRAPE_INTERVAL=${PUM_SCRAPE_INTERVAL:-5s}
 WORKERS=${PUM_WORKERS:-2}
 VAR=$(abs "${PUM_VAR_DIR:-var}")
 CONFIG=$(abs "${PUM_CONFIG_FILE:-conf/pum.json}")
@@ -35,9 +47,14 @@ SOCK="$RUN/ingest.sock"
 WORKER_PIDS="$RUN/ingest.pid"
 EXPORTER_PIDFILE="$RUN/exporter.pid"
 NGINX_CONF="$RUN/nginx.conf"
+PROM_CONF="$RUN/prometheus.yml"
+PROM_PIDFILE="$RUN/prometheus.pid"
+RULES_DIR="$ROOT/deploy/prometheus"
+DEMO_DIR="$ROOT/deploy/demo"
 
 NGINX_PID=""
 EXPORTER_PID=""
+PROM_PID=""
 SLEEP_PID=""
 
 say() { echo "run-local: $*" >&2; }
@@ -82,7 +99,13 @@ cleanup() {
     reap "$EXPORTER_PID" 50
     wait "$EXPORTER_PID" 2>/dev/null
   fi
-  rm -f "$SOCK" "$WORKER_PIDS" "$EXPORTER_PIDFILE"
+  # Prometheus last: it writes its head block out as it stops.
+  if [ -n "$PROM_PID" ]; then
+    kill -TERM "$PROM_PID" 2>/dev/null
+    reap "$PROM_PID" 150
+    wait "$PROM_PID" 2>/dev/null
+  fi
+  rm -f "$SOCK" "$WORKER_PIDS" "$EXPORTER_PIDFILE" "$PROM_PIDFILE"
   say "stopped"
 }
 
@@ -104,22 +127,30 @@ port_taken() {
 for b in pum-ingest pum-exporter; do
   [ -x "$BUILD/$b" ] || die "$BUILD/$b is missing: run make"
 done
-for c in nginx spawn-fcgi curl; do
+for c in nginx spawn-fcgi curl prometheus; do
   command -v "$c" >/dev/null 2>&1 || die "$c is not installed: run make deps"
 done
 [ -f "$CONFIG" ] || die "no $CONFIG"
 [ -d "$METRICS_DIR" ] || die "no $METRICS_DIR"
+[ -f "$DEMO_DIR/index.html" ] || die "no $DEMO_DIR/index.html"
 [ "$HTTP_PORT" != "$METRICS_PORT" ] || die "PUM_HTTP_PORT and PUM_METRICS_PORT are both $HTTP_PORT"
+[ "$PROM_PORT" != "$HTTP_PORT" ] && [ "$PROM_PORT" != "$METRICS_PORT" ] ||
+  die "PUM_PROMETHEUS_PORT ($PROM_PORT) must differ from PUM_HTTP_PORT and PUM_METRICS_PORT"
 port_taken "$HTTP_PORT" && die "port $HTTP_PORT is taken (set PUM_HTTP_PORT to another port)"
 port_taken "$METRICS_PORT" && die "port $METRICS_PORT is taken (set PUM_METRICS_PORT to another port)"
+port_taken "$PROM_PORT" && die "port $PROM_PORT is taken (set PUM_PROMETHEUS_PORT to another port)"
+if [ -f "$PROM_PIDFILE" ]; then
+  read -r p <"$PROM_PIDFILE" 2>/dev/null
+  alive "${p:-}" && die "the prometheus of another run is still alive ($PROM_PIDFILE: pid $p)"
+fi
 for p in $(worker_pids); do
   alive "$p" && die "workers of another run are still alive ($WORKER_PIDS: pid $p)"
 done
 "$BUILD/pum-exporter" --check-config --config.file="$CONFIG" --metrics.dir="$METRICS_DIR" \
   --storage.path="$VAR/pum.db" >/dev/null || die "the configuration has errors (above)"
 
-mkdir -p "$RUN" "$LOG" "$VAR/nginx" || die "cannot create $VAR"
-rm -f "$SOCK" "$WORKER_PIDS" "$EXPORTER_PIDFILE"
+mkdir -p "$RUN" "$LOG" "$VAR/nginx" "$VAR/prometheus" || die "cannot create $VAR"
+rm -f "$SOCK" "$WORKER_PIDS" "$EXPORTER_PIDFILE" "$PROM_PIDFILE"
 trap cleanup EXIT
 trap on_signal INT TERM HUP
 
@@ -157,6 +188,21 @@ http {
     listen 127.0.0.1:$HTTP_PORT;
     include $RUN/pum-location.conf;
     include $RUN/pum-client.conf;
+    # the demo page (deploy/demo/), and where /metrics and Prometheus are
+    location = /demo { return 301 /demo/; }
+    location /demo/ {
+      alias $DEMO_DIR/;
+      index index.html;
+      types { text/html html; text/css css; text/javascript js; }
+      default_type application/octet-stream;
+      add_header Cache-Control no-store always;
+    }
+    location = /demo/links.js {
+      types { }
+      default_type "text/javascript; charset=utf-8";
+      add_header Cache-Control no-store always;
+      return 200 'window.PUM_DEMO = {metricsPort: $METRICS_PORT, prometheusPort: $PROM_PORT};\n';
+    }
     location / { return 404; }
   }
 }
@@ -171,7 +217,29 @@ NGINX_PID=$!
 EXPORTER_PID=$!
 echo "$EXPORTER_PID" >"$EXPORTER_PIDFILE"
 
-# --- wait until both answer (at most 10 s)
+# --- Prometheus, scraping the exporter as job "pum", with pum's rules
+RULE_FILES=""
+for f in pum-recording-rules.yml pum-alerts.yml; do
+  [ -f "$RULES_DIR/$f" ] && RULE_FILES="$RULE_FILES${RULE_FILES:+, }\"$RULES_DIR/$f\""
+done
+[ -n "$RULE_FILES" ] || say "no rule files in $RULES_DIR: Prometheus runs without pum's rules"
+cat >"$PROM_CONF" <<EOF
+# written by deploy/run-local.sh
+global:
+  scrape_interval: $SCRAPE_INTERVAL
+  evaluation_interval: $SCRAPE_INTERVAL
+rule_files: [$RULE_FILES]
+scrape_configs:
+  - job_name: pum
+    static_configs:
+      - targets: ["127.0.0.1:$METRICS_PORT"]
+EOF
+prometheus --config.file="$PROM_CONF" --storage.tsdb.path="$VAR/prometheus" \
+  --web.listen-address="127.0.0.1:$PROM_PORT" >>"$LOG/prometheus.log" 2>&1 &
+PROM_PID=$!
+echo "$PROM_PID" >"$PROM_PIDFILE"
+
+# --- wait until all answer (at most 10 s each, 30 s for Prometheus)
 n=0
 until curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/"; do
   alive "$NGINX_PID" || { tail -5 "$LOG/nginx-error.log" >&2; die "nginx did not start"; }
@@ -187,8 +255,18 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_POR
   sleep 0.1
 done
 
+n=0
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PROM_PORT/-/ready")" = 200 ]; do
+  alive "$PROM_PID" || { tail -5 "$LOG/prometheus.log" >&2; die "prometheus did not start (see $LOG/prometheus.log)"; }
+  n=$((n + 1))
+  [ "$n" -lt 300 ] || die "prometheus does not answer on 127.0.0.1:$PROM_PORT"
+  sleep 0.1
+done
+
 echo "ingest: http://127.0.0.1:$HTTP_PORT/record"
 echo "metrics: http://127.0.0.1:$METRICS_PORT/metrics"
+echo "demo: http://127.0.0.1:$HTTP_PORT/demo/"
+echo "prometheus: http://127.0.0.1:$PROM_PORT/"
 say "logs in $LOG; Ctrl-C stops"
 
 # --- foreground until a signal, or until a part dies
@@ -199,6 +277,7 @@ while :; do
   SLEEP_PID=""
   alive "$NGINX_PID" || die "nginx exited (see $LOG/nginx-error.log)"
   alive "$EXPORTER_PID" || die "pum-exporter exited (see $LOG/exporter.log)"
+  alive "$PROM_PID" || die "prometheus exited (see $LOG/prometheus.log)"
   live=0
   for p in $(worker_pids); do alive "$p" && live=$((live + 1)); done
   [ "$live" -gt 0 ] || die "every pum-ingest worker exited (see $LOG/ingest.log)"
