@@ -29,6 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { REPO, run } from '../integration/stack.mjs';
+import { parseJsonc } from './jsonc.mjs';
 
 const BUILD = process.env.BUILD || 'build';
 const BUILD_DIR = path.resolve(REPO, BUILD);
@@ -95,28 +96,6 @@ function repoFiles(dir) {
   return out.sort();
 }
 
-// pum.json allows // and /* */ comments: strip them (outside strings).
-function parseJsonc(text) {
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j;
-    } else if (c === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') i++;
-      out += '\n';
-    } else if (c === '/' && text[i + 1] === '*') {
-      i = text.indexOf('*/', i + 2) + 1;
-      assert.ok(i > 0, 'unterminated /* comment');
-    } else {
-      out += c;
-    }
-  }
-  return JSON.parse(out);
-}
 
 // The keys systemd knows in the sections these units use (a subset of
 // systemd.unit(5), systemd.service(5), systemd.socket(5), systemd.exec(5)):

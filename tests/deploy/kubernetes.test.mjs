@@ -36,6 +36,7 @@ import {
   REPO, BUILD_DIR, EXPORTER_BIN, INGEST_BIN, childPids, freePort, parseExposition,
   pidAlive, run, valueOf, waitFor,
 } from '../integration/stack.mjs';
+import { parseJsonc } from './jsonc.mjs';
 
 const K8S = path.join(REPO, 'deploy', 'kubernetes');
 const MANIFEST = path.join(K8S, 'pum.yaml');
@@ -53,28 +54,6 @@ function loadManifest() {
   return JSON.parse(r.stdout).filter((d) => d !== null);
 }
 
-// pum.json allows // and /* */ comments: strip them (outside strings).
-function parseJsonc(text) {
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j;
-    } else if (c === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') i++;
-      out += '\n';
-    } else if (c === '/' && text[i + 1] === '*') {
-      i = text.indexOf('*/', i + 2) + 1;
-      assert.ok(i > 0, 'unterminated /* comment');
-    } else {
-      out += c;
-    }
-  }
-  return JSON.parse(out);
-}
 
 // The body of the first `location = PATH { ... }` block of an nginx config.
 function nginxLocation(conf, loc) {
