@@ -124,6 +124,19 @@ asan: deps
 run: all
 	BUILD=$(BUILD) sh deploy/run-local.sh
 
+# The ingest benchmark (tests/bench/bench.mjs): nginx `return 204`, a null
+# FastCGI responder (tests/bench/null_fcgi.c) and pum-ingest with SQLite,
+# behind one nginx on loopback, driven by wrk. It reports req/s, the ratios
+# of pum to the two baselines of the same run and wrk's latency percentiles,
+# checks that every batch acknowledged is in the store, and writes
+# $(BUILD)/bench.json. It asserts nothing about speed. PUM_BENCH_SECONDS
+# (default 8) is each line's duration; about a minute in all by default.
+bench: all
+	@sh tests/deps.sh wrk
+	@mkdir -p $(BUILD)/bench
+	$(CC) -O2 -Wall -Wextra -Werror tests/bench/null_fcgi.c -o $(BUILD)/bench/null-fcgi -lfcgi
+	BUILD=$(BUILD) node tests/bench/bench.mjs
+
 # ---------------------------------------------------------------- install
 # `make install` builds (all), then installs, under DESTDIR (a staging root,
 # empty by default):

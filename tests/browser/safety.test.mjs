@@ -52,6 +52,9 @@ describe('pum.js never breaks the page, in Chromium', () => {
   document.addEventListener('visibilitychange', function () { throw new Error('page visibilitychange throws'); });
   window.addEventListener('pagehide', function () { throw new Error('page pagehide throws'); });
   window.addEventListener('beforeunload', function () { throw new Error('page beforeunload throws'); });
+  // Lets the test wait for the rejection event before it closes the page
+  // (it fires in a later task; a close right after the click can beat it).
+  window.addEventListener('unhandledrejection', function () { document.body.dataset.rejected = '1'; });
 
   // Garbage in the snippet's queue, replayed when pum.js has loaded.
   pum('noSuchCommand', 1, 2, 3);
@@ -104,6 +107,7 @@ describe('pum.js never breaks the page, in Chromium', () => {
     await t.page.click('#boom');
     await t.page.click('#boom');
     await t.page.click('#rej');
+    await t.page.waitForFunction(() => document.body.dataset.rejected === '1');
     await closePage(t);
     const expected = [/page boom/, /page rejection/, /page visibilitychange throws/, /page pagehide throws/,
       /page beforeunload throws/];
