@@ -240,28 +240,25 @@ PROM_PID=$!
 echo "$PROM_PID" >"$PROM_PIDFILE"
 
 # --- wait until all answer (at most 10 s each, 30 s for Prometheus)
-n=0
-until curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/"; do
-  alive "$NGINX_PID" || { tail -5 "$LOG/nginx-error.log" >&2; die "nginx did not start"; }
-  n=$((n + 1))
-  [ "$n" -lt 100 ] || die "nginx does not answer on 127.0.0.1:$HTTP_PORT"
-  sleep 0.1
-done
-n=0
-until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/-/healthy")" = 200 ]; do
-  alive "$EXPORTER_PID" || { tail -5 "$LOG/exporter.log" >&2; die "pum-exporter did not start"; }
-  n=$((n + 1))
-  [ "$n" -lt 100 ] || die "pum-exporter does not answer on 127.0.0.1:$METRICS_PORT"
-  sleep 0.1
-done
+# http_code URL: the status of a GET, 000 when nothing answers.
+http_code() { curl -s -o /dev/null -w '%{http_code}' "$1"; }
 
-n=0
-until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PROM_PORT/-/ready")" = 200 ]; do
-  alive "$PROM_PID" || { tail -5 "$LOG/prometheus.log" >&2; die "prometheus did not start (see $LOG/prometheus.log)"; }
-  n=$((n + 1))
-  [ "$n" -lt 300 ] || die "prometheus does not answer on 127.0.0.1:$PROM_PORT"
-  sleep 0.1
-done
+# await NAME PID LOGFILE TENTHS URL CODE: waits until URL answers CODE (any
+# answer when CODE is "any"); dies with the log's tail if PID exits first.
+await() {
+  n=0
+  while :; do
+    c=$(http_code "$5")
+    if [ "$6" = any ]; then [ "$c" != 000 ] && return 0; else [ "$c" = "$6" ] && return 0; fi
+    alive "$2" || { tail -5 "$3" >&2; die "$1 did not start (see $3)"; }
+    n=$((n + 1))
+    [ "$n" -lt "$4" ] || die "$1 does not answer at $5"
+    sleep 0.1
+  done
+}
+await nginx "$NGINX_PID" "$LOG/nginx-error.log" 100 "http://127.0.0.1:$HTTP_PORT/" any
+await pum-exporter "$EXPORTER_PID" "$LOG/exporter.log" 100 "http://127.0.0.1:$METRICS_PORT/-/healthy" 200
+await prometheus "$PROM_PID" "$LOG/prometheus.log" 300 "http://127.0.0.1:$PROM_PORT/-/ready" 200
 
 echo "ingest: http://127.0.0.1:$HTTP_PORT/record"
 echo "metrics: http://127.0.0.1:$METRICS_PORT/metrics"
