@@ -16,14 +16,14 @@ SANITIZE ?=
 CPPFLAGS := -I. -MMD -MP
 CXXFLAGS := $(CXXSTD) $(OPT) $(SANITIZE) -Wall -Wextra -Werror -pthread
 LDFLAGS := $(SANITIZE) -pthread
-LIBS_STORE := -lsqlite3
+LIBS_STORE := -lsqlite3 -lre2
 LIBS_INGEST := -lfcgi
 LIBS_EXPORTER := -lcivetweb -lz
 LIBS_TEST := -lgtest -lgtest_main
 
 # Debian packages the build and the tests need.
 DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
-  libcivetweb-dev libsqlite3-dev sqlite3 libgtest-dev zlib1g-dev \
+  libcivetweb-dev libsqlite3-dev libre2-dev sqlite3 libgtest-dev zlib1g-dev \
   nginx-light curl prometheus chromium apache2 libapache2-mod-fcgid lighttpd \
   prometheus-alertmanager python3-yaml systemd libapache2-mod-qos \
   lighttpd-modules-lua

@@ -1,13 +1,7 @@
-// GCC 12 warns falsely inside <regex> (std::function in _State) when
-// optimizing with sanitizers; see GCC bug 105562. Only this file compiles
-// patterns, so the warning is silenced here and nowhere else.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include "schema/allowlist.h"
 
 #include <dirent.h>
+#include <re2/re2.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -457,14 +451,18 @@ bool FileParser::ParsePattern(const JsonNode& node, const std::string& context,
     errors_->Add(node.line, context + ": \"pattern\" is empty");
     return false;
   }
-  try {
-    label->regex = std::make_shared<const std::regex>(
-        node.string, std::regex::ECMAScript | std::regex::optimize);
-  } catch (const std::regex_error& e) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_never_capture(true);
+  auto regex = std::make_shared<const RE2>(node.string, options);
+  if (!regex->ok()) {
     errors_->Add(node.line, context + ": pattern " + Quote(node.string) +
-                                " does not compile: " + e.what());
+                                " does not compile (RE2 syntax: no "
+                                "backreferences or lookaround): " +
+                                regex->error());
     return false;
   }
+  label->regex = std::move(regex);
   label->pattern = node.string;
   return true;
 }
@@ -703,11 +701,7 @@ bool LabelDef::Allows(std::string_view value) const {
            allowed_values.end();
   }
   if (regex == nullptr) return false;
-  try {
-    return std::regex_match(value.begin(), value.end(), *regex);
-  } catch (const std::regex_error&) {
-    return false;  // e.g. error_complexity: refuse what cannot be checked
-  }
+  return RE2::FullMatch(re2::StringPiece(value.data(), value.size()), *regex);
 }
 
 const LabelDef* MetricDef::FindLabel(std::string_view label_name) const {

@@ -6,7 +6,8 @@
 //   {"allowedMetrics": [{"name", "help", "type", "labels", "buckets"}, ...]}
 // plus pum's extensions (PRODUCT.md, "Allowlist"):
 //   - a label has either "allowedValues" (a list of strings) or "pattern"
-//     (an ECMAScript regular expression the whole value must match);
+//     (a regular expression in RE2 syntax the whole value must match: the
+//     common subset of ECMAScript without backreferences or lookaround);
 //   - "maxValues" caps the distinct values kept for a label of a metric; the
 //     values past the cap are stored under "overflowValue" (default
 //     "__overflow__");
@@ -27,12 +28,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "schema/status.h"
+
+namespace re2 {
+class RE2;
+}  // namespace re2
 
 namespace pum {
 
@@ -45,10 +49,12 @@ struct LabelDef {
   std::string name;
   // The enumerated values, in file order; empty when `pattern` is used.
   std::vector<std::string> allowed_values;
-  // The ECMAScript pattern source; empty when `allowed_values` is used.
+  // The pattern source (RE2 syntax); empty when `allowed_values` is used.
   std::string pattern;
-  // `pattern` compiled (ECMAScript); null when `allowed_values` is used.
-  std::shared_ptr<const std::regex> regex;
+  // `pattern` compiled by RE2, anchored at both ends; null when
+  // `allowed_values` is used. RE2 matches in time linear in the value's
+  // length and never recurses on its input, whatever the pattern.
+  std::shared_ptr<const re2::RE2> regex;
   // The most distinct values kept for this label of this metric; 0 = no cap.
   uint32_t max_values = 0;
   // Where values past `max_values` are counted.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -183,6 +184,98 @@ TEST(Allowlist, PatternMustMatchTheWholeValue) {
   };
   for (const Case& c : cases) {
     EXPECT_EQ(route->Allows(c.value), c.allowed) << c.value;
+  }
+}
+
+// The label `a` of metric foo with `pattern`, compiled by AddFile.
+std::unique_ptr<Allowlist> PatternAllowlist(const std::string& pattern,
+                                            Status* status) {
+  auto allowlist = std::make_unique<Allowlist>();
+  std::string escaped;
+  for (char c : pattern) {
+    if (c == '\\' || c == '"') escaped.push_back('\\');
+    escaped.push_back(c);
+  }
+  *status = allowlist->AddFile(
+      "{\"allowedMetrics\": [{\"name\": \"foo\", \"type\": \"counter\", "
+      "\"labels\": [{\"name\": \"a\", \"pattern\": \"" +
+          escaped + "\"}]}]}",
+      "x.json");
+  return allowlist;
+}
+
+// Regression: std::regex recursed once per character, so a ~48 KB value
+// against ^[\s\S]*$ overflowed the stack and killed pum-ingest (SIGSEGV),
+// and (a+)+$ backtracked exponentially. RE2 is linear and iterative: 1 MiB
+// values against pathological patterns are judged, and quickly.
+TEST(Allowlist, PatternsMatchHugeValuesWithoutRecursionOrBacktracking) {
+  struct Case {
+    const char* pattern;
+    std::string value;
+    bool allowed;
+  };
+  const std::string mib_a(1 << 20, 'a');
+  const Case cases[] = {
+      {R"(^[\s\S]*$)", mib_a, true},
+      {R"([\s\S]*)", mib_a + "\n", true},
+      {"(a+)+$", mib_a + "!", false},
+      {"(a|aa)+", mib_a, true},
+      {"(a|a)*b", mib_a, false},
+      {"(.*)*x", mib_a, false},
+      {"([a-z]+)*[0-9]", std::string(1 << 20, 'z'), false},
+      {"(?:a?){1000}a{1000}", std::string(1000, 'a'), true},
+      {".{0,1000}", std::string(2000, 'a'), false},
+  };
+  for (const Case& c : cases) {
+    Status status;
+    auto allowlist = PatternAllowlist(c.pattern, &status);
+    ASSERT_TRUE(status.ok()) << c.pattern << ": " << status.message();
+    const LabelDef* a = allowlist->Find("foo")->FindLabel("a");
+    EXPECT_EQ(a->Allows(c.value), c.allowed) << c.pattern;
+  }
+}
+
+TEST(Allowlist, PatternsOutsideRe2SyntaxAreLoadErrors) {
+  const char* const patterns[] = {
+      R"((a)\1)",      // backreference
+      "(?=a)a",        // lookahead
+      "(?!a)b",        // negative lookahead
+      "(?<=a)b",       // lookbehind
+      "a{2000}",       // repetition over RE2's limit of 1000
+      "[z-a]",         // bad range
+  };
+  for (const char* pattern : patterns) {
+    Status status;
+    PatternAllowlist(pattern, &status);
+    EXPECT_FALSE(status.ok()) << pattern;
+    EXPECT_THAT(status.message(), HasSubstr("does not compile")) << pattern;
+  }
+}
+
+TEST(Allowlist, PatternsOfTheEcmaScriptSubsetCompile) {
+  struct Case {
+    const char* pattern;
+    const char* value;
+    bool allowed;
+  };
+  const Case cases[] = {
+      {R"(\d{3})", "123", true},
+      {R"(\d{3})", "12a", false},
+      {R"([A-Za-z0-9_-]+)", "Ab_9-", true},
+      {R"(^/users/\w+$)", "/users/bob", true},
+      {"https?://[^/]+", "https://example.com", true},
+      {"https?://[^/]+", "ftp://example.com", false},
+      {"(?:foo|bar)+", "foobarfoo", true},
+      {"caf\u00e9", "caf\u00e9", true},
+      {".", "\u00e9", true},  // one code point, not one byte
+  };
+  for (const Case& c : cases) {
+    Status status;
+    auto allowlist = PatternAllowlist(c.pattern, &status);
+    ASSERT_TRUE(status.ok()) << c.pattern << ": " << status.message();
+    EXPECT_EQ(allowlist->Find("foo")->FindLabel("a")->Allows(c.value),
+              c.allowed)
+        << c.pattern << " " << c.value;
   }
 }
 
@@ -388,7 +481,7 @@ const ErrorCase kErrorCases[] = {
      " {\"name\": \"a\",\n"
      "  \"pattern\": \"(a\"}]}]}",
      "x.json:4: metric \"foo\": label \"a\": pattern \"(a\" does not "
-     "compile: *"},
+     "compile *"},
     {"PatternEmpty",
      "{\"allowedMetrics\": [\n"
      "{\"name\": \"foo\", \"type\": \"counter\", \"labels\": [\n"
