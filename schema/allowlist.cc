@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "schema/json_lines.h"
+#include "schema/store.h"
 
 namespace pum {
 namespace {
@@ -101,6 +102,10 @@ class FileParser {
                     MetricDef* def);
   bool ParseLabels(const JsonNode& node, const std::string& context,
                    MetricDef* def);
+  bool ParseMaxInc(const JsonNode& node, const std::string& context,
+                   MetricDef* def);
+  bool ParseRange(const JsonNode& node, const std::string& context,
+                  MetricDef* def);
   bool ParseLabel(const JsonNode& node, size_t index,
                   const std::string& metric_context, LabelDef* label);
   bool ParseLabelMember(const JsonNode& member, const std::string& context,
@@ -113,6 +118,8 @@ class FileParser {
                       const std::string& metric_context, LabelDef* label);
   bool CheckLabel(const JsonNode& node, const std::string& context,
                   bool has_max, bool has_overflow);
+  bool CheckTypeOnlyKeys(const JsonNode& node, const std::string& context,
+                         const MetricDef& def);
   bool CheckMetric(const JsonNode& node, const std::string& context,
                    const MetricDef& def, bool has_type, bool has_buckets);
 
@@ -211,6 +218,8 @@ bool FileParser::ParseMetricMember(const JsonNode& member,
     *has_buckets = true;
     return ParseBuckets(member, context, def);
   }
+  if (key == "max_inc") return ParseMaxInc(member, context, def);
+  if (key == "range") return ParseRange(member, context, def);
   errors_->Add(member.key_line, "unknown key " + Quote(key) + " in " + context);
   return false;
 }
@@ -286,6 +295,37 @@ bool FileParser::ParseBuckets(const JsonNode& node, const std::string& context,
     def->buckets.push_back(item.number);
   }
   return ok;
+}
+
+bool FileParser::ParseMaxInc(const JsonNode& node, const std::string& context,
+                             MetricDef* def) {
+  if (node.type != JsonNode::Type::kNumber || !(node.number > 0) ||
+      !(node.number < kMaxExactTotal)) {
+    errors_->Add(node.line, context +
+                                ": \"max_inc\" must be a number above 0 and "
+                                "below 2^53");
+    return false;
+  }
+  def->max_inc = node.number;
+  return true;
+}
+
+bool FileParser::ParseRange(const JsonNode& node, const std::string& context,
+                            MetricDef* def) {
+  const bool pair = node.IsArray() && node.children.size() == 2 &&
+                    node.children[0].type == JsonNode::Type::kNumber &&
+                    node.children[1].type == JsonNode::Type::kNumber;
+  if (!pair || !std::isfinite(node.children[0].number) ||
+      !std::isfinite(node.children[1].number) ||
+      !(node.children[0].number < node.children[1].number)) {
+    errors_->Add(node.line, context +
+                                ": \"range\" must be [min, max], two finite "
+                                "numbers with min < max");
+    return false;
+  }
+  def->range_min = node.children[0].number;
+  def->range_max = node.children[1].number;
+  return true;
 }
 
 bool FileParser::ParseLabels(const JsonNode& node, const std::string& context,
@@ -486,6 +526,19 @@ bool FileParser::CheckLabel(const JsonNode& node, const std::string& context,
   return false;
 }
 
+// "max_inc" goes with a counter, "range" with a histogram.
+bool FileParser::CheckTypeOnlyKeys(const JsonNode& node,
+                                   const std::string& context,
+                                   const MetricDef& def) {
+  const bool counter = def.type == MetricType::kCounter;
+  const JsonNode* misplaced = FindMember(node, counter ? "range" : "max_inc");
+  if (misplaced == nullptr) return true;
+  errors_->Add(misplaced->key_line,
+               context + (counter ? ": \"range\" is only for a histogram"
+                                  : ": \"max_inc\" is only for a counter"));
+  return false;
+}
+
 bool FileParser::CheckMetric(const JsonNode& node, const std::string& context,
                              const MetricDef& def, bool has_type,
                              bool has_buckets) {
@@ -503,6 +556,7 @@ bool FileParser::CheckMetric(const JsonNode& node, const std::string& context,
                  context + ": \"buckets\" is only for a histogram");
     ok = false;
   }
+  if (has_type) ok &= CheckTypeOnlyKeys(node, context, def);
   uint64_t combinations = 1;
   for (const LabelDef& label : def.labels) {
     if (!label.enumerated()) continue;
@@ -823,13 +877,14 @@ const std::vector<std::string>& RejectionReasons() {
           reason::kBadValue,
           reason::kTooManyObservations,
           reason::kTooManyEvents,
+          reason::kValueOutOfRange,
       };
   return *kReasons;
 }
 
 const std::vector<std::string>& IngestStatusCodes() {
   static const std::vector<std::string>* const kCodes =
-      new std::vector<std::string>{"200", "204", "400", "403", "405",
+      new std::vector<std::string>{"200", "204", "400", "403", "405", "409",
                                    "413", "422", "429", "500", "503"};
   return *kCodes;
 }

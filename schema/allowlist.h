@@ -12,6 +12,9 @@
 //     values past the cap are stored under "overflowValue" (default
 //     "__overflow__");
 //   - "buckets" may be omitted (Prometheus' default buckets).
+//   - "max_inc" on a counter (a number > 0, below 2^53; default 1e6) bounds
+//     one event's "inc"; "range": [min, max] on a histogram (finite,
+//     min < max; default [-1e12, 1e12]) bounds each observation.
 // Loading fails, naming "file:line: what", on: invalid JSON, unknown keys, a
 // metric name or label name that is not a valid Prometheus name (or is
 // reserved: "le" as a label, "pum_" as a metric prefix), a metric defined
@@ -66,6 +69,10 @@ struct LabelDef {
   bool Allows(std::string_view value) const;
 };
 
+// The defaults of "max_inc" and "range".
+inline constexpr double kDefaultMaxInc = 1e6;
+inline constexpr double kDefaultRangeBound = 1e12;
+
 struct MetricDef {
   std::string name;
   std::string help;
@@ -74,6 +81,12 @@ struct MetricDef {
   // Histogram bucket upper bounds, finite and strictly increasing, without
   // +Inf. Empty for counters.
   std::vector<double> buckets;
+  // The most one counter event may add ("max_inc"; counters only).
+  double max_inc = kDefaultMaxInc;
+  // The values a histogram observation may take ("range": [min, max],
+  // inclusive; histograms only).
+  double range_min = -kDefaultRangeBound;
+  double range_max = kDefaultRangeBound;
   std::string file;  // where it was defined, for messages
   int line = 0;
 
@@ -146,6 +159,9 @@ inline constexpr char kLabelValueTooLong[] = "label_value_too_long";
 inline constexpr char kBadValue[] = "bad_value";
 inline constexpr char kTooManyObservations[] = "too_many_observations";
 inline constexpr char kTooManyEvents[] = "too_many_events";
+// inc over max_inc, an observation outside range, or a delta that would make
+// a stored total non-finite or inexact.
+inline constexpr char kValueOutOfRange[] = "value_out_of_range";
 }  // namespace reason
 const std::vector<std::string>& RejectionReasons();
 

@@ -279,6 +279,57 @@ TEST(Allowlist, PatternsOfTheEcmaScriptSubsetCompile) {
   }
 }
 
+TEST(Allowlist, MaxIncAndRangeHaveDefaultsAndCanBeSet) {
+  Allowlist allowlist;
+  Status status = allowlist.AddFile(R"({"allowedMetrics": [
+    {"name": "a_total", "type": "counter"},
+    {"name": "b_total", "type": "counter", "max_inc": 5},
+    {"name": "c_seconds", "type": "histogram"},
+    {"name": "d_seconds", "type": "histogram", "range": [0, 3600]}]})",
+                                    "x.json");
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(allowlist.Find("a_total")->max_inc, 1e6);
+  EXPECT_EQ(allowlist.Find("b_total")->max_inc, 5);
+  EXPECT_EQ(allowlist.Find("c_seconds")->range_min, -1e12);
+  EXPECT_EQ(allowlist.Find("c_seconds")->range_max, 1e12);
+  EXPECT_EQ(allowlist.Find("d_seconds")->range_min, 0);
+  EXPECT_EQ(allowlist.Find("d_seconds")->range_max, 3600);
+}
+
+TEST(Allowlist, BadMaxIncAndRangeAreErrorsWithFileAndLine) {
+  struct Case {
+    const char* metric;
+    const char* message;
+  };
+  const Case cases[] = {
+      {R"("type": "counter", "max_inc": 0)", "\"max_inc\" must be a number"},
+      {R"("type": "counter", "max_inc": -1)", "\"max_inc\" must be a number"},
+      {R"("type": "counter", "max_inc": "5")", "\"max_inc\" must be a number"},
+      {R"("type": "counter", "max_inc": 1e16)", "below 2^53"},
+      {R"("type": "counter", "range": [0, 1])",
+       "\"range\" is only for a histogram"},
+      {R"("type": "histogram", "max_inc": 1)",
+       "\"max_inc\" is only for a counter"},
+      {R"("type": "histogram", "range": [1, 1])", "min < max"},
+      {R"("type": "histogram", "range": [2, 1])", "min < max"},
+      {R"("type": "histogram", "range": [0])", "\"range\" must be [min, max]"},
+      {R"("type": "histogram", "range": [0, 1, 2])", "must be [min, max]"},
+      {R"("type": "histogram", "range": [0, "1"])", "must be [min, max]"},
+      {R"("type": "histogram", "range": {"min": 0})", "must be [min, max]"},
+      {R"("type": "histogram", "range": [0, 1e999])", "Number too big"},
+  };
+  for (const Case& c : cases) {
+    Allowlist allowlist;
+    Status status = allowlist.AddFile(
+        std::string("{\"allowedMetrics\": [\n{\"name\": \"m\",\n") + c.metric +
+            "}]}",
+        "x.json");
+    EXPECT_FALSE(status.ok()) << c.metric;
+    EXPECT_THAT(status.message(), HasSubstr(c.message)) << c.metric;
+    EXPECT_THAT(status.message(), StartsWith("x.json:3: ")) << c.metric;
+  }
+}
+
 TEST(Allowlist, EnumeratedLabelsAllowOnlyTheirValues) {
   Allowlist allowlist;
   ASSERT_TRUE(allowlist.AddFile(kSeedFile, "x.json").ok());
@@ -852,8 +903,8 @@ TEST(Allowlist, InternalMetricsHaveTheirLabels) {
   EXPECT_EQ(requests->labels[0].name, "code");
   EXPECT_EQ(requests->labels[0].allowed_values, IngestStatusCodes());
   EXPECT_THAT(IngestStatusCodes(),
-              ElementsAre("200", "204", "400", "403", "405", "413", "422",
-                          "429", "500", "503"));
+              ElementsAre("200", "204", "400", "403", "405", "409", "413",
+                          "422", "429", "500", "503"));
 
   const MetricDef* rejected = FindInternal(kEventsRejectedTotal);
   ASSERT_NE(rejected, nullptr);
@@ -877,7 +928,8 @@ TEST(Allowlist, RejectionReasonsListEveryReason) {
           reason::kBadEvent, reason::kUnknownMetric, reason::kTypeMismatch,
           reason::kBadLabels, reason::kLabelValueNotAllowed,
           reason::kLabelValueTooLong, reason::kBadValue,
-          reason::kTooManyObservations, reason::kTooManyEvents}));
+          reason::kTooManyObservations, reason::kTooManyEvents,
+          reason::kValueOutOfRange}));
   for (const std::string& r : RejectionReasons()) {
     EXPECT_TRUE(IsValidLabelName(r)) << r;  // snake_case words
   }

@@ -149,7 +149,10 @@ Status Database::Open(const std::string& path) {
   return Status::Ok();
 }
 
-void Database::SetBusyTimeout(int ms) { sqlite3_busy_timeout(db_, ms); }
+void Database::SetBusyTimeout(int ms) {
+  busy_timeout_ms_ = ms;
+  sqlite3_busy_timeout(db_, ms);
+}
 
 Status Database::Execute(const char* sql) {
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
@@ -193,12 +196,26 @@ Status Database::QueryText(const char* sql, std::string* out) {
   return Status::Ok();
 }
 
-Status Database::CheckpointPassive() {
+Status Database::CheckpointPassive(bool* complete) {
+  int log_frames = -1;
+  int checkpointed = -1;
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                     nullptr, nullptr);
+                                     &log_frames, &checkpointed);
+  if (complete != nullptr) {
+    *complete = rc == SQLITE_OK && log_frames >= 0 &&
+                checkpointed == log_frames;
+  }
   // A passive checkpoint never waits; BUSY means another one is running.
   if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY) return Status::Ok();
   return Error(rc, "checkpoint");
+}
+
+Status Database::CheckpointTruncate(int wait_ms) {
+  sqlite3_busy_timeout(db_, wait_ms);
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE,
+                                     nullptr, nullptr);
+  sqlite3_busy_timeout(db_, busy_timeout_ms_);
+  return rc == SQLITE_OK ? Status::Ok() : Error(rc, "truncating checkpoint");
 }
 
 Status Database::RunCached(Statement* statement, const char* sql) {

@@ -100,8 +100,16 @@ class Database {
   Status QueryInt64(const char* sql, int64_t* out);
   Status QueryText(const char* sql, std::string* out);
 
-  // A passive WAL checkpoint: never waits for readers or writers.
-  Status CheckpointPassive();
+  // A passive WAL checkpoint: never waits for readers or writers. When
+  // `complete` is given, it says whether every frame of the WAL is now in
+  // the database file (so the WAL could be truncated).
+  Status CheckpointPassive(bool* complete = nullptr);
+
+  // A TRUNCATE checkpoint that waits at most `wait_ms` for other
+  // connections (it holds the write lock meanwhile): on success the WAL
+  // file is empty. kBusy when a reader or writer did not let it finish in
+  // time; nothing is lost then, the WAL just keeps its size.
+  Status CheckpointTruncate(int wait_ms);
 
   // BEGIN IMMEDIATE, BEGIN DEFERRED, COMMIT and ROLLBACK, each prepared once
   // (used by Transaction).
@@ -125,6 +133,7 @@ class Database {
 
   sqlite3* db_ = nullptr;
   std::string path_;
+  int busy_timeout_ms_ = 0;  // restored after CheckpointTruncate()
   Statement begin_immediate_;
   Statement begin_deferred_;
   Statement commit_;

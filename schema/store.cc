@@ -14,6 +14,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "schema/seq_window.h"
 #include "schema/sqlite.h"
 
 namespace pum {
@@ -29,8 +30,10 @@ namespace {
 // buckets:      observations per (series, upper bound), not cumulative; the
 //               bound may be +Inf. Buckets never observed have no row.
 // label_values: the distinct values seen for capped labels (max_values).
-// clients:      de-duplication state per client: the highest seq applied and
-//               a mask of the 64 seqs below it (bit i = max_seq - 1 - i).
+// clients:      de-duplication state per client. Version 1: the highest seq
+//               applied and a mask of the 64 seqs below it (bit i =
+//               max_seq - 1 - i). Version 2: `seen`, the SeqWindow's bits of
+//               the 1024 seqs below max_seq (SeqWindow::EncodeBits()).
 constexpr char kSchemaV1Sql[] = R"sql(
 CREATE TABLE series (
   id INTEGER PRIMARY KEY,
@@ -68,35 +71,62 @@ CREATE TABLE clients (
 CREATE INDEX clients_by_last_seen ON clients (last_seen);
 )sql";
 
+// Version 2: the clients' windows become 1024 seqs, as a blob.
+constexpr char kCreateClientsV2Sql[] = R"sql(
+CREATE TABLE clients_v2 (
+  client TEXT PRIMARY KEY,
+  max_seq INTEGER NOT NULL,
+  seen BLOB NOT NULL,
+  last_seen INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+constexpr char kSelectClientsV1Sql[] =
+    "SELECT client, max_seq, seen_mask, last_seen FROM clients";
+constexpr char kInsertClientV2Sql[] =
+    "INSERT INTO clients_v2 (client, max_seq, seen, last_seen) "
+    "VALUES (?, ?, ?, ?)";
+constexpr char kReplaceClientsV1Sql[] = R"sql(
+DROP TABLE clients;
+ALTER TABLE clients_v2 RENAME TO clients;
+CREATE INDEX clients_by_last_seen ON clients (last_seen);
+)sql";
+
 // Open-time statements.
 constexpr char kJournalModeWalSql[] = "PRAGMA journal_mode=WAL";
 constexpr char kSynchronousNormalSql[] = "PRAGMA synchronous=NORMAL";
 constexpr char kSynchronousFullSql[] = "PRAGMA synchronous=FULL";
-// pum-exporter checkpoints; this is only a safety net against a WAL that
-// grows without bound when it does not run.
-constexpr char kWalAutocheckpointSql[] = "PRAGMA wal_autocheckpoint=10000";
+// pum-exporter checkpoints; writers' automatic checkpoints are a safety net
+// for when it does not run. journal_size_limit truncates a restarted WAL.
+constexpr char kWalAutocheckpointSql[] = "PRAGMA wal_autocheckpoint=";
+constexpr char kJournalSizeLimitSql[] = "PRAGMA journal_size_limit=";
 constexpr char kUserVersionSql[] = "PRAGMA user_version";
 constexpr char kCountSchemaObjectsSql[] = "SELECT count(*) FROM sqlite_master";
 
 // Statements prepared once per Store.
 constexpr char kSelectClientSql[] =
-    "SELECT max_seq, seen_mask FROM clients WHERE client = ?";
+    "SELECT max_seq, seen FROM clients WHERE client = ?";
 constexpr char kUpsertClientSql[] =
-    "INSERT INTO clients (client, max_seq, seen_mask, last_seen) "
+    "INSERT INTO clients (client, max_seq, seen, last_seen) "
     "VALUES (?, ?, ?, ?) "
     "ON CONFLICT (client) DO UPDATE SET max_seq = excluded.max_seq, "
-    "seen_mask = excluded.seen_mask, last_seen = excluded.last_seen";
+    "seen = excluded.seen, last_seen = excluded.last_seen";
 constexpr char kSelectSeriesIdSql[] =
     "SELECT id FROM series WHERE metric = ? AND labels = ?";
 constexpr char kInsertSeriesSql[] =
     "INSERT INTO series (metric, labels) VALUES (?, ?)";
+// The upserts change nothing (changes() == 0) when the new total would
+// leave the exact range: ?3 (?4) is kMaxExactTotal, ?5 the largest double.
+// A counter stays below 2^53: a sum that rounds up to it is refused too.
+// NaN (Inf - Inf) compares as NULL, so it is refused too.
 constexpr char kUpsertCounterSql[] =
-    "INSERT INTO counters (series_id, value) VALUES (?, ?) "
-    "ON CONFLICT (series_id) DO UPDATE SET value = value + excluded.value";
+    "INSERT INTO counters (series_id, value) VALUES (?1, ?2) "
+    "ON CONFLICT (series_id) DO UPDATE SET value = value + excluded.value "
+    "WHERE value + excluded.value < ?3";
 constexpr char kUpsertHistogramSql[] =
-    "INSERT INTO histograms (series_id, sum, count) VALUES (?, ?, ?) "
+    "INSERT INTO histograms (series_id, sum, count) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (series_id) DO UPDATE SET sum = sum + excluded.sum, "
-    "count = count + excluded.count";
+    "count = count + excluded.count "
+    "WHERE count + excluded.count <= ?4 AND abs(sum + excluded.sum) <= ?5";
 constexpr char kUpsertBucketSql[] =
     "INSERT INTO buckets (series_id, le, count) VALUES (?, ?, ?) "
     "ON CONFLICT (series_id, le) DO UPDATE SET count = count + excluded.count";
@@ -122,9 +152,8 @@ constexpr char kCountClientsSql[] = "SELECT count(*) FROM clients";
 constexpr char kPruneClientsSql[] = "DELETE FROM clients WHERE last_seen < ?";
 constexpr char kPingSql[] = "SELECT count(*) FROM sqlite_master";
 
-// The de-duplication window: seqs up to this far below a client's highest
-// are remembered; older ones count as duplicates.
-constexpr int64_t kSeqWindow = 64;
+// How long Checkpoint()'s truncation waits for other connections.
+constexpr int kTruncateWaitMs = 100;
 
 #define PUM_RETURN_IF_ERROR(expr)      \
   do {                                 \
@@ -146,9 +175,45 @@ Status MigrateTo1(sql::Database* db) {
   return db->Execute(kSchemaV1Sql);
 }
 
+// Copies each client's 64-seq mask into a 1024-seq SeqWindow (bit i means
+// the same seq in both).
+Status CopyClientsToV2(sql::Database* db) {
+  sql::Statement select;
+  sql::Statement insert;
+  PUM_RETURN_IF_ERROR(db->Prepare(kSelectClientsV1Sql, &select));
+  PUM_RETURN_IF_ERROR(db->Prepare(kInsertClientV2Sql, &insert));
+  for (;;) {
+    bool has_row = false;
+    PUM_RETURN_IF_ERROR(select.Step(&has_row));
+    if (!has_row) return Status::Ok();
+    const auto mask = static_cast<uint64_t>(select.ColumnInt64(2));
+    std::string bits(8, '\0');
+    for (size_t i = 0; i < 8; ++i) {
+      bits[i] = static_cast<char>((mask >> (8 * i)) & 0xff);
+    }
+    SeqWindow window;
+    if (!SeqWindow::Decode(select.ColumnInt64(1), bits, &window)) {
+      return Status::Corruption("database " + db->path() +
+                                ": a client has a negative seq");
+    }
+    sql::AutoReset reset(&insert);
+    insert.BindText(0, select.ColumnBytes(0));
+    insert.BindInt64(1, window.max_seq());
+    insert.BindBlob(2, window.EncodeBits());
+    insert.BindInt64(3, select.ColumnInt64(3));
+    PUM_RETURN_IF_ERROR(insert.Run());
+  }
+}
+
+Status MigrateTo2(sql::Database* db) {
+  PUM_RETURN_IF_ERROR(db->Execute(kCreateClientsV2Sql));
+  PUM_RETURN_IF_ERROR(CopyClientsToV2(db));
+  return db->Execute(kReplaceClientsV1Sql);
+}
+
 using Migration = Status (*)(sql::Database* db);
 // kMigrations[n] takes a database from schema version n to n + 1.
-constexpr Migration kMigrations[] = {&MigrateTo1};
+constexpr Migration kMigrations[] = {&MigrateTo1, &MigrateTo2};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) ==
                   Store::kSchemaVersion,
               "one migration per schema version");
@@ -215,8 +280,8 @@ Status DecodeLabels(std::string_view in, LabelPairs* out) {
 // Validation (before any transaction)
 // ---------------------------------------------
 
-constexpr uint64_t kMaxCount =
-    static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+constexpr uint64_t kMaxCount = static_cast<uint64_t>(kMaxExactTotal);
+constexpr double kMaxFinite = std::numeric_limits<double>::max();
 
 Status ValidateKey(const SeriesKey& key) {
   if (key.metric.empty()) return Status::InvalidArgument("empty metric name");
@@ -244,16 +309,29 @@ Status ValidateHistogram(const HistogramDelta& delta) {
     return Status::InvalidArgument("histogram " + metric +
                                    ": sum must be finite");
   }
-  if (delta.count > kMaxCount) {
-    return Status::InvalidArgument("histogram " + metric + ": count too big");
-  }
+  uint64_t bucket_total = 0;
   for (const auto& [le, count] : delta.buckets) {
-    if (std::isnan(le) || count > kMaxCount) {
-      return Status::InvalidArgument("histogram " + metric +
-                                     ": bucket bound NaN or count too big");
+    if (std::isnan(le) || count > delta.count) {
+      return Status::InvalidArgument(
+          "histogram " + metric + ": bucket bound NaN or count over the total");
     }
+    bucket_total += count;
+  }
+  if (bucket_total != delta.count) {
+    return Status::InvalidArgument("histogram " + metric +
+                                   ": buckets do not add up to the count");
   }
   return ValidateKey(delta.key);
+}
+
+// A delta that alone leaves the exact range (the store's upserts check the
+// sum with what is stored).
+bool CounterInRange(const CounterDelta& delta) {
+  return delta.inc < kMaxExactTotal;
+}
+
+bool HistogramInRange(const HistogramDelta& delta) {
+  return delta.count <= kMaxCount;
 }
 
 Status ValidateBatch(const Batch& batch) {
@@ -269,33 +347,6 @@ Status ValidateBatch(const Batch& batch) {
     PUM_RETURN_IF_ERROR(ValidateHistogram(delta));
   }
   return Status::Ok();
-}
-
-// De-duplication
-// ----------------------------------------------------------------
-
-struct SeqWindow {
-  int64_t max_seq = 0;
-  uint64_t mask = 0;  // bit i: seq max_seq - 1 - i was applied
-};
-
-// Records `seq` in `window`; false if it was applied before or is too old to
-// tell.
-bool AcceptSeq(int64_t seq, SeqWindow* window) {
-  if (seq > window->max_seq) {
-    uint64_t shift = static_cast<uint64_t>(seq - window->max_seq);
-    uint64_t moved = shift >= 64 ? 0 : window->mask << shift;
-    uint64_t old_max = shift > 64 ? 0 : uint64_t{1} << (shift - 1);
-    window->mask = moved | old_max;
-    window->max_seq = seq;
-    return true;
-  }
-  int64_t distance = window->max_seq - seq;
-  if (distance == 0 || distance > kSeqWindow) return false;
-  uint64_t bit = uint64_t{1} << (distance - 1);
-  if (window->mask & bit) return false;
-  window->mask |= bit;
-  return true;
 }
 
 off_t FileSize(const std::string& path) {
@@ -390,11 +441,12 @@ Status QueryOne(sql::Statement* statement, int64_t* out) {
 class Store::Impl {
  public:
   Status Open(const std::string& path, const StoreOptions& options);
-  Status Apply(const Batch& batch, int64_t now, ApplyResult* result);
+  Status Apply(const Batch& batch, int64_t now, ApplyResult* result,
+               OutOfRange* out_of_range);
   Status Read(Snapshot* out);
   Status Stats(StoreStats* out);
   Status PruneClients(int64_t before, int64_t* pruned);
-  Status Checkpoint() { return db_.CheckpointPassive(); }
+  Status Checkpoint();
   Status Ping();
 
  private:
@@ -402,9 +454,11 @@ class Store::Impl {
   Status Migrate();
   Status PrepareStatements();
 
-  Status RecordBatchId(const BatchId& id, int64_t now, bool* duplicate);
-  Status ApplyCounter(const CounterDelta& delta);
-  Status ApplyHistogram(const HistogramDelta& delta);
+  Status RecordBatchId(const BatchId& id, int64_t now,
+                       SeqWindow::Verdict* verdict);
+  Status ApplyDeltas(const Batch& batch, OutOfRange* out_of_range);
+  Status ApplyCounter(const CounterDelta& delta, bool* in_range);
+  Status ApplyHistogram(const HistogramDelta& delta, bool* in_range);
   Status SeriesId(const SeriesKey& key, int64_t* id);
   Status ResolveCappedValue(const std::string& metric, const Label& label,
                             std::string* value);
@@ -429,7 +483,12 @@ Status Store::Impl::Open(const std::string& path, const StoreOptions& options) {
   if (!s.ok()) return s;
   PUM_RETURN_IF_ERROR(db_.Execute(
       options.synchronous_full ? kSynchronousFullSql : kSynchronousNormalSql));
-  PUM_RETURN_IF_ERROR(db_.Execute(kWalAutocheckpointSql));
+  const std::string autocheckpoint =
+      kWalAutocheckpointSql + std::to_string(options.wal_autocheckpoint_pages);
+  PUM_RETURN_IF_ERROR(db_.Execute(autocheckpoint.c_str()));
+  const std::string size_limit =
+      kJournalSizeLimitSql + std::to_string(options.wal_limit_bytes);
+  PUM_RETURN_IF_ERROR(db_.Execute(size_limit.c_str()));
   PUM_RETURN_IF_ERROR(Migrate());
   return PrepareStatements();
 }
@@ -494,70 +553,93 @@ Status Store::Impl::PrepareStatements() {
 }
 
 Status Store::Impl::Apply(const Batch& batch, int64_t now,
-                          ApplyResult* result) {
+                          ApplyResult* result, OutOfRange* out_of_range) {
   PUM_RETURN_IF_ERROR(ValidateBatch(batch));
   sql::Transaction transaction(&db_);
   PUM_RETURN_IF_ERROR(transaction.BeginImmediate());
   if (batch.id.has_value()) {
-    bool duplicate = false;
-    PUM_RETURN_IF_ERROR(RecordBatchId(*batch.id, now, &duplicate));
-    if (duplicate) {
-      *result = ApplyResult::kDuplicate;
+    SeqWindow::Verdict verdict = SeqWindow::Verdict::kNew;
+    PUM_RETURN_IF_ERROR(RecordBatchId(*batch.id, now, &verdict));
+    if (verdict != SeqWindow::Verdict::kNew) {
+      *result = verdict == SeqWindow::Verdict::kDuplicate
+                    ? ApplyResult::kDuplicate
+                    : ApplyResult::kTooOld;
       return Status::Ok();  // the transaction rolls back
     }
   }
-  for (const CounterDelta& delta : batch.counters) {
-    PUM_RETURN_IF_ERROR(ApplyCounter(delta));
-  }
-  for (const HistogramDelta& delta : batch.histograms) {
-    PUM_RETURN_IF_ERROR(ApplyHistogram(delta));
+  OutOfRange refused;
+  PUM_RETURN_IF_ERROR(ApplyDeltas(batch, &refused));
+  if (!refused.counters.empty() || !refused.histograms.empty()) {
+    if (out_of_range != nullptr) *out_of_range = std::move(refused);
+    *result = ApplyResult::kOutOfRange;
+    return Status::Ok();  // the transaction rolls back
   }
   PUM_RETURN_IF_ERROR(transaction.Commit());
   *result = ApplyResult::kApplied;
   return Status::Ok();
 }
 
+// Adds every delta that stays in range; lists the others in `refused`.
+Status Store::Impl::ApplyDeltas(const Batch& batch, OutOfRange* refused) {
+  for (size_t i = 0; i < batch.counters.size(); ++i) {
+    bool in_range = true;
+    PUM_RETURN_IF_ERROR(ApplyCounter(batch.counters[i], &in_range));
+    if (!in_range) refused->counters.push_back(i);
+  }
+  for (size_t i = 0; i < batch.histograms.size(); ++i) {
+    bool in_range = true;
+    PUM_RETURN_IF_ERROR(ApplyHistogram(batch.histograms[i], &in_range));
+    if (!in_range) refused->histograms.push_back(i);
+  }
+  return Status::Ok();
+}
+
 Status Store::Impl::RecordBatchId(const BatchId& id, int64_t now,
-                                  bool* duplicate) {
+                                  SeqWindow::Verdict* verdict) {
   SeqWindow window;
-  bool known = false;
   {
     sql::Statement& select = statements_.select_client;
     sql::AutoReset reset(&select);
     select.BindText(0, id.client);
+    bool known = false;
     PUM_RETURN_IF_ERROR(select.Step(&known));
-    if (known) {
-      window.max_seq = select.ColumnInt64(0);
-      window.mask = static_cast<uint64_t>(select.ColumnInt64(1));
+    if (known && !SeqWindow::Decode(select.ColumnInt64(0),
+                                    select.ColumnBytes(1), &window)) {
+      return Status::Corruption("database " + db_.path() +
+                                ": undecodable de-duplication state");
     }
   }
-  if (!known) {
-    window.max_seq = id.seq;
-  } else if (!AcceptSeq(id.seq, &window)) {
-    *duplicate = true;
-    return Status::Ok();
-  }
-  *duplicate = false;
+  *verdict = window.Judge(id.seq);
+  if (*verdict != SeqWindow::Verdict::kNew) return Status::Ok();
+  window.Record(id.seq);
   sql::Statement& upsert = statements_.upsert_client;
   sql::AutoReset reset(&upsert);
   upsert.BindText(0, id.client);
-  upsert.BindInt64(1, window.max_seq);
-  upsert.BindInt64(2, static_cast<int64_t>(window.mask));
+  upsert.BindInt64(1, window.max_seq());
+  upsert.BindBlob(2, window.EncodeBits());
   upsert.BindInt64(3, now);
   return upsert.Run();
 }
 
-Status Store::Impl::ApplyCounter(const CounterDelta& delta) {
+Status Store::Impl::ApplyCounter(const CounterDelta& delta, bool* in_range) {
+  *in_range = CounterInRange(delta);
+  if (!*in_range) return Status::Ok();
   int64_t id = 0;
   PUM_RETURN_IF_ERROR(SeriesId(delta.key, &id));
   sql::Statement& upsert = statements_.upsert_counter;
   sql::AutoReset reset(&upsert);
   upsert.BindInt64(0, id);
   upsert.BindDouble(1, delta.inc);
-  return upsert.Run();
+  upsert.BindDouble(2, kMaxExactTotal);
+  PUM_RETURN_IF_ERROR(upsert.Run());
+  *in_range = db_.Changes() == 1;
+  return Status::Ok();
 }
 
-Status Store::Impl::ApplyHistogram(const HistogramDelta& delta) {
+Status Store::Impl::ApplyHistogram(const HistogramDelta& delta,
+                                   bool* in_range) {
+  *in_range = HistogramInRange(delta);
+  if (!*in_range) return Status::Ok();
   int64_t id = 0;
   PUM_RETURN_IF_ERROR(SeriesId(delta.key, &id));
   {
@@ -566,7 +648,12 @@ Status Store::Impl::ApplyHistogram(const HistogramDelta& delta) {
     upsert.BindInt64(0, id);
     upsert.BindDouble(1, delta.sum);
     upsert.BindInt64(2, static_cast<int64_t>(delta.count));
+    upsert.BindInt64(3, static_cast<int64_t>(kMaxCount));
+    upsert.BindDouble(4, kMaxFinite);
     PUM_RETURN_IF_ERROR(upsert.Run());
+    *in_range = db_.Changes() == 1;
+    // The buckets add up to the count, so they stay in range with it.
+    if (!*in_range) return Status::Ok();
   }
   sql::Statement& upsert = statements_.upsert_bucket;
   for (const auto& [le, count] : delta.buckets) {
@@ -744,6 +831,16 @@ Status Store::Impl::PruneClients(int64_t before, int64_t* pruned) {
   return Status::Ok();
 }
 
+Status Store::Impl::Checkpoint() {
+  bool complete = false;
+  PUM_RETURN_IF_ERROR(db_.CheckpointPassive(&complete));
+  if (!complete || FileSize(db_.path() + "-wal") <= options_.wal_limit_bytes) {
+    return Status::Ok();
+  }
+  Status s = db_.CheckpointTruncate(kTruncateWaitMs);
+  return s.code() == Status::Code::kBusy ? Status::Ok() : s;
+}
+
 Status Store::Impl::Ping() {
   sql::Statement& ping = statements_.ping;
   sql::AutoReset reset(&ping);
@@ -766,8 +863,9 @@ Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Store::~Store() = default;
 
-Status Store::Apply(const Batch& batch, int64_t now, ApplyResult* result) {
-  return impl_->Apply(batch, now, result);
+Status Store::Apply(const Batch& batch, int64_t now, ApplyResult* result,
+                    OutOfRange* out_of_range) {
+  return impl_->Apply(batch, now, result, out_of_range);
 }
 
 Status Store::Read(Snapshot* out) { return impl_->Read(out); }

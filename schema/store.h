@@ -16,9 +16,22 @@
 //     is replaced by the label's overflow value.
 //   - Prepared statements are made once per Store and reused.
 //   - A Store is used by one thread at a time; open one per thread.
-//   - De-duplication state is per client (highest seq and a window of 64
-//     below it), so it grows with the number of clients, not with traffic;
-//     PruneClients() forgets clients idle since before a time.
+//   - De-duplication state is per client (a SeqWindow: the highest seq and
+//     exactly which of the SeqWindow::kSize seqs below it were applied), so
+//     it grows with the number of clients, not with traffic. A seq further
+//     below is kTooOld: nothing is applied and the batch must not be
+//     acknowledged. PruneClients() forgets clients idle since before a time.
+//   - No delta can make a stored total non-finite or lose integer precision:
+//     a counter's value stays below kMaxExactTotal (2^53), a histogram's
+//     count and its buckets at most kMaxExactTotal, a histogram's sum
+//     finite. A batch with a
+//     delta that would leave that range is kOutOfRange: nothing of it is
+//     applied, and OutOfRange lists every such delta (drop them and apply
+//     the rest again).
+//   - The WAL stays small: every connection sets journal_size_limit
+//     (StoreOptions::wal_limit_bytes), writers checkpoint automatically past
+//     wal_autocheckpoint_pages, and Checkpoint() truncates the WAL when it
+//     is fully checkpointed and larger than the limit.
 #ifndef PUM_SCHEMA_STORE_H_
 #define PUM_SCHEMA_STORE_H_
 
@@ -75,7 +88,23 @@ struct Batch {
   std::vector<HistogramDelta> histograms;
 };
 
-enum class ApplyResult { kApplied, kDuplicate };
+enum class ApplyResult {
+  kApplied,    // every delta was added
+  kDuplicate,  // (client, seq) was applied before: nothing added
+  kTooOld,     // seq is older than the client's window: nothing added
+  kOutOfRange  // some delta would leave the exact range: nothing added
+};
+
+// The deltas of a kOutOfRange batch that would leave the exact range, as
+// indices into Batch::counters and Batch::histograms, ascending.
+struct OutOfRange {
+  std::vector<size_t> counters;
+  std::vector<size_t> histograms;
+};
+
+// The largest total the store keeps (2^53): every integer up to it is
+// exact in a double.
+inline constexpr double kMaxExactTotal = 9007199254740992.0;
 
 // What the store holds, as read by the exporter.
 struct CounterSeries {
@@ -111,12 +140,19 @@ struct StoreOptions {
   // PRAGMA synchronous=FULL (every commit fsynced) instead of NORMAL (a
   // commit survives a process crash, may be lost with the OS on power loss).
   bool synchronous_full = false;
+  // PRAGMA journal_size_limit: the size a WAL is truncated to when it is
+  // restarted after a checkpoint (4 MiB).
+  int64_t wal_limit_bytes = 4 << 20;
+  // PRAGMA wal_autocheckpoint: a writer checkpoints (passively) when the WAL
+  // holds more pages than this (2000 pages, 8 MiB), so the WAL stays
+  // bounded when pum-exporter does not run.
+  int wal_autocheckpoint_pages = 2000;
 };
 
 class Store {
  public:
   // The schema version this pum writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   static Status Open(const std::string& path, const StoreOptions& options,
                      std::unique_ptr<Store>* out);
@@ -126,8 +162,10 @@ class Store {
   ~Store();
 
   // Applies `batch` in one transaction; see the contract above. `now` (unix
-  // seconds) is recorded as the client's last activity.
-  Status Apply(const Batch& batch, int64_t now, ApplyResult* result);
+  // seconds) is recorded as the client's last activity. For kOutOfRange,
+  // `out_of_range` (if given) lists the deltas at fault.
+  Status Apply(const Batch& batch, int64_t now, ApplyResult* result,
+               OutOfRange* out_of_range = nullptr);
 
   // Reads every series in one read transaction (never blocks writers).
   Status Read(Snapshot* out);
@@ -138,7 +176,10 @@ class Store {
   // Forgets the de-duplication state of clients last seen before `before`.
   Status PruneClients(int64_t before, int64_t* pruned);
 
-  // A passive WAL checkpoint (never waits for readers or writers).
+  // A passive WAL checkpoint (never waits for readers or writers); when it
+  // leaves nothing in the WAL and the WAL file is larger than
+  // StoreOptions::wal_limit_bytes, a TRUNCATE checkpoint that waits at most
+  // 100 ms for other connections (a long reader makes it give up quietly).
   Status Checkpoint();
 
   // True if the database can be read (for /-/healthy).

@@ -1,6 +1,7 @@
 #include "schema/store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -13,9 +14,13 @@
 #include <fstream>
 #include <limits>
 #include <string>
+#include <algorithm>
+#include <random>
+#include <numeric>
 #include <utility>
 #include <vector>
 
+#include "schema/seq_window.h"
 #include "schema/sqlite.h"
 
 namespace pum {
@@ -428,23 +433,63 @@ TEST(Store, DuplicateBatchIsNotAppliedTwice) {
 TEST(Store, SeqWindowAppliesOutOfOrderSeqsOnceAndRefusesTooOld) {
   TempDir dir;
   auto store = OpenStore(dir.File("pum.db"));
-  constexpr bool kA = true;   // applied
-  constexpr bool kD = false;  // duplicate
-  const std::vector<std::pair<int64_t, bool>> steps = {
-      {5, kA},   {5, kD},   {3, kA},   {4, kA},   {3, kD},   {0, kA},
-      {0, kD},   {6, kA},   {100, kA}, {36, kA},  {35, kD},  {99, kA},
-      {99, kD},  {6, kD},   {37, kA},  {37, kD},  {164, kA}, {100, kD},
-      {101, kA}, {100, kD}, {99, kD},  {300, kA}, {236, kA}, {235, kD},
-      {301, kA}, {300, kD}, {236, kD}, {237, kA},
+  constexpr ApplyResult kA = ApplyResult::kApplied;
+  constexpr ApplyResult kD = ApplyResult::kDuplicate;
+  constexpr ApplyResult kO = ApplyResult::kTooOld;
+  const std::vector<std::pair<int64_t, ApplyResult>> steps = {
+      {5, kA},    {5, kD},    {3, kA},    {4, kA},    {3, kD},
+      {0, kA},    {0, kD},    {6, kA},    {100, kA},  {36, kA},
+      {35, kA},   {99, kA},   {99, kD},   {6, kD},    {165, kA},
+      {100, kD},  {101, kA},  {2000, kA}, {976, kA},  {975, kO},
+      {976, kD},  {2001, kA}, {976, kO},  {977, kA},  {977, kD},
   };
   int applied = 0;
-  for (const auto& [seq, expect_applied] : steps) {
+  for (const auto& [seq, expected] : steps) {
     ApplyResult result;
     ASSERT_TRUE(Apply(store.get(), IdBatch("c", seq), &result).ok());
-    EXPECT_EQ(result == ApplyResult::kApplied, expect_applied) << "seq " << seq;
+    EXPECT_EQ(result, expected) << "seq " << seq;
     applied += result == ApplyResult::kApplied;
   }
   EXPECT_EQ(CounterValue(store.get(), "requests_total"), applied);
+}
+
+// Regression: a window of 64 seqs acknowledged and dropped batches that came
+// more than 64 out of order: 200 shuffled batches counted 65-77 times;
+// seq 165 then 100 counted once; a new client's seq 1000 then 0 counted once.
+TEST(Store, OutOfOrderBatchesWithinTheWindowAreEachCountedOnce) {
+  TempDir dir;
+  auto store = OpenStore(dir.File("pum.db"));
+  std::vector<int64_t> seqs(200);
+  std::iota(seqs.begin(), seqs.end(), 0);
+  std::shuffle(seqs.begin(), seqs.end(), std::mt19937(3));
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> clients = {
+      {"shuffled", seqs}, {"jump", {165, 100}}, {"fresh", {1000, 0}}};
+  for (const auto& [client, order] : clients) {
+    for (int64_t seq : order) {
+      ApplyResult result;
+      ASSERT_TRUE(Apply(store.get(), IdBatch(client, seq), &result).ok());
+      ASSERT_EQ(result, ApplyResult::kApplied) << client << " " << seq;
+    }
+  }
+  EXPECT_EQ(CounterValue(store.get(), "requests_total"), 204);
+}
+
+TEST(Store, TooOldAppliesNothing) {
+  TempDir dir;
+  auto store = OpenStore(dir.File("pum.db"));
+  ApplyResult result;
+  ASSERT_TRUE(Apply(store.get(), IdBatch("c", 5000, 2), &result).ok());
+  Batch old = IdBatch("c", 5000 - SeqWindow::kSize - 1, 7);
+  old.histograms.push_back({Key("h"), 1, 1, {{1, 1}}});
+  ASSERT_TRUE(Apply(store.get(), old, &result).ok());
+  EXPECT_EQ(result, ApplyResult::kTooOld);
+  EXPECT_EQ(CounterValue(store.get(), "requests_total"), 2);
+  EXPECT_TRUE(ReadAll(store.get()).histograms.empty());
+  ASSERT_TRUE(Apply(store.get(), IdBatch("c", 5000 - SeqWindow::kSize, 3),
+                    &result)
+                  .ok());
+  EXPECT_EQ(result, ApplyResult::kApplied);
+  EXPECT_EQ(CounterValue(store.get(), "requests_total"), 5);
 }
 
 TEST(Store, HugeSeqJumpsAreSafe) {
@@ -455,7 +500,108 @@ TEST(Store, HugeSeqJumpsAreSafe) {
   for (int64_t seq : {int64_t{0}, max - 1, max, int64_t{0}, max - 64}) {
     ASSERT_TRUE(Apply(store.get(), IdBatch("c", seq), &result).ok());
   }
+  EXPECT_EQ(result, ApplyResult::kApplied);
   EXPECT_EQ(CounterValue(store.get(), "requests_total"), 4);  // 0 again: old
+}
+
+// --- Exact totals
+// ----------------------------------------------------------------
+
+// Regression: two batches with inc 1.7e308 made a counter +Inf for good, and
+// two observations of 1e308 made a histogram's _sum +Inf.
+TEST(Store, NoDeltaMakesATotalNonFiniteOrInexact) {
+  TempDir dir;
+  auto store = OpenStore(dir.File("pum.db"));
+  ApplyResult result;
+  OutOfRange refused;
+  Batch big = CounterBatch("c", {}, kMaxExactTotal - 10);
+  ASSERT_TRUE(store->Apply(big, kNow, &result, &refused).ok());
+  EXPECT_EQ(result, ApplyResult::kApplied);
+  struct Case {
+    double inc;
+    ApplyResult expected;
+  };
+  const Case cases[] = {
+      {11, ApplyResult::kOutOfRange}, {1.7e308, ApplyResult::kOutOfRange},
+      {10, ApplyResult::kOutOfRange}, {9, ApplyResult::kApplied},
+      {1, ApplyResult::kOutOfRange},  {0.5, ApplyResult::kOutOfRange},
+      {0, ApplyResult::kApplied},
+  };
+  for (const Case& c : cases) {
+    Batch batch = CounterBatch("c", {}, c.inc);
+    batch.counters.push_back({Key("other"), 1});
+    refused = {};
+    ASSERT_TRUE(store->Apply(batch, kNow, &result, &refused).ok());
+    EXPECT_EQ(result, c.expected) << c.inc;
+    if (c.expected == ApplyResult::kOutOfRange) {
+      EXPECT_EQ(refused.counters, std::vector<size_t>{0});
+    }
+  }
+  EXPECT_EQ(CounterValue(store.get(), "c"), kMaxExactTotal - 1);
+  EXPECT_EQ(CounterValue(store.get(), "other"), 2);  // with the applied ones
+
+  // A delta that alone is too big is refused before it is stored.
+  ASSERT_TRUE(store
+                  ->Apply(CounterBatch("d", {}, kMaxExactTotal * 2), kNow,
+                          &result, &refused)
+                  .ok());
+  EXPECT_EQ(result, ApplyResult::kOutOfRange);
+  EXPECT_EQ(CounterValue(store.get(), "d"), -1);
+
+  // Histogram sums stay finite; nothing of a refused batch is kept.
+  Batch h1;
+  h1.histograms.push_back({Key("h"), 1e308, 1, {{kInf, 1}}});
+  ASSERT_TRUE(store->Apply(h1, kNow, &result, &refused).ok());
+  EXPECT_EQ(result, ApplyResult::kApplied);
+  Batch h2 = h1;
+  h2.counters.push_back({Key("c2"), 1});
+  refused = {};
+  ASSERT_TRUE(store->Apply(h2, kNow, &result, &refused).ok());
+  EXPECT_EQ(result, ApplyResult::kOutOfRange);
+  EXPECT_TRUE(refused.counters.empty());
+  EXPECT_EQ(refused.histograms, std::vector<size_t>{0});
+  Snapshot snapshot = ReadAll(store.get());
+  ASSERT_EQ(snapshot.histograms.size(), 1u);
+  EXPECT_EQ(snapshot.histograms[0].sum, 1e308);
+  EXPECT_EQ(snapshot.histograms[0].count, 1u);
+  EXPECT_EQ(CounterValue(store.get(), "c2"), -1);
+  Batch h3;
+  h3.histograms.push_back({Key("h"), -1e308, 1, {{kInf, 1}}});
+  ASSERT_TRUE(store->Apply(h3, kNow, &result, &refused).ok());
+  EXPECT_EQ(result, ApplyResult::kApplied);  // back towards zero is fine
+}
+
+TEST(Store, HistogramCountsStayExact) {
+  TempDir dir;
+  auto store = OpenStore(dir.File("pum.db"));
+  const auto max = static_cast<uint64_t>(kMaxExactTotal);
+  ApplyResult result;
+  Batch full;
+  full.histograms.push_back({Key("h"), 0, max - 1, {{1, max - 1}}});
+  ASSERT_TRUE(store->Apply(full, kNow, &result).ok());
+  EXPECT_EQ(result, ApplyResult::kApplied);
+  Batch two;
+  two.histograms.push_back({Key("h"), 0, 2, {{1, 2}}});
+  ASSERT_TRUE(store->Apply(two, kNow, &result).ok());
+  EXPECT_EQ(result, ApplyResult::kOutOfRange);
+  Batch one;
+  one.histograms.push_back({Key("h"), 0, 1, {{1, 1}}});
+  ASSERT_TRUE(store->Apply(one, kNow, &result).ok());
+  EXPECT_EQ(result, ApplyResult::kApplied);
+  Snapshot snapshot = ReadAll(store.get());
+  ASSERT_EQ(snapshot.histograms.size(), 1u);
+  EXPECT_EQ(snapshot.histograms[0].count, max);
+  ASSERT_EQ(snapshot.histograms[0].buckets.size(), 1u);
+  EXPECT_EQ(snapshot.histograms[0].buckets[0].second, max);
+}
+
+TEST(Store, RefusesHistogramDeltasWhoseBucketsDoNotAddUp) {
+  TempDir dir;
+  auto store = OpenStore(dir.File("pum.db"));
+  ApplyResult result;
+  Batch batch;
+  batch.histograms.push_back({Key("h"), 1, 2, {{1, 1}}});
+  EXPECT_EQ(store->Apply(batch, kNow, &result).code(), Code::kInvalidArgument);
 }
 
 TEST(Store, PrunesIdleClients) {
@@ -502,15 +648,67 @@ TEST(Store, RefusesNewerSchemaVersion) {
   {
     sql::Database db;
     ASSERT_TRUE(db.Open(path).ok());
-    ASSERT_TRUE(db.Execute("PRAGMA user_version = 2").ok());
+    ASSERT_TRUE(db.Execute("PRAGMA user_version = 3").ok());
   }
   std::unique_ptr<Store> store;
   Status s = Store::Open(path, {}, &store);
   EXPECT_EQ(s.code(), Code::kNotSupported);
   EXPECT_EQ(s.message(), "database " + path +
-                             " has schema version 2, newer than this pum "
-                             "supports (1); upgrade pum");
+                             " has schema version 3, newer than this pum "
+                             "supports (2); upgrade pum");
   EXPECT_EQ(store, nullptr);
+}
+
+// A version-1 database, as pum wrote it before the 1024-seq window.
+constexpr char kVersion1Sql[] = R"sql(
+CREATE TABLE series (id INTEGER PRIMARY KEY, metric TEXT NOT NULL,
+  labels BLOB NOT NULL, UNIQUE (metric, labels));
+CREATE TABLE counters (series_id INTEGER PRIMARY KEY REFERENCES series (id),
+  value REAL NOT NULL);
+CREATE TABLE histograms (series_id INTEGER PRIMARY KEY REFERENCES series (id),
+  sum REAL NOT NULL, count INTEGER NOT NULL);
+CREATE TABLE buckets (series_id INTEGER NOT NULL REFERENCES series (id),
+  le REAL NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (series_id, le))
+  WITHOUT ROWID;
+CREATE TABLE label_values (metric TEXT NOT NULL, label BLOB NOT NULL,
+  value BLOB NOT NULL, PRIMARY KEY (metric, label, value)) WITHOUT ROWID;
+CREATE TABLE clients (client TEXT PRIMARY KEY, max_seq INTEGER NOT NULL,
+  seen_mask INTEGER NOT NULL, last_seen INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX clients_by_last_seen ON clients (last_seen);
+INSERT INTO series (id, metric, labels) VALUES (1, 'requests_total', X'');
+INSERT INTO counters (series_id, value) VALUES (1, 7);
+-- seqs 100, 99 (bit 0) and 37 (bit 62) applied; 98 not.
+INSERT INTO clients (client, max_seq, seen_mask, last_seen)
+  VALUES ('c', 100, 4611686018427387905, 5);
+PRAGMA user_version = 1;
+)sql";
+
+TEST(Store, MigratesVersion1KeepingTotalsAndDeduplication) {
+  TempDir dir;
+  std::string path = dir.File("pum.db");
+  {
+    sql::Database db;
+    ASSERT_TRUE(db.Open(path).ok());
+    ASSERT_TRUE(db.Execute("PRAGMA journal_mode=WAL").ok());
+    ASSERT_TRUE(db.Execute(kVersion1Sql).ok());
+  }
+  auto store = OpenStore(path);
+  EXPECT_EQ(QueryInt(path, "PRAGMA user_version"), Store::kSchemaVersion);
+  EXPECT_EQ(CounterValue(store.get(), "requests_total"), 7);
+  const std::pair<int64_t, ApplyResult> steps[] = {
+      {100, ApplyResult::kDuplicate}, {99, ApplyResult::kDuplicate},
+      {37, ApplyResult::kDuplicate},  {98, ApplyResult::kApplied},
+      {36, ApplyResult::kApplied},    {101, ApplyResult::kApplied},
+  };
+  for (const auto& [seq, expected] : steps) {
+    ApplyResult result;
+    ASSERT_TRUE(Apply(store.get(), IdBatch("c", seq), &result).ok());
+    EXPECT_EQ(result, expected) << seq;
+  }
+  EXPECT_EQ(CounterValue(store.get(), "requests_total"), 10);
+  StoreStats stats;
+  ASSERT_TRUE(store->Stats(&stats).ok());
+  EXPECT_EQ(stats.clients, 1);
 }
 
 TEST(Store, RefusesFileThatIsNotADatabase) {
@@ -807,6 +1005,81 @@ TEST(Store, CheckpointAndPing) {
   EXPECT_TRUE(store->Checkpoint().ok());
   EXPECT_EQ(CounterValue(store.get(), "c"), 20);
   EXPECT_TRUE(store->Ping().ok());
+}
+
+int64_t WalBytes(const std::string& path) {
+  struct stat st;
+  return stat((path + "-wal").c_str(), &st) == 0 ? st.st_size : 0;
+}
+
+// A burst of new clients in one transaction each.
+void Burst(Store* store, const std::string& prefix, int clients) {
+  for (int i = 0; i < clients; ++i) {
+    Batch batch = IdBatch(prefix + std::to_string(i), 0);
+    batch.histograms.push_back({Key("h", {{"k", std::to_string(i % 50)}}),
+                                0.5, 1, {{1, 1}}});
+    ASSERT_TRUE(Apply(store, batch).ok());
+  }
+}
+
+// Regression: 10k new clients in 3 s grew the WAL from 3 MB to 41 MB and it
+// stayed there (passive checkpoints only, no journal_size_limit).
+TEST(Store, TheWalShrinksBackAfterABurst) {
+  TempDir dir;
+  std::string path = dir.File("pum.db");
+  StoreOptions options;
+  options.wal_limit_bytes = 256 << 10;
+  options.wal_autocheckpoint_pages = 100000;  // only Checkpoint() works
+  auto store = OpenStore(path, options);
+  Burst(store.get(), "a", 3000);
+  const int64_t grown = WalBytes(path);
+  EXPECT_GT(grown, options.wal_limit_bytes);
+  ASSERT_TRUE(store->Checkpoint().ok());
+  EXPECT_LE(WalBytes(path), options.wal_limit_bytes);
+  EXPECT_EQ(QueryInt(path, "SELECT count(*) FROM clients"), 3000);
+}
+
+TEST(Store, TheWalShrinksBackAfterALongReader) {
+  TempDir dir;
+  std::string path = dir.File("pum.db");
+  StoreOptions options;
+  options.wal_limit_bytes = 256 << 10;
+  options.wal_autocheckpoint_pages = 1000;
+  auto store = OpenStore(path, options);
+  Burst(store.get(), "a", 100);
+  sql::Database reader;
+  ASSERT_TRUE(reader.Open(path).ok());
+  ASSERT_TRUE(reader.Execute("BEGIN; SELECT count(*) FROM clients;").ok());
+  // Writers are not held up by the reader nor by the checkpoints.
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  Burst(store.get(), "b", 2000);
+  ASSERT_TRUE(store->Checkpoint().ok());  // gives up quickly: the reader
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(20));
+  EXPECT_GT(WalBytes(path), options.wal_limit_bytes);
+  int64_t seen = -1;
+  ASSERT_TRUE(reader.QueryInt64("SELECT count(*) FROM clients", &seen).ok());
+  EXPECT_EQ(seen, 100);  // the reader's snapshot is intact
+  ASSERT_TRUE(reader.Execute("COMMIT").ok());
+  ASSERT_TRUE(store->Checkpoint().ok());
+  EXPECT_LE(WalBytes(path), options.wal_limit_bytes);
+  EXPECT_EQ(QueryInt(path, "SELECT count(*) FROM clients"), 2100);
+}
+
+TEST(Store, WritersBoundTheWalWithoutCheckpointCalls) {
+  TempDir dir;
+  std::string path = dir.File("pum.db");
+  StoreOptions options;
+  options.wal_limit_bytes = 256 << 10;
+  options.wal_autocheckpoint_pages = 200;
+  auto store = OpenStore(path, options);
+  int64_t largest = 0;
+  for (int round = 0; round < 10; ++round) {
+    Burst(store.get(), "r" + std::to_string(round) + "_", 300);
+    largest = std::max(largest, WalBytes(path));
+  }
+  // 200 pages of 4 KiB plus the last transactions' frames.
+  EXPECT_LT(largest, 2 << 20);
 }
 
 TEST(Store, SynchronousFullOption) {
