@@ -131,30 +131,71 @@ Response Ingestor::HandlePost(const Request& request, int64_t now) {
     return Finish(RejectedResponse(422, result), std::move(counters), now);
   }
 
-  int status = result.rejected.empty() ? 204 : 200;
-  counters[{kReportsTotal, {}}] += 1;
-  counters[{kEventsAcceptedTotal, {}}] += static_cast<double>(result.accepted);
-  counters[{kRequestsTotal, {"code", std::to_string(status)}}] += 1;
-  Batch batch = std::move(result.batch);
-  batch.id = parsed.id();
-  AppendCounters(counters, &batch);
-
+  result.batch.id = parsed.id();
   ApplyResult applied = ApplyResult::kApplied;
-  s = ApplyWithPending(std::move(batch), now, &applied);
+  s = ApplyValid(&result, now, &applied);
   if (!s.ok()) {
     Merge({{{kRequestsTotal, {"code", "503"}}, 1}});
     return ErrorResponse(503, s.code() == Status::Code::kBusy
                                   ? "store busy; nothing was applied, retry"
                                   : "store failed; nothing was applied, retry");
   }
-  if (applied == ApplyResult::kDuplicate) {
-    Response response;
-    response.status = 204;
-    return Finish(std::move(response), {{{kDuplicateBatchesTotal, {}}, 1}},
-                  now);
+  switch (applied) {
+    case ApplyResult::kDuplicate: {
+      Response response;
+      response.status = 204;
+      return Finish(std::move(response), {{{kDuplicateBatchesTotal, {}}, 1}},
+                    now);
+    }
+    case ApplyResult::kTooOld:
+      return Finish(ErrorResponse(409, "seq_too_old"), {}, now);
+    case ApplyResult::kOutOfRange:  // strict mode
+      return Finish(RejectedResponse(422, result), RejectionCounters(result),
+                    now);
+    case ApplyResult::kApplied:
+      break;
   }
-  if (status == 204) return Response();
+  if (result.rejected.empty()) return Response();
   return RejectedResponse(200, result);
+}
+
+Ingestor::Counters Ingestor::RejectionCounters(const ValidationResult& result) {
+  Counters counters;
+  for (const Rejection& r : result.rejected) {
+    counters[{kEventsRejectedTotal, {"reason", r.reason}}] += 1;
+  }
+  return counters;
+}
+
+// Applies the valid events with the batch's own counters in one transaction.
+// When the store finds deltas that would leave the exact range, their
+// events become value_out_of_range and the rest is applied again (in
+// strict mode the batch is refused instead: kOutOfRange).
+Status Ingestor::ApplyValid(ValidationResult* result, int64_t now,
+                            ApplyResult* applied) {
+  for (;;) {
+    const int status = result->rejected.empty() ? 204 : 200;
+    Counters counters = RejectionCounters(*result);
+    counters[{kReportsTotal, {}}] += 1;
+    counters[{kEventsAcceptedTotal, {}}] +=
+        static_cast<double>(result->accepted);
+    counters[{kRequestsTotal, {"code", std::to_string(status)}}] += 1;
+    OutOfRange refused;
+    Status s = ApplyWithPending(&result->batch, counters, now, applied,
+                                &refused);
+    if (!s.ok() || *applied != ApplyResult::kOutOfRange) return s;
+    // Only the events' deltas can be refused: pum's own counters are small.
+    while (!refused.counters.empty() &&
+           refused.counters.back() >= result->batch.counters.size()) {
+      refused.counters.pop_back();
+    }
+    if (refused.counters.empty() && refused.histograms.empty()) {
+      return Status::InvalidArgument("store refused pum's own counters");
+    }
+    result->RejectDeltas(refused.counters, refused.histograms,
+                         reason::kValueOutOfRange);
+    if (options_.strict) return s;
+  }
 }
 
 Response Ingestor::Finish(Response response, Counters counters, int64_t now) {
@@ -181,10 +222,14 @@ void Ingestor::AppendCounters(const Counters& counters, Batch* batch) {
   }
 }
 
-Status Ingestor::ApplyWithPending(Batch batch, int64_t now,
-                                  ApplyResult* result) {
-  AppendCounters(pending_, &batch);
-  Status s = store_->Apply(batch, now, result);
+Status Ingestor::ApplyWithPending(Batch* batch, const Counters& counters,
+                                  int64_t now, ApplyResult* result,
+                                  OutOfRange* refused) {
+  const size_t own = batch->counters.size();
+  AppendCounters(counters, batch);
+  AppendCounters(pending_, batch);
+  Status s = store_->Apply(*batch, now, result, refused);
+  batch->counters.resize(own);
   if (!s.ok()) {
     last_failure_ = now;
     last_store_error_ = s;
@@ -198,7 +243,8 @@ Status Ingestor::ApplyWithPending(Batch batch, int64_t now,
 Status Ingestor::Flush(int64_t now) {
   if (pending_.empty()) return Status::Ok();
   ApplyResult result = ApplyResult::kApplied;
-  return ApplyWithPending(Batch(), now, &result);
+  Batch batch;
+  return ApplyWithPending(&batch, {}, now, &result, nullptr);
 }
 
 bool Ingestor::OriginAllowed(const std::string& origin) const {

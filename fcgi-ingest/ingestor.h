@@ -20,8 +20,13 @@
 //     valid events and the internal counters are applied in ONE
 //     Store::Apply: 204 when every event was valid, 200 with
 //     {"accepted": n, "rejected": [{"index": i, "reason": "..."}, ...]}
-//     otherwise; 204 for a duplicate (client, seq); 503 when the store
-//     fails (busy past its timeout, disk full): nothing applied.
+//     otherwise; 204 for a duplicate (client, seq); 409
+//     {"error": "seq_too_old"} for a seq older than the client's
+//     de-duplication window (nothing applied); 503 when the store fails
+//     (busy past its timeout, disk full): nothing applied.
+//   - An event whose delta the store refuses (a total would leave the exact
+//     range) is rejected as value_out_of_range and the rest of the batch is
+//     applied; in strict mode the batch gets 422 and nothing is applied.
 //   - Error answers carry {"error": "..."}; a 422 also carries "accepted"
 //     (0) and "rejected" as in a 200. Every body is application/json.
 //   - Internal counters: an applied batch adds pum_reports_total 1,
@@ -50,6 +55,7 @@
 #include "schema/config.h"
 #include "schema/status.h"
 #include "schema/store.h"
+#include "fcgi-ingest/validator.h"
 
 namespace pum {
 
@@ -108,7 +114,13 @@ class Ingestor {
   Response Finish(Response response, Counters counters, int64_t now);
   void Merge(const Counters& counters);
   static void AppendCounters(const Counters& counters, Batch* batch);
-  Status ApplyWithPending(Batch batch, int64_t now, ApplyResult* result);
+  static Counters RejectionCounters(const ValidationResult& result);
+  Status ApplyValid(ValidationResult* result, int64_t now,
+                    ApplyResult* applied);
+  // Applies `batch` with `counters` and the pending counters appended;
+  // `batch` is unchanged afterwards.
+  Status ApplyWithPending(Batch* batch, const Counters& counters, int64_t now,
+                          ApplyResult* result, OutOfRange* refused);
   bool OriginAllowed(const std::string& origin) const;
   void AddCorsHeaders(const Request& request, Response* response) const;
 

@@ -250,6 +250,112 @@ TEST_F(IngestorTest, DuplicateBatchIsAcknowledgedAndAppliedOnce) {
   EXPECT_EQ(Rejected("unknown_metric"), 1);
 }
 
+// Regression: batches more than 64 seqs out of order were answered 204 and
+// dropped. pum never acknowledges a batch it has not applied: a seq older
+// than the window gets 409 and changes nothing.
+TEST_F(IngestorTest, SeqOlderThanTheWindowIs409AndAppliesNothing) {
+  EXPECT_EQ(Post(WithId("c", 1000, Array({kCounterEvent}))).status, 204);
+  EXPECT_EQ(Post(WithId("c", 0, Array({kCounterEvent}))).status, 204);
+  EXPECT_EQ(Post(WithId("c", 2000, Array({kCounterEvent}))).status, 204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 10.5);
+  Response old = Post(WithId("c", 2000 - 1025, Array({kCounterEvent})));
+  EXPECT_EQ(old.status, 409);
+  EXPECT_EQ(old.body, R"({"error":"seq_too_old"})");
+  EXPECT_EQ(old.Header("Content-Type"), "application/json");
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 10.5);
+  EXPECT_EQ(Counter(kReportsTotal), 3);
+  EXPECT_EQ(Counter(kDuplicateBatchesTotal), -1);
+  EXPECT_EQ(Requests(409), 1);
+  EXPECT_EQ(Post(WithId("c", 2000 - 1024, Array({kCounterEvent}))).status,
+            204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 14);
+}
+
+const char kBigEvent[] =
+    R"({"metricName": "big_total", "metricType": "counter", "inc": 5e15})";
+const char kWideEvent[] =
+    R"({"metricName": "wide_seconds", "metricType": "histogram",
+        "observations": [1e308]})";
+
+// Regression: two batches of inc 1.7e308 made a counter +Inf for good; two
+// observations of 1e308 made a _sum +Inf. The store refuses what would leave
+// the exact range; the event is value_out_of_range, the rest is applied.
+TEST_F(IngestorTest, TotalsNeverBecomeNonFiniteOrInexact) {
+  EXPECT_EQ(Post(Array({kBigEvent, kWideEvent})).status, 204);
+  Response r = Post(Array({kCounterEvent, kBigEvent, kWideEvent}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            R"({"accepted":1,"rejected":[{"index":1,"reason":)"
+            R"("value_out_of_range"},{"index":2,"reason":)"
+            R"("value_out_of_range"}]})");
+  EXPECT_EQ(Counter("big_total"), 5e15);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 3.5);
+  Snapshot snapshot = Read();
+  ASSERT_EQ(snapshot.histograms.size(), 1u);
+  EXPECT_EQ(snapshot.histograms[0].sum, 1e308);
+  EXPECT_EQ(snapshot.histograms[0].count, 1u);
+  EXPECT_EQ(Rejected("value_out_of_range"), 2);
+  EXPECT_EQ(Counter(kEventsAcceptedTotal), 3);
+  EXPECT_EQ(Counter(kReportsTotal), 2);
+  EXPECT_EQ(Requests(200), 1);
+  // The same with a (client, seq): the retry of the batch is a duplicate.
+  std::string body = WithId("c", 0, Array({kBigEvent, kCounterEvent}));
+  EXPECT_EQ(Post(body).status, 200);
+  EXPECT_EQ(Post(body).status, 204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 7);
+  EXPECT_EQ(Counter("big_total"), 5e15);
+}
+
+TEST_F(IngestorTest, StrictModeRefusesTheBatchWhenATotalWouldOverflow) {
+  options_.strict = true;
+  MakeIngestor();
+  EXPECT_EQ(Post(Array({kBigEvent})).status, 204);
+  Response r = Post(WithId("c", 0, Array({kCounterEvent, kBigEvent})));
+  EXPECT_EQ(r.status, 422);
+  EXPECT_NE(r.body.find(R"({"index":1,"reason":"value_out_of_range"})"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), -1);
+  EXPECT_EQ(Counter("big_total"), 5e15);
+  EXPECT_EQ(Requests(422), 1);
+  EXPECT_EQ(Rejected("value_out_of_range"), 1);
+  // Nothing of it was recorded: the same (client, seq) without the bad event
+  // is applied.
+  EXPECT_EQ(Post(WithId("c", 0, Array({kCounterEvent}))).status, 204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 3.5);
+}
+
+// Regression: std::regex recursed per character, so one ~65 KB label value
+// against ^[\s\S]*$ crashed pum-ingest. With RE2 the event is judged.
+TEST_F(IngestorTest, HugeLabelValuesAgainstAnyPatternDoNotCrash) {
+  auto allowlist = std::make_shared<Allowlist>();
+  ASSERT_TRUE(allowlist
+                  ->AddFile(R"({"allowedMetrics": [
+      {"name": "any_total", "type": "counter", "labels": [
+        {"name": "v", "pattern": "^[\\s\\S]*$", "maxValues": 10}]},
+      {"name": "nested_total", "type": "counter", "labels": [
+        {"name": "v", "pattern": "(a+)+$", "maxValues": 10}]}]})",
+                            "x.json")
+                  .ok());
+  options_.max_label_value_bytes = 65536;
+  MakeIngestor();
+  ingestor_->SetAllowlist(allowlist);
+  const std::string value(65000, 'a');
+  for (const char* metric : {"any_total", "nested_total"}) {
+    for (const std::string& v : {value, value + "!"}) {
+      Response r = Post(R"([{"metricName": ")" + std::string(metric) +
+                        R"(", "metricType": "counter", "labels": {"v": ")" +
+                        v + R"("}, "inc": 1}])");
+      const bool allowed = std::string(metric) == "any_total" || v == value;
+      EXPECT_EQ(r.status, allowed ? 204 : 200) << metric << " " << v.size();
+    }
+  }
+  EXPECT_EQ(Counter("any_total", {{"v", value}}), 1);
+  EXPECT_EQ(Counter("any_total", {{"v", value + "!"}}), 1);
+  EXPECT_EQ(Counter("nested_total", {{"v", value}}), 1);
+  EXPECT_EQ(Rejected("label_value_not_allowed"), 1);
+}
+
 TEST_F(IngestorTest, StrictModeRejectsTheWholeBatch) {
   options_.strict = true;
   MakeIngestor();

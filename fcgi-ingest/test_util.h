@@ -27,7 +27,13 @@ inline constexpr char kTestAllowlist[] = R"({"allowedMetrics": [
    "labels": []},
   {"name": "route_views_total", "help": "views by route", "type": "counter",
    "labels": [{"name": "route", "pattern": "/[a-z]*", "maxValues": 2,
-               "overflowValue": "other"}]}
+               "overflowValue": "other"}]},
+  {"name": "big_total", "help": "huge increments", "type": "counter",
+   "max_inc": 9e15},
+  {"name": "wide_seconds", "help": "any finite value", "type": "histogram",
+   "range": [-1.7e308, 1.7e308], "buckets": [1]},
+  {"name": "timing_seconds", "help": "a timing", "type": "histogram",
+   "range": [0, 3600], "buckets": [1, 10]}
 ]})";
 
 inline std::shared_ptr<const Allowlist> TestAllowlist() {

@@ -1,6 +1,8 @@
 #include "fcgi-ingest/validator.h"
 
 #include <algorithm>
+#include <cassert>
+#include <cstddef>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -78,26 +80,34 @@ const char* CheckLabels(const rapidjson::Value& event, const MetricDef& def,
   return nullptr;
 }
 
-const char* CheckInc(const rapidjson::Value& event, double* inc) {
+const char* CheckInc(const rapidjson::Value& event, const MetricDef& def,
+                     double* inc) {
   const rapidjson::Value* v = Member(event, "inc");
   if (v == nullptr || !IsFiniteNumber(*v) || v->GetDouble() < 0) {
     return reason::kBadValue;
   }
+  if (v->GetDouble() > def.max_inc) return reason::kValueOutOfRange;
   *inc = v->GetDouble();
   return nullptr;
 }
 
 const char* CheckObservations(const rapidjson::Value& event,
-                              const Options& options,
+                              const MetricDef& def, const Options& options,
                               const rapidjson::Value** out) {
   const rapidjson::Value* v = Member(event, "observations");
   if (v == nullptr || !v->IsArray() || v->Empty()) return reason::kBadValue;
   if (v->Size() > options.max_observations_per_event) {
     return reason::kTooManyObservations;
   }
+  const char* problem = nullptr;
   for (const auto& o : v->GetArray()) {
     if (!IsFiniteNumber(o)) return reason::kBadValue;
+    const double x = o.GetDouble();
+    if (x < def.range_min || x > def.range_max) {
+      problem = reason::kValueOutOfRange;
+    }
   }
+  if (problem != nullptr) return problem;
   *out = v;
   return nullptr;
 }
@@ -105,27 +115,32 @@ const char* CheckObservations(const rapidjson::Value& event,
 // Merges valid events into a Batch, one delta per series.
 class BatchBuilder {
  public:
-  explicit BatchBuilder(Batch* batch) : batch_(batch) {}
+  explicit BatchBuilder(ValidationResult* result)
+      : batch_(&result->batch), result_(result) {}
 
-  // False (and nothing added) if the series' total would overflow.
-  bool AddCounter(const MetricDef& def, std::vector<Label> labels, double inc) {
+  // False (and nothing added) if the series' total would leave the exact
+  // range. `event` is the event's index.
+  bool AddCounter(const MetricDef& def, std::vector<Label> labels, double inc,
+                  size_t event) {
     std::string key = SeriesKeyString(def.name, labels);
     auto it = counters_.find(key);
     if (it != counters_.end()) {
       double& total = batch_->counters[it->second].inc;
-      if (!std::isfinite(total + inc)) return false;
+      if (!(total + inc < kMaxExactTotal)) return false;
       total += inc;
+      result_->counter_events[it->second].push_back(event);
       return true;
     }
     counters_.emplace(std::move(key), batch_->counters.size());
     batch_->counters.push_back(
         CounterDelta{SeriesKey{def.name, std::move(labels)}, inc});
+    result_->counter_events.push_back({event});
     return true;
   }
 
   // False (and nothing added) if the series' sum would overflow.
   bool AddHistogram(const MetricDef& def, std::vector<Label> labels,
-                    const rapidjson::Value& observations) {
+                    const rapidjson::Value& observations, size_t event) {
     double sum = 0;
     for (const auto& o : observations.GetArray()) sum += o.GetDouble();
     std::string key = SeriesKeyString(def.name, labels);
@@ -139,7 +154,9 @@ class BatchBuilder {
       HistogramDelta delta;
       delta.key = SeriesKey{def.name, std::move(labels)};
       batch_->histograms.push_back(std::move(delta));
+      result_->histogram_events.emplace_back();
     }
+    result_->histogram_events[index].push_back(event);
     HistogramDelta& delta = batch_->histograms[index];
     const std::vector<double>& bounds =
         def.buckets.empty() ? DefaultBuckets() : def.buckets;
@@ -178,13 +195,14 @@ class BatchBuilder {
   }
 
   Batch* batch_;
+  ValidationResult* result_;
   std::unordered_map<std::string, size_t> counters_;
   std::unordered_map<std::string, size_t> histograms_;
 };
 
 // Judges one event and, if it is valid, adds it to `builder`. Returns a
 // reason or null.
-const char* JudgeEvent(const rapidjson::Value& event,
+const char* JudgeEvent(const rapidjson::Value& event, size_t index,
                        const Allowlist& allowlist, const Options& options,
                        BatchBuilder* builder) {
   if (!event.IsObject()) return reason::kBadEvent;
@@ -201,17 +219,19 @@ const char* JudgeEvent(const rapidjson::Value& event,
   if (const char* r = CheckLabels(event, *def, options, &labels)) return r;
   if (def->type == MetricType::kCounter) {
     double inc = 0;
-    if (const char* r = CheckInc(event, &inc)) return r;
-    if (!builder->AddCounter(*def, std::move(labels), inc)) {
-      return reason::kBadValue;
+    if (const char* r = CheckInc(event, *def, &inc)) return r;
+    if (!builder->AddCounter(*def, std::move(labels), inc, index)) {
+      return reason::kValueOutOfRange;
     }
   } else {
     const rapidjson::Value* observations = nullptr;
-    if (const char* r = CheckObservations(event, options, &observations)) {
+    if (const char* r =
+            CheckObservations(event, *def, options, &observations)) {
       return r;
     }
-    if (!builder->AddHistogram(*def, std::move(labels), *observations)) {
-      return reason::kBadValue;
+    if (!builder->AddHistogram(*def, std::move(labels), *observations,
+                               index)) {
+      return reason::kValueOutOfRange;
     }
   }
   return nullptr;
@@ -221,12 +241,12 @@ const char* JudgeEvent(const rapidjson::Value& event,
 
 void ValidateEvents(const rapidjson::Value& events, const Allowlist& allowlist,
                     const Options& options, ValidationResult* out) {
-  BatchBuilder builder(&out->batch);
+  BatchBuilder builder(out);
   size_t index = 0;
   for (const auto& event : events.GetArray()) {
     const char* r = index >= options.max_events_per_batch
                         ? reason::kTooManyEvents
-                        : JudgeEvent(event, allowlist, options, &builder);
+                        : JudgeEvent(event, index, allowlist, options, &builder);
     if (r == nullptr) {
       ++out->accepted;
     } else {
@@ -234,6 +254,39 @@ void ValidateEvents(const rapidjson::Value& events, const Allowlist& allowlist,
     }
     ++index;
   }
+}
+
+namespace {
+
+// Removes the elements at `indices` (ascending) from `items`, appending the
+// events listed for them in `events` to `moved`.
+template <typename Delta>
+void RemoveDeltas(const std::vector<size_t>& indices, std::vector<Delta>* items,
+                  std::vector<std::vector<size_t>>* events,
+                  std::vector<size_t>* moved) {
+  for (auto i = indices.rbegin(); i != indices.rend(); ++i) {
+    assert(*i < items->size() && items->size() == events->size());
+    moved->insert(moved->end(), (*events)[*i].begin(), (*events)[*i].end());
+    items->erase(items->begin() + static_cast<std::ptrdiff_t>(*i));
+    events->erase(events->begin() + static_cast<std::ptrdiff_t>(*i));
+  }
+}
+
+}  // namespace
+
+void ValidationResult::RejectDeltas(const std::vector<size_t>& counters,
+                                    const std::vector<size_t>& histograms,
+                                    const char* reason) {
+  std::vector<size_t> moved;
+  RemoveDeltas(counters, &batch.counters, &counter_events, &moved);
+  RemoveDeltas(histograms, &batch.histograms, &histogram_events, &moved);
+  for (size_t event : moved) rejected.push_back(Rejection{event, reason});
+  std::sort(rejected.begin(), rejected.end(),
+            [](const Rejection& a, const Rejection& b) {
+              return a.index < b.index;
+            });
+  assert(accepted >= moved.size());
+  accepted -= moved.size();
 }
 
 }  // namespace pum

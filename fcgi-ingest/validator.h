@@ -13,12 +13,15 @@
 //     Options::max_label_value_bytes is label_value_too_long, and a value
 //     holding a NUL character or not allowed by LabelDef::Allows is
 //     label_value_not_allowed.
-//   - A counter needs "inc", a finite number >= 0 (bad_value). A histogram
-//     needs "observations", a non-empty array (bad_value) of at most
+//   - A counter needs "inc", a finite number >= 0 (bad_value) and at most
+//     the metric's max_inc (value_out_of_range). A histogram needs
+//     "observations", a non-empty array (bad_value) of at most
 //     Options::max_observations_per_event elements (too_many_observations),
-//     each a finite number (bad_value).
-//   - An event that would make its series' increment or sum within the
-//     batch overflow to infinity is bad_value (the store refuses those).
+//     each a finite number (bad_value) inside the metric's range
+//     (value_out_of_range).
+//   - An event that would make its series' increment within the batch reach
+//     2^53, or its sum overflow, is value_out_of_range (the store refuses
+//     those).
 //   - Each valid event adds to the delta of its series; the deltas of one
 //     series within a batch are merged. Each Label carries its LabelDef's
 //     max_values and overflow_value for the store. An observation goes to
@@ -49,6 +52,16 @@ struct ValidationResult {
   Batch batch;                      // the valid events' deltas
   size_t accepted = 0;              // how many events were valid
   std::vector<Rejection> rejected;  // by index
+  // The events merged into each delta: counter_events[i] lists the indices
+  // of the events in batch.counters[i] (ascending); same for histograms.
+  std::vector<std::vector<size_t>> counter_events;
+  std::vector<std::vector<size_t>> histogram_events;
+
+  // Moves the events of the given deltas (indices into batch.counters and
+  // batch.histograms, ascending) to `rejected` with `reason` and removes
+  // those deltas from the batch; `rejected` stays sorted by index.
+  void RejectDeltas(const std::vector<size_t>& counters,
+                    const std::vector<size_t>& histograms, const char* reason);
 };
 
 // Judges every element of `events` (a JSON array). `out` must be empty.

@@ -52,6 +52,11 @@ const char kFirebase[] =
        "labels": {"firebaseHost": "pd-dev-1.firebaseio.com"})";
 const char kApp[] =
     R"("metricName": "app_load_succeeded", "metricType": "counter")";
+const char kBig[] = R"("metricName": "big_total", "metricType": "counter")";
+const char kWide[] =
+    R"("metricName": "wide_seconds", "metricType": "histogram")";
+const char kTiming[] =
+    R"("metricName": "timing_seconds", "metricType": "histogram")";
 const char kRoute[] =
     R"("metricName": "route_views_total", "metricType": "counter")";
 
@@ -78,12 +83,24 @@ TEST_F(ValidatorTest, JudgesEachEvent) {
       {Event(usage, labels, R"("inc": 1)"), ""},
       {Event(usage, labels, R"("inc": 0)"), ""},
       {Event(usage, labels, R"("inc": 2.5, "extra": [1, {}])"), ""},
-      {Event(usage, labels, R"("inc": 1e308)"), ""},
+      {Event(usage, labels, R"("inc": 1e6)"), ""},
+      {Event(usage, labels, R"("inc": 1000000.0001)"),
+       reason::kValueOutOfRange},
+      {Event(usage, labels, R"("inc": 1.7e308)"), reason::kValueOutOfRange},
+      {Event(kBig, R"("inc": 9e15)"), ""},
+      {Event(kTiming, R"("observations": [0, 3600])"), ""},
+      {Event(kTiming, R"("observations": [0, 3600.001])"),
+       reason::kValueOutOfRange},
+      {Event(kTiming, R"("observations": [-0.001])"),
+       reason::kValueOutOfRange},
+      {Event(fb, R"("observations": [-1e12, 1e12])"), ""},
+      {Event(fb, R"("observations": [1e12, 1.000001e12])"),
+       reason::kValueOutOfRange},
       {Event(app, R"("inc": 1)"), ""},
       {Event(app, R"("labels": {})", R"("inc": 1)"), ""},
       {Event(app, R"("labels": null)", R"("inc": 1)"), ""},
       {Event(fb, R"("observations": [0.1])"), ""},
-      {Event(fb, R"("observations": [-1, 0, 1e300])"), ""},
+      {Event(fb, R"("observations": [-1, 0, 1e11])"), ""},
       {Event(route, R"("labels": {"route": "/home"})", R"("inc": 1)"), ""},
       {Event(route, R"("labels": {"route": "/"})", R"("inc": 1)"), ""},
       // bad_event
@@ -191,7 +208,11 @@ TEST_F(ValidatorTest, JudgesEachEvent) {
       {Event(fb, R"("observations": [0.1, "0.2"])"), reason::kBadValue},
       {Event(fb, R"("observations": [null])"), reason::kBadValue},
       {Event(fb, R"("observations": [[0.1]])"), reason::kBadValue},
-      {Event(fb, R"("observations": [1e308, 1e308])"), reason::kBadValue},
+      {Event(fb, R"("observations": [1e308, 1e308])"),
+       reason::kValueOutOfRange},
+      {Event(kWide, R"("observations": [1e308, 1e308])"),
+       reason::kValueOutOfRange},
+      {Event(kWide, R"("observations": [1e308, -1e308])"), ""},
       {Event(fb, R"("inc": 1)"), reason::kBadValue},
       // too_many_observations (3 allowed here)
       {Event(fb, R"("observations": [1, 2, 3, 4])"),
@@ -301,21 +322,43 @@ TEST_F(ValidatorTest, HistogramEdgesAndMerging) {
 }
 
 TEST_F(ValidatorTest, OverflowingMergeIsRejected) {
-  std::string big = Event(kApp, R"("inc": 1e308)");
+  std::string big = Event(kBig, R"("inc": 5e15)");
   ValidationResult result = Validate("[" + big + "," + big + "]");
   EXPECT_EQ(result.accepted, 1u);
   ASSERT_EQ(result.rejected.size(), 1u);
   EXPECT_EQ(result.rejected[0].index, 1u);
-  EXPECT_STREQ(result.rejected[0].reason, reason::kBadValue);
+  EXPECT_STREQ(result.rejected[0].reason, reason::kValueOutOfRange);
   ASSERT_EQ(result.batch.counters.size(), 1u);
-  EXPECT_TRUE(std::isfinite(result.batch.counters[0].inc));
+  EXPECT_EQ(result.batch.counters[0].inc, 5e15);
 
-  std::string obs = Event(kFirebase, R"("observations": [1e308])");
+  std::string obs = Event(kWide, R"("observations": [1e308])");
   result = Validate("[" + obs + "," + obs + "]");
   EXPECT_EQ(result.accepted, 1u);
   ASSERT_EQ(result.batch.histograms.size(), 1u);
   EXPECT_EQ(result.batch.histograms[0].count, 1u);
   EXPECT_TRUE(std::isfinite(result.batch.histograms[0].sum));
+}
+
+TEST_F(ValidatorTest, RecordsTheEventsOfEachDelta) {
+  ValidationResult result = Validate(
+      "[" + Event(kApp, R"("inc": 1)") + "," + Event(kBig, R"("inc": 2)") +
+      "," + Event(kApp, R"("inc": 3)") + "," +
+      Event(kTiming, R"("observations": [1])") + "]");
+  ASSERT_EQ(result.accepted, 4u);
+  using Events = std::vector<std::vector<size_t>>;
+  EXPECT_EQ(result.counter_events, (Events{{0, 2}, {1}}));
+  EXPECT_EQ(result.histogram_events, (Events{{3}}));
+  result.RejectDeltas({0}, {0}, reason::kValueOutOfRange);
+  EXPECT_EQ(result.accepted, 1u);
+  ASSERT_EQ(result.rejected.size(), 3u);
+  EXPECT_EQ(result.rejected[0].index, 0u);
+  EXPECT_EQ(result.rejected[1].index, 2u);
+  EXPECT_EQ(result.rejected[2].index, 3u);
+  EXPECT_STREQ(result.rejected[2].reason, reason::kValueOutOfRange);
+  ASSERT_EQ(result.batch.counters.size(), 1u);
+  EXPECT_EQ(result.batch.counters[0].key.metric, "big_total");
+  EXPECT_TRUE(result.batch.histograms.empty());
+  EXPECT_EQ(result.counter_events, (Events{{1}}));
 }
 
 TEST_F(ValidatorTest, EmptyBatch) {
