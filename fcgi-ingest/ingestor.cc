@@ -181,8 +181,8 @@ Status Ingestor::ApplyValid(ValidationResult* result, int64_t now,
         static_cast<double>(result->accepted);
     counters[{kRequestsTotal, {"code", std::to_string(status)}}] += 1;
     OutOfRange refused;
-    Status s = ApplyWithPending(&result->batch, counters, now, applied,
-                                &refused);
+    Status s =
+        ApplyWithPending(&result->batch, counters, now, applied, &refused);
     if (!s.ok() || *applied != ApplyResult::kOutOfRange) return s;
     // Only the events' deltas can be refused: pum's own counters are small.
     while (!refused.counters.empty() &&

@@ -51,11 +51,11 @@
 #include <utility>
 #include <vector>
 
+#include "fcgi-ingest/validator.h"
 #include "schema/allowlist.h"
 #include "schema/config.h"
 #include "schema/status.h"
 #include "schema/store.h"
-#include "fcgi-ingest/validator.h"
 
 namespace pum {
 

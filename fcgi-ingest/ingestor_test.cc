@@ -266,8 +266,7 @@ TEST_F(IngestorTest, SeqOlderThanTheWindowIs409AndAppliesNothing) {
   EXPECT_EQ(Counter(kReportsTotal), 3);
   EXPECT_EQ(Counter(kDuplicateBatchesTotal), -1);
   EXPECT_EQ(Requests(409), 1);
-  EXPECT_EQ(Post(WithId("c", 2000 - 1024, Array({kCounterEvent}))).status,
-            204);
+  EXPECT_EQ(Post(WithId("c", 2000 - 1024, Array({kCounterEvent}))).status, 204);
   EXPECT_EQ(Counter("usage_total", kCounterLabels), 14);
 }
 
@@ -284,10 +283,9 @@ TEST_F(IngestorTest, TotalsNeverBecomeNonFiniteOrInexact) {
   EXPECT_EQ(Post(Array({kBigEvent, kWideEvent})).status, 204);
   Response r = Post(Array({kCounterEvent, kBigEvent, kWideEvent}));
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body,
-            R"({"accepted":1,"rejected":[{"index":1,"reason":)"
-            R"("value_out_of_range"},{"index":2,"reason":)"
-            R"("value_out_of_range"}]})");
+  EXPECT_EQ(r.body, R"({"accepted":1,"rejected":[{"index":1,"reason":)"
+                    R"("value_out_of_range"},{"index":2,"reason":)"
+                    R"("value_out_of_range"}]})");
   EXPECT_EQ(Counter("big_total"), 5e15);
   EXPECT_EQ(Counter("usage_total", kCounterLabels), 3.5);
   Snapshot snapshot = Read();
@@ -344,8 +342,8 @@ TEST_F(IngestorTest, HugeLabelValuesAgainstAnyPatternDoNotCrash) {
   for (const char* metric : {"any_total", "nested_total"}) {
     for (const std::string& v : {value, value + "!"}) {
       Response r = Post(R"([{"metricName": ")" + std::string(metric) +
-                        R"(", "metricType": "counter", "labels": {"v": ")" +
-                        v + R"("}, "inc": 1}])");
+                        R"(", "metricType": "counter", "labels": {"v": ")" + v +
+                        R"("}, "inc": 1}])");
       const bool allowed = std::string(metric) == "any_total" || v == value;
       EXPECT_EQ(r.status, allowed ? 204 : 200) << metric << " " << v.size();
     }

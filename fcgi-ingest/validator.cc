@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cstddef>
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -229,8 +229,7 @@ const char* JudgeEvent(const rapidjson::Value& event, size_t index,
             CheckObservations(event, *def, options, &observations)) {
       return r;
     }
-    if (!builder->AddHistogram(*def, std::move(labels), *observations,
-                               index)) {
+    if (!builder->AddHistogram(*def, std::move(labels), *observations, index)) {
       return reason::kValueOutOfRange;
     }
   }
@@ -244,9 +243,10 @@ void ValidateEvents(const rapidjson::Value& events, const Allowlist& allowlist,
   BatchBuilder builder(out);
   size_t index = 0;
   for (const auto& event : events.GetArray()) {
-    const char* r = index >= options.max_events_per_batch
-                        ? reason::kTooManyEvents
-                        : JudgeEvent(event, index, allowlist, options, &builder);
+    const char* r =
+        index >= options.max_events_per_batch
+            ? reason::kTooManyEvents
+            : JudgeEvent(event, index, allowlist, options, &builder);
     if (r == nullptr) {
       ++out->accepted;
     } else {
@@ -281,10 +281,9 @@ void ValidationResult::RejectDeltas(const std::vector<size_t>& counters,
   RemoveDeltas(counters, &batch.counters, &counter_events, &moved);
   RemoveDeltas(histograms, &batch.histograms, &histogram_events, &moved);
   for (size_t event : moved) rejected.push_back(Rejection{event, reason});
-  std::sort(rejected.begin(), rejected.end(),
-            [](const Rejection& a, const Rejection& b) {
-              return a.index < b.index;
-            });
+  std::sort(
+      rejected.begin(), rejected.end(),
+      [](const Rejection& a, const Rejection& b) { return a.index < b.index; });
   assert(accepted >= moved.size());
   accepted -= moved.size();
 }

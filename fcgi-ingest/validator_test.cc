@@ -91,8 +91,7 @@ TEST_F(ValidatorTest, JudgesEachEvent) {
       {Event(kTiming, R"("observations": [0, 3600])"), ""},
       {Event(kTiming, R"("observations": [0, 3600.001])"),
        reason::kValueOutOfRange},
-      {Event(kTiming, R"("observations": [-0.001])"),
-       reason::kValueOutOfRange},
+      {Event(kTiming, R"("observations": [-0.001])"), reason::kValueOutOfRange},
       {Event(fb, R"("observations": [-1e12, 1e12])"), ""},
       {Event(fb, R"("observations": [1e12, 1.000001e12])"),
        reason::kValueOutOfRange},
@@ -340,10 +339,10 @@ TEST_F(ValidatorTest, OverflowingMergeIsRejected) {
 }
 
 TEST_F(ValidatorTest, RecordsTheEventsOfEachDelta) {
-  ValidationResult result = Validate(
-      "[" + Event(kApp, R"("inc": 1)") + "," + Event(kBig, R"("inc": 2)") +
-      "," + Event(kApp, R"("inc": 3)") + "," +
-      Event(kTiming, R"("observations": [1])") + "]");
+  ValidationResult result =
+      Validate("[" + Event(kApp, R"("inc": 1)") + "," +
+               Event(kBig, R"("inc": 2)") + "," + Event(kApp, R"("inc": 3)") +
+               "," + Event(kTiming, R"("observations": [1])") + "]");
   ASSERT_EQ(result.accepted, 4u);
   using Events = std::vector<std::vector<size_t>>;
   EXPECT_EQ(result.counter_events, (Events{{0, 2}, {1}}));

@@ -237,12 +237,12 @@ TEST(Allowlist, PatternsMatchHugeValuesWithoutRecursionOrBacktracking) {
 
 TEST(Allowlist, PatternsOutsideRe2SyntaxAreLoadErrors) {
   const char* const patterns[] = {
-      R"((a)\1)",      // backreference
-      "(?=a)a",        // lookahead
-      "(?!a)b",        // negative lookahead
-      "(?<=a)b",       // lookbehind
-      "a{2000}",       // repetition over RE2's limit of 1000
-      "[z-a]",         // bad range
+      R"((a)\1)",  // backreference
+      "(?=a)a",    // lookahead
+      "(?!a)b",    // negative lookahead
+      "(?<=a)b",   // lookbehind
+      "a{2000}",   // repetition over RE2's limit of 1000
+      "[z-a]",     // bad range
   };
   for (const char* pattern : patterns) {
     Status status;
@@ -922,14 +922,13 @@ TEST(Allowlist, InternalMetricsHaveTheirLabels) {
 }
 
 TEST(Allowlist, RejectionReasonsListEveryReason) {
-  EXPECT_THAT(
-      RejectionReasons(),
-      ElementsAreArray(std::vector<std::string>{
-          reason::kBadEvent, reason::kUnknownMetric, reason::kTypeMismatch,
-          reason::kBadLabels, reason::kLabelValueNotAllowed,
-          reason::kLabelValueTooLong, reason::kBadValue,
-          reason::kTooManyObservations, reason::kTooManyEvents,
-          reason::kValueOutOfRange}));
+  EXPECT_THAT(RejectionReasons(),
+              ElementsAreArray(std::vector<std::string>{
+                  reason::kBadEvent, reason::kUnknownMetric,
+                  reason::kTypeMismatch, reason::kBadLabels,
+                  reason::kLabelValueNotAllowed, reason::kLabelValueTooLong,
+                  reason::kBadValue, reason::kTooManyObservations,
+                  reason::kTooManyEvents, reason::kValueOutOfRange}));
   for (const std::string& r : RejectionReasons()) {
     EXPECT_TRUE(IsValidLabelName(r)) << r;  // snake_case words
   }

@@ -4,8 +4,7 @@
 
 namespace pum {
 
-bool SeqWindow::Decode(int64_t max_seq, std::string_view bits,
-                       SeqWindow* out) {
+bool SeqWindow::Decode(int64_t max_seq, std::string_view bits, SeqWindow* out) {
   if (max_seq < 0 || bits.size() > static_cast<size_t>(kSize / 8)) {
     return false;
   }

@@ -30,12 +30,11 @@ TEST(SeqWindow, JudgesASequenceOfSeqs) {
     Verdict verdict;
   };
   const Step steps[] = {
-      {5, kN},    {5, kD},    {3, kN},     {4, kN},    {3, kD},
-      {0, kN},    {0, kD},    {6, kN},     {1000, kN}, {2, kN},
-      {2, kD},    {999, kN},  {1, kN},     {2000, kN}, {976, kN},
-      {975, kO},  {976, kD},  {1000, kD},  {1999, kN}, {2000, kD},
-      {3024, kN}, {2000, kD}, {2001, kN},  {2001, kD}, {1999, kO},
-      {5000, kN}, {3976, kN}, {3975, kO},  {5000, kD}, {4999, kN},
+      {5, kN},    {5, kD},    {3, kN},    {4, kN},    {3, kD},    {0, kN},
+      {0, kD},    {6, kN},    {1000, kN}, {2, kN},    {2, kD},    {999, kN},
+      {1, kN},    {2000, kN}, {976, kN},  {975, kO},  {976, kD},  {1000, kD},
+      {1999, kN}, {2000, kD}, {3024, kN}, {2000, kD}, {2001, kN}, {2001, kD},
+      {1999, kO}, {5000, kN}, {3976, kN}, {3975, kO}, {5000, kD}, {4999, kN},
   };
   SeqWindow window;
   for (const Step& step : steps) {
@@ -106,7 +105,8 @@ TEST(SeqWindow, EncodingRoundTripsAndStaysShortForInOrderClients) {
   for (int i = 0; i < 3000; ++i) {
     Offer(&window, static_cast<int64_t>(random() % 4000));
     SeqWindow copy;
-    ASSERT_TRUE(SeqWindow::Decode(window.max_seq(), window.EncodeBits(), &copy));
+    ASSERT_TRUE(
+        SeqWindow::Decode(window.max_seq(), window.EncodeBits(), &copy));
     ASSERT_LE(window.EncodeBits().size(), size_t{SeqWindow::kSize / 8});
     for (int64_t seq = std::max<int64_t>(0, window.max_seq() - 1100);
          seq <= window.max_seq() + 2; ++seq) {

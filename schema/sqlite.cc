@@ -202,8 +202,8 @@ Status Database::CheckpointPassive(bool* complete) {
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                      &log_frames, &checkpointed);
   if (complete != nullptr) {
-    *complete = rc == SQLITE_OK && log_frames >= 0 &&
-                checkpointed == log_frames;
+    *complete =
+        rc == SQLITE_OK && log_frames >= 0 && checkpointed == log_frames;
   }
   // A passive checkpoint never waits; BUSY means another one is running.
   if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY) return Status::Ok();

@@ -552,8 +552,8 @@ Status Store::Impl::PrepareStatements() {
   return Status::Ok();
 }
 
-Status Store::Impl::Apply(const Batch& batch, int64_t now,
-                          ApplyResult* result, OutOfRange* out_of_range) {
+Status Store::Impl::Apply(const Batch& batch, int64_t now, ApplyResult* result,
+                          OutOfRange* out_of_range) {
   PUM_RETURN_IF_ERROR(ValidateBatch(batch));
   sql::Transaction transaction(&db_);
   PUM_RETURN_IF_ERROR(transaction.BeginImmediate());

@@ -1,22 +1,22 @@
 #include "schema/store.h"
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <string>
-#include <algorithm>
-#include <random>
 #include <numeric>
+#include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -437,11 +437,11 @@ TEST(Store, SeqWindowAppliesOutOfOrderSeqsOnceAndRefusesTooOld) {
   constexpr ApplyResult kD = ApplyResult::kDuplicate;
   constexpr ApplyResult kO = ApplyResult::kTooOld;
   const std::vector<std::pair<int64_t, ApplyResult>> steps = {
-      {5, kA},    {5, kD},    {3, kA},    {4, kA},    {3, kD},
-      {0, kA},    {0, kD},    {6, kA},    {100, kA},  {36, kA},
-      {35, kA},   {99, kA},   {99, kD},   {6, kD},    {165, kA},
-      {100, kD},  {101, kA},  {2000, kA}, {976, kA},  {975, kO},
-      {976, kD},  {2001, kA}, {976, kO},  {977, kA},  {977, kD},
+      {5, kA},   {5, kD},    {3, kA},    {4, kA},   {3, kD},
+      {0, kA},   {0, kD},    {6, kA},    {100, kA}, {36, kA},
+      {35, kA},  {99, kA},   {99, kD},   {6, kD},   {165, kA},
+      {100, kD}, {101, kA},  {2000, kA}, {976, kA}, {975, kO},
+      {976, kD}, {2001, kA}, {976, kO},  {977, kA}, {977, kD},
   };
   int applied = 0;
   for (const auto& [seq, expected] : steps) {
@@ -485,9 +485,9 @@ TEST(Store, TooOldAppliesNothing) {
   EXPECT_EQ(result, ApplyResult::kTooOld);
   EXPECT_EQ(CounterValue(store.get(), "requests_total"), 2);
   EXPECT_TRUE(ReadAll(store.get()).histograms.empty());
-  ASSERT_TRUE(Apply(store.get(), IdBatch("c", 5000 - SeqWindow::kSize, 3),
-                    &result)
-                  .ok());
+  ASSERT_TRUE(
+      Apply(store.get(), IdBatch("c", 5000 - SeqWindow::kSize, 3), &result)
+          .ok());
   EXPECT_EQ(result, ApplyResult::kApplied);
   EXPECT_EQ(CounterValue(store.get(), "requests_total"), 5);
 }
@@ -1016,8 +1016,8 @@ int64_t WalBytes(const std::string& path) {
 void Burst(Store* store, const std::string& prefix, int clients) {
   for (int i = 0; i < clients; ++i) {
     Batch batch = IdBatch(prefix + std::to_string(i), 0);
-    batch.histograms.push_back({Key("h", {{"k", std::to_string(i % 50)}}),
-                                0.5, 1, {{1, 1}}});
+    batch.histograms.push_back(
+        {Key("h", {{"k", std::to_string(i % 50)}}), 0.5, 1, {{1, 1}}});
     ASSERT_TRUE(Apply(store, batch).ok());
   }
 }

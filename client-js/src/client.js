@@ -107,7 +107,7 @@ export const createClient = (o, g) => {
         e[1] = 0;
         if ((s = outcome(s))) {
           fails = 0;
-          (i = q.indexOf(e)) < 0 || (q.splice(i, 1), s > 1 && drop('send_failed', e));
+          (i = q.indexOf(e)) < 0 || (q.splice(i, 1), s > 1 && drop(s > 2 ? 'too_old' : 'send_failed', e));
         } else timer ||= live && g.setTimeout(safe(() => ((timer = 0), pump())), backoff(fails++, Math.random()));
         pump();
       })

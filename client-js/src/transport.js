@@ -6,9 +6,12 @@
 export const backoff = (n, r) => (Math.min(1e3 * 2 ** n, 6e4) * (1 + r)) / 2;
 
 /**
- * What an answer means for a batch: 1 done (2xx), 2 dropped for good (any
+ * What an answer means for a batch: 1 done (2xx), 3 dropped for good as
+ * too old (409: its seq is older than the server's de-duplication window, so
+ * a retry can never be applied; counted as too_old), 2 dropped for good (any
  * other status below 500 except 408 and 429: 400, 403, 413, 422...; counted
  * as send_failed), 0 keep and retry later (no answer: status 0; 408, 429,
  * 5xx).
  */
-export const outcome = (s) => (s > 199 && s < 300 ? 1 : s && s < 500 && s != 408 && s != 429 ? 2 : 0);
+export const outcome = (s) =>
+  s > 199 && s < 300 ? 1 : s == 409 ? 3 : s && s < 500 && s != 408 && s != 429 ? 2 : 0;

@@ -178,6 +178,21 @@ test('429 and 5xx are retried; 400, 413 and 422 are dropped and counted as send_
   }
 });
 
+test('409 (seq older than the server window) is final: dropped, counted as too_old, not retried', async () => {
+  let first = true;
+  const env = fakeEnv({ respond: () => (first ? ((first = false), 409) : 204) });
+  const c = make(env, { heartbeat: false });
+  c.increment('x', {}, 5);
+  c.increment('y', {}, 1);
+  await c.flush();
+  await env.advance(120000);
+  c.increment('z');
+  await c.flush();
+  assert.equal(env.posts.filter((p) => p.json.seq === 0).length, 1, 'not retried');
+  assert.equal(counterOf(env.sent(), 'browser_client_dropped_events_total', { reason: 'too_old' }), 2);
+  assert.equal(counterOf(env.sent(), 'browser_client_dropped_events_total', { reason: 'send_failed' }), 0);
+});
+
 test('answers 200 and 204 are both done', async () => {
   for (const s of [200, 204]) {
     const env = fakeEnv({ respond: () => s });
@@ -337,8 +352,8 @@ test('events dropped are reported in browser_client_dropped_events_total unless 
 
 test('outcome: 2xx done, 408/429/5xx/no answer retried, other statuses dropped', () => {
   assert.deepEqual(
-    [200, 204, 299, 0, 408, 429, 500, 503, 599, 400, 403, 404, 413, 422, 301].map(outcome),
-    [1, 1, 1, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2]
+    [200, 204, 299, 0, 408, 429, 500, 503, 599, 400, 403, 404, 413, 422, 301, 409].map(outcome),
+    [1, 1, 1, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 3]
   );
 });
 
