@@ -996,8 +996,19 @@ TEST(Allowlist, ShippedBrowserMetricsFollowTheProduct) {
     if (m.type == MetricType::kCounter &&
         m.file == "conf/metrics.d/browser.json") {
       EXPECT_THAT(m.name, ::testing::EndsWith("_total")) << m.name;
+      EXPECT_LE(m.max_inc, 100000) << m.name << ": a tight max_inc";
+    }
+    // A timing is 0-3600 s: nothing a browser sends can skew a _sum.
+    if (m.type == MetricType::kHistogram &&
+        m.file == "conf/metrics.d/browser.json" &&
+        m.name.size() > 8 &&
+        m.name.compare(m.name.size() - 8, 8, "_seconds") == 0) {
+      EXPECT_EQ(m.range_min, 0) << m.name;
+      EXPECT_EQ(m.range_max, 3600) << m.name;
     }
   }
+  EXPECT_EQ(allowlist.Find("browser_web_vitals_cls")->range_max, 100);
+  EXPECT_EQ(allowlist.Find("browser_page_views_total")->max_inc, 100);
 }
 
 TEST(Allowlist, SeedExampleLoadsUnchanged) {
