@@ -885,7 +885,7 @@ const std::vector<std::string>& RejectionReasons() {
 const std::vector<std::string>& IngestStatusCodes() {
   static const std::vector<std::string>* const kCodes =
       new std::vector<std::string>{"200", "204", "400", "403", "405", "409",
-                                   "413", "422", "429", "500", "503"};
+                                   "413", "422", "503"};
   return *kCodes;
 }
 
