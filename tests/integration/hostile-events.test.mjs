@@ -266,6 +266,15 @@ describe('label values that try to inject into /metrics: escaped, no series inje
     }
     const p = promtool(m.text);
     assert.deepEqual(p.problems, [], `promtool check metrics: ${p.out}`);
+
+    // OpenMetrics: the same lines, escaped the same way, one # EOF at the end.
+    const om = await s.scrapeResponse({ accept: 'application/openmetrics-text; version=1.0.0' });
+    assert.equal(om.status, 200);
+    assert.match(om.headers.get('content-type') || '', /openmetrics/);
+    assert.ok(om.text.endsWith('\n# EOF\n'), 'OpenMetrics ends with # EOF');
+    assert.equal(om.text.split('\n').filter((l) => l === '# EOF').length, 1, '# EOF once');
+    const omLines = om.text.split('\n').filter((l) => l.startsWith('free_text_total'));
+    assert.deepEqual(omLines.sort(), [...expected].map(([k, v]) => `${k} ${v}`).sort());
   });
 
   it('hostile values of a histogram label: the buckets keep their own le, exact counts and sum', T, async () => {
