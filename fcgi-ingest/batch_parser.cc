@@ -7,6 +7,8 @@
 #include <cctype>
 #include <cstring>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 namespace pum {
 namespace {
@@ -14,11 +16,43 @@ namespace {
 constexpr unsigned kParseFlags =
     rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
 
+// The keys of one open object, to find a key given twice. Small objects
+// (every event) are scanned; large ones get a hash set.
+class KeySet {
+ public:
+  void Clear() {
+    small_.clear();
+    large_.clear();
+  }
+  // False if `key` was inserted before.
+  bool Insert(std::string_view key) {
+    if (large_.empty() && small_.size() < kSmall) {
+      for (const std::string& k : small_) {
+        if (k == key) return false;
+      }
+      small_.emplace_back(key);
+      return true;
+    }
+    if (large_.empty()) {
+      for (std::string& k : small_) large_.insert(std::move(k));
+      small_.clear();
+    }
+    return large_.emplace(key).second;
+  }
+
+ private:
+  static constexpr size_t kSmall = 16;
+  std::vector<std::string> small_;
+  std::unordered_set<std::string> large_;
+};
+
 // A SAX handler that forwards to a Document while refusing nesting deeper
-// than kMaxDepth and strings that are not valid UTF-8 after unescaping.
+// than kMaxDepth, strings that are not valid UTF-8 after unescaping and a
+// key given twice in one object.
 class CheckingHandler {
  public:
-  explicit CheckingHandler(rapidjson::Document* doc) : doc_(doc) {}
+  explicit CheckingHandler(rapidjson::Document* doc)
+      : doc_(doc), keys_(kMaxDepth + 1) {}
 
   bool Null() { return doc_->Null(); }
   bool Bool(bool b) { return doc_->Bool(b); }
@@ -34,9 +68,14 @@ class CheckingHandler {
     return CheckString(s, len) && doc_->String(s, len, copy);
   }
   bool Key(const char* s, rapidjson::SizeType len, bool copy) {
-    return CheckString(s, len) && doc_->Key(s, len, copy);
+    return CheckString(s, len) && CheckUnique(s, len) &&
+           doc_->Key(s, len, copy);
   }
-  bool StartObject() { return Enter() && doc_->StartObject(); }
+  bool StartObject() {
+    if (!Enter()) return false;
+    keys_[depth_].Clear();
+    return doc_->StartObject();
+  }
   bool EndObject(rapidjson::SizeType n) {
     --depth_;
     return doc_->EndObject(n);
@@ -49,6 +88,10 @@ class CheckingHandler {
 
   bool too_deep() const { return too_deep_; }
   bool bad_string() const { return bad_string_; }
+  // The key given twice, when that stopped the parse.
+  const std::optional<std::string>& duplicate_key() const {
+    return duplicate_key_;
+  }
 
  private:
   bool Enter() {
@@ -63,12 +106,31 @@ class CheckingHandler {
     bad_string_ = true;
     return false;
   }
+  bool CheckUnique(const char* s, rapidjson::SizeType len) {
+    std::string_view key(s, len);
+    if (keys_[depth_].Insert(key)) return true;
+    duplicate_key_ = std::string(key);
+    return false;
+  }
 
   rapidjson::Document* doc_;
+  std::vector<KeySet> keys_;  // by depth; only objects' levels are used
   int depth_ = 0;
   bool too_deep_ = false;
   bool bad_string_ = false;
+  std::optional<std::string> duplicate_key_;
 };
+
+// `key` quoted for an error message if it is short printable ASCII, else
+// a description (the message must stay valid UTF-8 and short).
+std::string QuoteKey(const std::string& key) {
+  bool printable = key.size() <= 64;
+  for (char c : key) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') printable = false;
+  }
+  if (printable) return "\"" + key + "\"";
+  return "a key of " + std::to_string(key.size()) + " bytes";
+}
 
 // Runs the reader over `body` for GenericDocument::Populate.
 class ParseGenerator {
@@ -94,6 +156,10 @@ class ParseGenerator {
     if (handler.too_deep()) {
       return "too deep: arrays and objects nest more than " +
              std::to_string(kMaxDepth) + " levels" + at;
+    }
+    if (handler.duplicate_key()) {
+      return "duplicate key: " + QuoteKey(*handler.duplicate_key()) +
+             " is given twice in one object" + at;
     }
     if (handler.bad_string()) {
       return "not valid UTF-8: a string escapes an unpaired surrogate" + at;
@@ -141,26 +207,34 @@ Status ParseSeq(const rapidjson::Value& v, int64_t* seq) {
   return Status::Ok();
 }
 
-// Reads pum's object shape. Unknown keys are ignored; known keys may appear
-// once.
+Status ParseSample(const rapidjson::Value& v, int* sample) {
+  if (!v.IsInt64() || v.GetInt64() < 1 || v.GetInt64() > kMaxSample) {
+    return Status::InvalidArgument(
+        "bad sample: must be an integer from 1 to " +
+        std::to_string(kMaxSample) +
+        " (the batch stands for that many sessions)");
+  }
+  *sample = static_cast<int>(v.GetInt64());
+  return Status::Ok();
+}
+
+// Reads pum's object shape. Unknown keys are ignored; a key given twice was
+// refused while parsing.
 Status ParseObjectShape(const rapidjson::Value& root,
-                        std::optional<BatchId>* id,
+                        std::optional<BatchId>* id, int* sample_out,
                         const rapidjson::Value** events) {
   const rapidjson::Value* client = nullptr;
   const rapidjson::Value* seq = nullptr;
+  const rapidjson::Value* sample = nullptr;
   *events = nullptr;
   for (const auto& m : root.GetObject()) {
     std::string_view key(m.name.GetString(), m.name.GetStringLength());
     const rapidjson::Value** slot = key == "client"   ? &client
                                     : key == "seq"    ? &seq
                                     : key == "events" ? events
+                                    : key == "sample" ? &sample
                                                       : nullptr;
-    if (slot == nullptr) continue;
-    if (*slot != nullptr) {
-      return Status::InvalidArgument("wrong shape: \"" + std::string(key) +
-                                     "\" is given twice");
-    }
-    *slot = &m.value;
+    if (slot != nullptr) *slot = &m.value;
   }
   if (*events == nullptr || !(*events)->IsArray()) {
     return Status::InvalidArgument(
@@ -169,6 +243,10 @@ Status ParseObjectShape(const rapidjson::Value& root,
   if ((client == nullptr) != (seq == nullptr)) {
     return Status::InvalidArgument(
         "wrong shape: \"client\" and \"seq\" must be given together");
+  }
+  if (sample != nullptr) {
+    Status s = ParseSample(*sample, sample_out);
+    if (!s.ok()) return s;
   }
   if (client == nullptr) return Status::Ok();
   BatchId batch_id;
@@ -232,6 +310,11 @@ bool IsValidClientId(std::string_view client) {
 Status ParseBatch(std::string_view body, ParsedBatch* out) {
   if (body.empty())
     return Status::InvalidArgument("not JSON: the body is empty");
+  if (body.substr(0, 3) == "\xEF\xBB\xBF") {
+    return Status::InvalidArgument(
+        "not JSON: the body starts with a byte order mark (U+FEFF), which "
+        "JSON text must not");
+  }
   const void* nul = std::memchr(body.data(), '\0', body.size());
   if (nul != nullptr) {
     size_t at = static_cast<const char*>(nul) - body.data();
@@ -249,7 +332,7 @@ Status ParseBatch(std::string_view body, ParsedBatch* out) {
     return Status::Ok();
   }
   if (!root.IsObject()) return Status::InvalidArgument(kShapeError);
-  return ParseObjectShape(root, &out->id_, &out->events_);
+  return ParseObjectShape(root, &out->id_, &out->sample_, &out->events_);
 }
 
 }  // namespace pum

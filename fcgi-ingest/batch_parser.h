@@ -8,10 +8,17 @@
 //          client is 1-64 characters of [A-Za-z0-9_-] and seq an integer
 //          0 <= seq <= 2^53-1 written without fraction or exponent. client
 //          and seq go together: both present (the batch is de-duplicated)
-//          or both absent (it is not). "events" is required. Other keys of
+//          or both absent (it is not). "events" is required. An optional
+//          "sample" (an integer 1-kMaxSample written without fraction or
+//          exponent; default 1) says how many sessions the batch stands
+//          for; it is only read here (sample()), not applied. Other keys of
 //          the top-level object are ignored, so that a newer client can
 //          add fields without its batches being refused by an older server.
-//          A key given twice is an error.
+//   - A key given twice in any object of the body (the top level, an
+//     event, its labels) is an error: JSON parsers disagree on which value
+//     wins, so such a body is ambiguous and none of it is applied.
+//   - A body that starts with a UTF-8 byte order mark is an error (RFC
+//     8259 forbids sending one; pum.js never does).
 //   - The body is parsed with RapidJSON's iterative (non-recursive) parser
 //     with UTF-8 validation. Strings are also checked after unescaping, so
 //     that "\udc00" (an unpaired surrogate) cannot smuggle invalid UTF-8 in.
@@ -21,7 +28,8 @@
 //     costs nothing and no recursive destructor ever sees a deep tree.
 //   - Every failure is Status::InvalidArgument whose message says what is
 //     wrong ("not JSON: ...", "not valid UTF-8 ...", "too deep ...",
-//     "bad client ...", "bad seq ...", "wrong shape ..."); the ingestor
+//     "duplicate key ...", "bad client ...", "bad seq ...", "bad sample
+//     ...", "wrong shape ..."); the ingestor
 //     answers it with 400 {"error": message}.
 //   - An empty events array is valid (a heartbeat).
 //   - Events are not judged here: any JSON value may be an element of the
@@ -47,6 +55,9 @@ inline constexpr int kMaxDepth = 8;
 // count exactly.
 inline constexpr int64_t kMaxSeq = (int64_t{1} << 53) - 1;
 
+// The largest "sample" accepted: a page sampled in 1 of 10000.
+inline constexpr int kMaxSample = 10000;
+
 class ParsedBatch {
  public:
   ParsedBatch() = default;
@@ -55,6 +66,9 @@ class ParsedBatch {
 
   // Set for pum's object shape with client and seq.
   const std::optional<BatchId>& id() const { return id_; }
+  // "sample" of pum's object shape: how many sessions the batch stands for
+  // (1 when absent, and for the seed's array).
+  int sample() const { return sample_; }
   // The events array (possibly empty). Valid until the ParsedBatch dies.
   const rapidjson::Value& events() const { return *events_; }
 
@@ -63,6 +77,7 @@ class ParsedBatch {
 
   rapidjson::Document doc_;
   std::optional<BatchId> id_;
+  int sample_ = 1;
   const rapidjson::Value* events_ = nullptr;
 };
 

@@ -139,9 +139,21 @@ TEST(BatchParser, RejectsMalformedBodiesNamingTheProblem) {
       {"{\"events\": [], // comment\n}", "not JSON"},
       {std::string("[]\0", 3), "not JSON"},
       {std::string("[\"a\0b\"]", 7), "not JSON"},
-      {"\xef\xbb\xbf[]", "not JSON"},  // a byte order mark
+      {"\xef\xbb\xbf[]", "not JSON: the body starts with a byte order mark"},
+      {"/* c */ []", "not JSON"},
+      {"[] // c", "not JSON"},
       {"[\"\xff\"]", "not valid UTF-8"},
       {"[\"\xc0\xaf\"]", "not valid UTF-8"},          // overlong '/'
+      {"[\"\xc1\xbf\"]", "not valid UTF-8"},          // overlong U+007F
+      {"[\"\xe0\x80\xaf\"]", "not valid UTF-8"},      // overlong '/', 3 bytes
+      {"[\"\xe0\x9f\xbf\"]", "not valid UTF-8"},      // overlong U+07FF
+      {"[\"\xf0\x80\x80\xaf\"]", "not valid UTF-8"},  // overlong '/', 4 bytes
+      {"[\"\xf0\x8f\xbf\xbf\"]", "not valid UTF-8"},  // overlong U+FFFF
+      {"[\"\xf8\x88\x80\x80\x80\"]", "not valid UTF-8"},  // 5 bytes
+      {"[\"\xed\xb0\x80\"]", "not valid UTF-8"},          // a raw low surrogate
+      {"[\"\xed\xa0\xbd\xed\xb8\x80\"]", "not valid UTF-8"},  // CESU-8 pair
+      {"[\"\x80\"]", "not valid UTF-8"},              // a lone continuation
+      {"[\"\xc3\"]", "not valid UTF-8"},              // truncated at the quote
       {"[\"\xed\xa0\x80\"]", "not valid UTF-8"},      // a raw surrogate
       {"[\"\xf4\x90\x80\x80\"]", "not valid UTF-8"},  // above U+10FFFF
       {"[\"\xe2\x82\"]", "not valid UTF-8"},          // truncated sequence
@@ -157,11 +169,11 @@ TEST(BatchParser, RejectsMalformedBodiesNamingTheProblem) {
       {R"({"client": "c", "seq": 1})", "wrong shape"},
       {R"({"events": {}})", "wrong shape"},
       {R"({"events": null})", "wrong shape"},
-      {R"({"events": [], "events": []})", "wrong shape"},
+      {R"({"events": [], "events": []})", "duplicate key"},
       {R"({"client": "c", "events": []})", "wrong shape"},
       {R"({"seq": 1, "events": []})", "wrong shape"},
       {R"({"client": "a", "client": "b", "seq": 1, "events": []})",
-       "wrong shape"},
+       "duplicate key"},
       {Nested(9, "[", "]"), "too deep"},
       {Nested(100000, "[", "]"), "too deep"},
       {std::string(100000, '['), "too deep"},
@@ -175,6 +187,117 @@ TEST(BatchParser, RejectsMalformedBodiesNamingTheProblem) {
     EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
     EXPECT_EQ(s.message().rfind(c.prefix, 0), 0u)
         << c.body.substr(0, 80) << " -> " << s.message();
+  }
+}
+
+TEST(BatchParser, SampleLimits) {
+  struct Case {
+    std::string sample;  // JSON text
+    int want;            // 0: refused
+  };
+  std::vector<Case> cases = {
+      {"1", 1},   {"2", 2},     {"10000", 10000},  {"0", 0},
+      {"-1", 0},  {"10001", 0}, {"1.5", 0},        {"1.0", 0},
+      {"1e2", 0}, {"\"2\"", 0}, {"null", 0},       {"true", 0},
+      {"[2]", 0}, {"{}", 0},    {"4294967297", 0}, {"18446744073709551616", 0},
+  };
+  for (const Case& c : cases) {
+    for (const char* id : {"", R"("client": "c", "seq": 1, )"}) {
+      ParsedBatch batch;
+      Status s = ParseBatch(std::string("{") + id + R"("sample": )" + c.sample +
+                                R"(, "events": []})",
+                            &batch);
+      EXPECT_EQ(s.ok(), c.want != 0) << c.sample << ": " << s.message();
+      if (c.want != 0) {
+        EXPECT_EQ(batch.sample(), c.want) << c.sample;
+      } else {
+        EXPECT_EQ(s.message().rfind("bad sample", 0), 0u) << s.message();
+      }
+    }
+  }
+}
+
+TEST(BatchParser, SampleDefaultsToOne) {
+  for (const char* body : {"[]", R"({"events": []})",
+                           R"({"client": "c", "seq": 0, "events": []})"}) {
+    ParsedBatch batch;
+    ASSERT_TRUE(ParseBatch(body, &batch).ok()) << body;
+    EXPECT_EQ(batch.sample(), 1) << body;
+  }
+  ParsedBatch twice;
+  Status s = ParseBatch(R"({"sample": 2, "sample": 3, "events": []})", &twice);
+  EXPECT_EQ(s.message().rfind("duplicate key", 0), 0u) << s.message();
+}
+
+// Regression: a key given twice inside an event or its labels was accepted
+// and the first value silently won ({"metricName": "a", "metricName": "b"}
+// counted under "a"), while a last-wins parser in front of pum (a WAF, a
+// log pipeline, JavaScript's JSON.parse) would read "b".
+TEST(BatchParser, DuplicateKeyInAnEventIsRefusedNotFirstWins) {
+  struct Case {
+    std::string body;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {R"([{"metricName": "a", "metricName": "b", "inc": 1}])",
+       "duplicate key: \"metricName\" is given twice in one object at byte "
+       "33"},
+      {R"([{"metricName": "a", "labels": {"x": "1", "x": "2"}}])",
+       "duplicate key: \"x\" is given twice in one object at byte 45"},
+      {R"([{"labels": {"x": "1", "x": "1"}}])",
+       "duplicate key: \"x\" is given twice in one object at byte 26"},
+      {R"({"events": [{"inc": 1, "inc": 2}]})",
+       "duplicate key: \"inc\" is given twice in one object at byte 28"},
+      {R"([{"a\u0000": 1, "a\u0000": 2}])",
+       "duplicate key: a key of 2 bytes is given twice in one object at byte "
+       "25"},
+      {"[{\"caf\xc3\xa9\": 1, \"caf\\u00e9\": 2}]",
+       "duplicate key: a key of 5 bytes is given twice in one object at byte "
+       "25"},
+  };
+  for (const Case& c : cases) {
+    ParsedBatch batch;
+    Status s = ParseBatch(c.body, &batch);
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << c.body;
+    EXPECT_EQ(s.message(), c.message) << c.body;
+  }
+}
+
+TEST(BatchParser, EqualKeysInDifferentObjectsAreFine) {
+  std::string many = "[";
+  for (int i = 0; i < 100; ++i) {
+    many += std::string(i ? "," : "") +
+            R"({"metricName": "a", "labels": {"x": "1", "y": "2"}, "inc": 1})";
+  }
+  many += "]";
+  ParsedBatch batch;
+  Status s = ParseBatch(many, &batch);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(batch.events().Size(), 100u);
+  // Sibling and nested objects each have their own keys.
+  ParsedBatch nested;
+  s = ParseBatch(R"([{"a": {"a": {"a": 1}, "b": 2}, "b": {"a": 3}}])", &nested);
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
+TEST(BatchParser, DuplicateKeyInALargeObjectIsFound) {
+  // Past the small objects' linear scan, in a hash set.
+  std::string labels;
+  for (int i = 0; i < 5000; ++i) {
+    labels += "\"k" + std::to_string(i) + "\": \"v\", ";
+  }
+  ParsedBatch ok;
+  Status s = ParseBatch("[{\"labels\": {" + labels + "\"last\": 1}}]", &ok);
+  EXPECT_TRUE(s.ok()) << s.message();
+  for (int dup : {0, 15, 16, 17, 4999}) {
+    ParsedBatch batch;
+    s = ParseBatch(
+        "[{\"labels\": {" + labels + "\"k" + std::to_string(dup) + "\": 1}}]",
+        &batch);
+    EXPECT_EQ(
+        s.message().rfind("duplicate key: \"k" + std::to_string(dup) + "\"", 0),
+        0u)
+        << dup << ": " << s.message();
   }
 }
 
