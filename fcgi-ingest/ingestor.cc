@@ -14,6 +14,9 @@ using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 const char kAllowedMethods[] = "POST, OPTIONS";
 
+// The most rejections a 200 or 422 answer lists.
+constexpr size_t kMaxListedRejections = 100;
+
 void AddJsonBody(const rapidjson::StringBuffer& buffer, Response* response) {
   response->body.assign(buffer.GetString(), buffer.GetSize());
   response->headers.emplace_back("Content-Type", "application/json");
@@ -47,9 +50,18 @@ Response RejectedResponse(int status, const ValidationResult& result) {
   }
   writer.Key("accepted");
   writer.Uint64(status == 422 ? 0 : result.accepted);
+  // The list is capped so that a body of junk events cannot make an answer
+  // many times larger than the request; "rejected_total" then says how
+  // many there were.
+  if (result.rejected.size() > kMaxListedRejections) {
+    writer.Key("rejected_total");
+    writer.Uint64(result.rejected.size());
+  }
   writer.Key("rejected");
   writer.StartArray();
+  size_t listed = 0;
   for (const Rejection& r : result.rejected) {
+    if (listed++ == kMaxListedRejections) break;
     writer.StartObject();
     writer.Key("index");
     writer.Uint64(r.index);

@@ -29,6 +29,9 @@
 //     applied; in strict mode the batch gets 422 and nothing is applied.
 //   - Error answers carry {"error": "..."}; a 422 also carries "accepted"
 //     (0) and "rejected" as in a 200. Every body is application/json.
+//     "rejected" lists at most the first 100 rejections (by index); when
+//     there are more, "rejected_total" gives their number, so an answer
+//     stays smaller than the request that caused it.
 //   - Internal counters: an applied batch adds pum_reports_total 1,
 //     pum_ingest_events_accepted_total n, pum_ingest_events_rejected_total
 //     {reason} and pum_ingest_requests_total{code} in the batch's own

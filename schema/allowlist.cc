@@ -884,8 +884,8 @@ const std::vector<std::string>& RejectionReasons() {
 
 const std::vector<std::string>& IngestStatusCodes() {
   static const std::vector<std::string>* const kCodes =
-      new std::vector<std::string>{"200", "204", "400", "403", "405", "409",
-                                   "413", "422", "503"};
+      new std::vector<std::string>{"200", "204", "400", "403", "405",
+                                   "409", "413", "422", "503"};
   return *kCodes;
 }
 

@@ -1000,8 +1000,7 @@ TEST(Allowlist, ShippedBrowserMetricsFollowTheProduct) {
     }
     // A timing is 0-3600 s: nothing a browser sends can skew a _sum.
     if (m.type == MetricType::kHistogram &&
-        m.file == "conf/metrics.d/browser.json" &&
-        m.name.size() > 8 &&
+        m.file == "conf/metrics.d/browser.json" && m.name.size() > 8 &&
         m.name.compare(m.name.size() - 8, 8, "_seconds") == 0) {
       EXPECT_EQ(m.range_min, 0) << m.name;
       EXPECT_EQ(m.range_max, 3600) << m.name;
