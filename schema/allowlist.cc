@@ -390,6 +390,11 @@ bool FileParser::ParseLabel(const JsonNode& node, size_t index,
     errors_->Add(node.line, context + ": missing \"name\"");
     return false;
   }
+  // A pattern label is always capped, so that no client can grow the store
+  // (or Prometheus) without bound.
+  if (!label->enumerated() && label->max_values == 0) {
+    label->max_values = kDefaultPatternMaxValues;
+  }
   return CheckLabel(node, context, has_max, has_overflow) && ok;
 }
 

@@ -8,9 +8,9 @@
 //   - a label has either "allowedValues" (a list of strings) or "pattern"
 //     (a regular expression in RE2 syntax the whole value must match: the
 //     common subset of ECMAScript without backreferences or lookaround);
-//   - "maxValues" caps the distinct values kept for a label of a metric; the
-//     values past the cap are stored under "overflowValue" (default
-//     "__overflow__");
+//   - "maxValues" caps the distinct values kept for a label of a metric
+//     (a pattern label without it is capped at 1000); the values past the
+//     cap are stored under "overflowValue" (default "__overflow__");
 //   - "buckets" may be omitted (Prometheus' default buckets).
 //   - "max_inc" on a counter (a number > 0, below 2^53; default 1e6) bounds
 //     one event's "inc"; "range": [min, max] on a histogram (finite,
@@ -58,7 +58,9 @@ struct LabelDef {
   // `allowed_values` is used. RE2 matches in time linear in the value's
   // length and never recurses on its input, whatever the pattern.
   std::shared_ptr<const re2::RE2> regex;
-  // The most distinct values kept for this label of this metric; 0 = no cap.
+  // The most distinct values kept for this label of this metric; 0 (no cap)
+  // only for an enumerated label. A pattern label without "maxValues" gets
+  // kDefaultPatternMaxValues.
   uint32_t max_values = 0;
   // Where values past `max_values` are counted.
   std::string overflow_value = "__overflow__";
@@ -72,6 +74,8 @@ struct LabelDef {
 // The defaults of "max_inc" and "range".
 inline constexpr double kDefaultMaxInc = 1e6;
 inline constexpr double kDefaultRangeBound = 1e12;
+// The "maxValues" of a pattern label that does not set one.
+inline constexpr uint32_t kDefaultPatternMaxValues = 1000;
 
 struct MetricDef {
   std::string name;

@@ -170,6 +170,7 @@ TEST(Allowlist, PatternLabelsCompileAndKeepTheirCaps) {
   EXPECT_EQ(m->FindLabel("kind")->max_values, 0u);
 }
 
+
 TEST(Allowlist, PatternMustMatchTheWholeValue) {
   Allowlist allowlist;
   ASSERT_TRUE(allowlist.AddFile(kPatternFile, "x.json").ok());
@@ -328,6 +329,17 @@ TEST(Allowlist, BadMaxIncAndRangeAreErrorsWithFileAndLine) {
     EXPECT_THAT(status.message(), HasSubstr(c.message)) << c.metric;
     EXPECT_THAT(status.message(), StartsWith("x.json:3: ")) << c.metric;
   }
+}
+
+// A pattern label with no "maxValues" let clients create series without
+// bound; it gets a default cap.
+TEST(Allowlist, PatternLabelsWithoutMaxValuesAreCappedByDefault) {
+  Status status;
+  auto allowlist = PatternAllowlist("[a-z]+", &status);
+  ASSERT_TRUE(status.ok()) << status.message();
+  const LabelDef* a = allowlist->Find("foo")->FindLabel("a");
+  EXPECT_EQ(a->max_values, kDefaultPatternMaxValues);
+  EXPECT_EQ(a->overflow_value, "__overflow__");
 }
 
 TEST(Allowlist, EnumeratedLabelsAllowOnlyTheirValues) {
