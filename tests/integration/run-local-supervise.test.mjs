@@ -103,7 +103,8 @@ describe('make run: a dead pum-ingest worker is replaced', () => {
         const KILLS = 30;
         for (let k = 0; k < KILLS; k++) {
           await sleep(40 + Math.random() * 120);
-          const live = r.workers().filter(pidAlive);
+          // (not one killed a moment ago that is still dying)
+          const live = r.workers().filter((p) => pidAlive(p) && !killed.includes(p));
           assert.ok(live.length > 0, 'no live worker in the pid file');
           const victim = live[Math.floor(Math.random() * live.length)];
           process.kill(victim, 'SIGKILL');
