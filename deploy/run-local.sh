@@ -10,7 +10,10 @@
 #
 # with conf/pum.json and conf/metrics.d, nginx's locations taken from
 # deploy/nginx/pum.conf and pum-client.conf (the snippets users include), the
-# workers started by spawn-fcgi on the unix socket var/run/ingest.sock, and
+# workers kept alive by deploy/pum-ingest-supervisor.sh on the unix socket
+# var/run/ingest.sock (spawn-fcgi -n binds it once and hands it to the
+# supervisor as fd 0; a worker that dies is replaced at once, sharing the
+# same socket, whose backlog holds the connections meanwhile), and
 # Debian's prometheus (job "pum", storage in var/prometheus) with the rule
 # files deploy/prometheus/pum-recording-rules.yml and pum-alerts.yml where
 # they exist. The demo page is deploy/demo/index.html. It prints
@@ -45,6 +48,7 @@ RUN="$VAR/run"
 LOG="$VAR/log"
 SOCK="$RUN/ingest.sock"
 WORKER_PIDS="$RUN/ingest.pid"
+SUPERVISOR_PIDFILE="$RUN/ingest-supervisor.pid"
 EXPORTER_PIDFILE="$RUN/exporter.pid"
 NGINX_CONF="$RUN/nginx.conf"
 PROM_CONF="$RUN/prometheus.yml"
@@ -53,6 +57,7 @@ RULES_DIR="$ROOT/deploy/prometheus"
 DEMO_DIR="$ROOT/deploy/demo"
 
 NGINX_PID=""
+SUPERVISOR_PID=""
 EXPORTER_PID=""
 PROM_PID=""
 SLEEP_PID=""
@@ -60,7 +65,8 @@ SLEEP_PID=""
 say() { echo "run-local: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-# The pids in spawn-fcgi's pid file (one a line, no newline after the last).
+# The pids of the current workers, from the supervisor's pid file (one a
+# line).
 worker_pids() {
   [ -f "$WORKER_PIDS" ] || return 0
   while read -r p || [ -n "$p" ]; do
@@ -92,6 +98,12 @@ cleanup() {
     reap "$NGINX_PID" 50
     wait "$NGINX_PID" 2>/dev/null
   fi
+  # The supervisor stops its workers; if it is gone, they are stopped here.
+  if [ -n "$SUPERVISOR_PID" ]; then
+    kill -TERM "$SUPERVISOR_PID" 2>/dev/null
+    reap "$SUPERVISOR_PID" 80
+    wait "$SUPERVISOR_PID" 2>/dev/null
+  fi
   for p in $(worker_pids); do kill -TERM "$p" 2>/dev/null; done
   for p in $(worker_pids); do reap "$p" 50; done
   if [ -n "$EXPORTER_PID" ]; then
@@ -105,7 +117,7 @@ cleanup() {
     reap "$PROM_PID" 150
     wait "$PROM_PID" 2>/dev/null
   fi
-  rm -f "$SOCK" "$WORKER_PIDS" "$EXPORTER_PIDFILE" "$PROM_PIDFILE"
+  rm -f "$SOCK" "$WORKER_PIDS" "$SUPERVISOR_PIDFILE" "$EXPORTER_PIDFILE" "$PROM_PIDFILE"
   say "stopped"
 }
 
@@ -127,7 +139,7 @@ port_taken() {
 for b in pum-ingest pum-exporter; do
   [ -x "$BUILD/$b" ] || die "$BUILD/$b is missing: run make"
 done
-for c in nginx spawn-fcgi curl prometheus; do
+for c in nginx spawn-fcgi curl prometheus bash; do
   command -v "$c" >/dev/null 2>&1 || die "$c is not installed: run make deps"
 done
 [ -f "$CONFIG" ] || die "no $CONFIG"
@@ -143,6 +155,10 @@ if [ -f "$PROM_PIDFILE" ]; then
   read -r p <"$PROM_PIDFILE" 2>/dev/null
   alive "${p:-}" && die "the prometheus of another run is still alive ($PROM_PIDFILE: pid $p)"
 fi
+if [ -f "$SUPERVISOR_PIDFILE" ]; then
+  read -r p <"$SUPERVISOR_PIDFILE" 2>/dev/null
+  alive "${p:-}" && die "the workers' supervisor of another run is still alive ($SUPERVISOR_PIDFILE: pid $p)"
+fi
 for p in $(worker_pids); do
   alive "$p" && die "workers of another run are still alive ($WORKER_PIDS: pid $p)"
 done
@@ -150,17 +166,21 @@ done
   --storage.path="$VAR/pum.db" >/dev/null || die "the configuration has errors (above)"
 
 mkdir -p "$RUN" "$LOG" "$VAR/nginx" "$VAR/prometheus" || die "cannot create $VAR"
-rm -f "$SOCK" "$WORKER_PIDS" "$EXPORTER_PIDFILE" "$PROM_PIDFILE"
+rm -f "$SOCK" "$WORKER_PIDS" "$SUPERVISOR_PIDFILE" "$EXPORTER_PIDFILE" "$PROM_PIDFILE"
 trap cleanup EXIT
 trap on_signal INT TERM HUP
 
 # --- the workers
-# spawn-fcgi sends the workers' stderr to /dev/null; a shell that execs the
-# worker (same pid) keeps it in var/log/ingest.log instead.
-PUM_INGEST_LOG="$LOG/ingest.log" spawn-fcgi -s "$SOCK" -M 0666 -F "$WORKERS" -P "$WORKER_PIDS" -- \
-  /bin/sh -c 'exec "$0" "$@" 2>>"$PUM_INGEST_LOG"' "$BUILD/pum-ingest" \
+# spawn-fcgi -n binds the socket and execs the supervisor in its place (same
+# pid) with the socket as fd 0; the supervisor keeps $WORKERS workers
+# accepting on it and starts another whenever one exits. The workers' stderr
+# and the supervisor's log go to var/log/ingest.log.
+PUM_WORKERS="$WORKERS" PUM_WORKERS_PIDFILE="$WORKER_PIDS" PUM_INGEST_LOG="$LOG/ingest.log" \
+  spawn-fcgi -n -s "$SOCK" -M 0666 -- /bin/bash "$ROOT/deploy/pum-ingest-supervisor.sh" "$BUILD/pum-ingest" \
   --config.file="$CONFIG" --storage.path="$VAR/pum.db" --metrics.dir="$METRICS_DIR" \
-  >/dev/null 2>"$LOG/spawn-fcgi.log" || { cat "$LOG/spawn-fcgi.log" >&2; die "spawn-fcgi failed"; }
+  >/dev/null 2>>"$LOG/ingest.log" &
+SUPERVISOR_PID=$!
+echo "$SUPERVISOR_PID" >"$SUPERVISOR_PIDFILE"
 
 # --- nginx, with the location of deploy/nginx/pum.conf
 sed "s#unix:/run/pum/ingest.sock#unix:$SOCK#" deploy/nginx/pum.conf >"$RUN/pum-location.conf"
@@ -256,6 +276,13 @@ await() {
     sleep 0.1
   done
 }
+n=0
+while [ "$(worker_pids | wc -l)" -lt "$WORKERS" ]; do
+  alive "$SUPERVISOR_PID" || { tail -5 "$LOG/ingest.log" >&2; die "the pum-ingest workers did not start (see $LOG/ingest.log)"; }
+  n=$((n + 1))
+  [ "$n" -lt 100 ] || die "the pum-ingest workers did not start within 10 s (see $LOG/ingest.log)"
+  sleep 0.1
+done
 await nginx "$NGINX_PID" "$LOG/nginx-error.log" 100 "http://127.0.0.1:$HTTP_PORT/" any
 await pum-exporter "$EXPORTER_PID" "$LOG/exporter.log" 100 "http://127.0.0.1:$METRICS_PORT/-/healthy" 200
 await prometheus "$PROM_PID" "$LOG/prometheus.log" 300 "http://127.0.0.1:$PROM_PORT/-/ready" 200
@@ -275,7 +302,6 @@ while :; do
   alive "$NGINX_PID" || die "nginx exited (see $LOG/nginx-error.log)"
   alive "$EXPORTER_PID" || die "pum-exporter exited (see $LOG/exporter.log)"
   alive "$PROM_PID" || die "prometheus exited (see $LOG/prometheus.log)"
-  live=0
-  for p in $(worker_pids); do alive "$p" && live=$((live + 1)); done
-  [ "$live" -gt 0 ] || die "every pum-ingest worker exited (see $LOG/ingest.log)"
+  # The supervisor replaces dead workers; it exits only if they cannot start.
+  alive "$SUPERVISOR_PID" || die "the pum-ingest workers' supervisor exited (see $LOG/ingest.log)"
 done
