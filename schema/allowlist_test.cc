@@ -170,7 +170,6 @@ TEST(Allowlist, PatternLabelsCompileAndKeepTheirCaps) {
   EXPECT_EQ(m->FindLabel("kind")->max_values, 0u);
 }
 
-
 TEST(Allowlist, PatternMustMatchTheWholeValue) {
   Allowlist allowlist;
   ASSERT_TRUE(allowlist.AddFile(kPatternFile, "x.json").ok());

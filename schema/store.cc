@@ -101,6 +101,7 @@ constexpr char kWalAutocheckpointSql[] = "PRAGMA wal_autocheckpoint=";
 constexpr char kJournalSizeLimitSql[] = "PRAGMA journal_size_limit=";
 constexpr char kUserVersionSql[] = "PRAGMA user_version";
 constexpr char kCountSchemaObjectsSql[] = "SELECT count(*) FROM sqlite_master";
+constexpr char kQuickCheckSql[] = "PRAGMA quick_check(1)";
 
 // Statements prepared once per Store.
 constexpr char kSelectClientSql[] =
@@ -164,14 +165,17 @@ constexpr int kTruncateWaitMs = 100;
 // Migrations
 // -------------------------------------------------------------------
 
-Status MigrateTo1(sql::Database* db) {
+Status CheckNoForeignTables(sql::Database* db) {
   int64_t objects = 0;
   PUM_RETURN_IF_ERROR(db->QueryInt64(kCountSchemaObjectsSql, &objects));
-  if (objects != 0) {
-    return Status::Corruption("database " + db->path() +
-                              " is a SQLite database but not a pum one "
-                              "(it has tables and no pum schema version)");
-  }
+  if (objects == 0) return Status::Ok();
+  return Status::Corruption("database " + db->path() +
+                            " is a SQLite database but not a pum one "
+                            "(it has tables and no pum schema version)");
+}
+
+Status MigrateTo1(sql::Database* db) {
+  PUM_RETURN_IF_ERROR(CheckNoForeignTables(db));
   return db->Execute(kSchemaV1Sql);
 }
 
@@ -450,6 +454,7 @@ class Store::Impl {
   Status Ping();
 
  private:
+  Status CheckBeforeWriting();
   Status SetWalMode();
   Status Migrate();
   Status PrepareStatements();
@@ -475,10 +480,15 @@ Status Store::Impl::Open(const std::string& path, const StoreOptions& options) {
   PUM_RETURN_IF_ERROR(CheckDirectory(path));
   PUM_RETURN_IF_ERROR(db_.Open(path));
   db_.SetBusyTimeout(options.busy_timeout_ms);
-  Status s = SetWalMode();
-  if (s.code() == Status::Code::kCorruption) {
-    return Status::Corruption("database " + path +
-                              " is not a SQLite database: " + s.message());
+  // Nothing is written to a file that is not (or not yet) a sound pum store:
+  // a foreign database stays as it was, a corrupt one is refused up front.
+  Status s = CheckBeforeWriting();
+  if (s.ok()) s = SetWalMode();
+  if (s.code() == Status::Code::kCorruption &&
+      s.message().rfind("database " + path, 0) != 0) {
+    return Status::Corruption(
+        "database " + path +
+        " is not a SQLite database or is corrupt: " + s.message());
   }
   if (!s.ok()) return s;
   PUM_RETURN_IF_ERROR(db_.Execute(
@@ -491,6 +501,24 @@ Status Store::Impl::Open(const std::string& path, const StoreOptions& options) {
   PUM_RETURN_IF_ERROR(db_.Execute(size_limit.c_str()));
   PUM_RETURN_IF_ERROR(Migrate());
   return PrepareStatements();
+}
+
+// Refuses, without writing, a database of a newer pum, one with tables but
+// no pum schema version, and a pum store that fails PRAGMA quick_check.
+Status Store::Impl::CheckBeforeWriting() {
+  // One read transaction: another process may be creating the schema.
+  sql::Transaction transaction(&db_);
+  PUM_RETURN_IF_ERROR(transaction.BeginDeferred());
+  int64_t version = 0;
+  PUM_RETURN_IF_ERROR(db_.QueryInt64(kUserVersionSql, &version));
+  if (version > kSchemaVersion) return TooNew(db_.path(), version);
+  if (version == 0) return CheckNoForeignTables(&db_);
+  std::string verdict;
+  PUM_RETURN_IF_ERROR(db_.QueryText(kQuickCheckSql, &verdict));
+  if (verdict == "ok") return Status::Ok();
+  return Status::Corruption("database " + db_.path() +
+                            " is corrupt (PRAGMA quick_check: " + verdict +
+                            "); restore it from a backup or move it away");
 }
 
 // Switching a new file to WAL needs an exclusive lock; when several processes

@@ -4,7 +4,10 @@
 // Contract:
 //   - Open() creates the file and its schema if absent, migrates an older
 //     schema (PRAGMA user_version) and refuses a newer one with
-//     Code::kNotSupported. Opening the same new file from several processes
+//     Code::kNotSupported. It refuses, with Code::kCorruption and without
+//     writing anything to the file, a file that is not a SQLite database, a
+//     SQLite database of another program, and a pum store that fails
+//     PRAGMA quick_check. Opening the same new file from several processes
 //     at once is safe.
 //   - Apply() adds one batch of deltas in one BEGIN IMMEDIATE transaction:
 //     all of it or nothing. When the batch carries a BatchId whose

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -736,6 +737,56 @@ TEST(Store, RefusesSqliteDatabaseOfAnotherProgram) {
   EXPECT_EQ(s.code(), Code::kCorruption);
   EXPECT_NE(s.message().find("not a pum one"), std::string::npos)
       << s.message();
+}
+
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Regression: the foreign database was switched to WAL mode for good before
+// it was refused.
+TEST(Store, RefusesAForeignDatabaseWithoutChangingIt) {
+  TempDir dir;
+  std::string path = dir.File("other.db");
+  {
+    sql::Database db;
+    ASSERT_TRUE(db.Open(path).ok());
+    ASSERT_TRUE(db.Execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, "
+                           "total REAL); INSERT INTO orders VALUES (1, 9.5);")
+                    .ok());
+  }
+  const std::string before = FileBytes(path);
+  std::unique_ptr<Store> store;
+  EXPECT_EQ(Store::Open(path, {}, &store).code(), Code::kCorruption);
+  EXPECT_EQ(FileBytes(path), before);
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+}
+
+// Regression: a pum store whose data pages were overwritten opened, and
+// every batch then failed with 503.
+TEST(Store, RefusesAPumStoreWithCorruptPages) {
+  TempDir dir;
+  std::string path = dir.File("pum.db");
+  {
+    auto store = OpenStore(path);
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_TRUE(Apply(store.get(), IdBatch("c" + std::to_string(i), 0)).ok());
+    }
+    ASSERT_TRUE(store->Checkpoint().ok());
+  }
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
+  std::string bytes = FileBytes(path);
+  ASSERT_GT(bytes.size(), 3 * 4096u);
+  for (size_t i = 2 * 4096; i < bytes.size(); ++i) bytes[i] = '\x5a';
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  std::unique_ptr<Store> store;
+  Status s = Store::Open(path, {}, &store);
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
+  EXPECT_NE(s.message().find(path), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("corrupt"), std::string::npos) << s.message();
+  EXPECT_EQ(store, nullptr);
 }
 
 TEST(Store, MissingDirectoryIsNotFound) {
