@@ -1018,7 +1018,7 @@ TEST(Allowlist, ShippedBrowserMetricsFollowTheProduct) {
     }
   }
   EXPECT_EQ(allowlist.Find("browser_web_vitals_cls")->range_max, 100);
-  EXPECT_EQ(allowlist.Find("browser_page_views_total")->max_inc, 100);
+  EXPECT_EQ(allowlist.Find("browser_page_views_total")->max_inc, 1000);
 }
 
 TEST(Allowlist, SeedExampleLoadsUnchanged) {

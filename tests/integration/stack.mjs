@@ -193,6 +193,23 @@ export function pidAlive(pid) {
   }
 }
 
+// When the process `pid` started (clock ticks since boot, /proc/PID/stat
+// field 22), or null if there is none: with the pid, it names one process
+// even where pids are reused (pid_max is 32768 here).
+export function processStart(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return null;
+  }
+}
+
+// True while the process that had `start` as its processStart() lives.
+export function sameProcessAlive(pid, start) {
+  return pidAlive(pid) && processStart(pid) === start;
+}
+
 // The pids whose parent is `pid` (from /proc).
 export function childPids(pid) {
   const kids = [];
