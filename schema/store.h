@@ -147,9 +147,9 @@ struct StoreOptions {
   // restarted after a checkpoint (4 MiB).
   int64_t wal_limit_bytes = 4 << 20;
   // PRAGMA wal_autocheckpoint: a writer checkpoints (passively) when the WAL
-  // holds more pages than this (2000 pages, 8 MiB), so the WAL stays
+  // holds more pages than this (1000 pages, 4 MiB), so the WAL stays
   // bounded when pum-exporter does not run.
-  int wal_autocheckpoint_pages = 2000;
+  int wal_autocheckpoint_pages = 1000;
 };
 
 class Store {
