@@ -361,7 +361,7 @@ TEST_F(HttpServerTest, OtherPathsAndMethods) {
   const StatusCase cases[] = {
       {"GET", "/", 404},           {"GET", "/nope", 404},
       {"GET", "/metrics/x", 404},  {"GET", "/metricsx", 404},
-      {"GET", "/-/ready", 404},    {"GET", "/../etc/passwd", 404},
+      {"GET", "/-/ready", 200},    {"GET", "/../etc/passwd", 404},
       {"POST", "/metrics", 405},   {"PUT", "/metrics", 405},
       {"DELETE", "/metrics", 405}, {"POST", "/-/healthy", 405},
       {"POST", "/nope", 404},      {"GET", "/metrics?x=1", 200},
