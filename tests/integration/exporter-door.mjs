@@ -55,13 +55,18 @@ export function bcryptHash(password, cost = 10) {
 // Starts pum-exporter on 127.0.0.1:0 with an empty store and the seed's
 // allowlist; `webConfig` (text) is written to DIR/web.yml and passed with
 // --web.config.file. Returns {port, url(path), proc, stderr(), stop()}.
-export async function startExporter({ dir = tempDir(), webConfig, args = [] } = {}) {
-  const metricsDir = path.join(dir, 'metrics.d');
-  fs.mkdirSync(metricsDir, { recursive: true });
-  for (const [name, content] of Object.entries(SEED_METRICS)) {
-    fs.writeFileSync(path.join(metricsDir, name), JSON.stringify(content));
+// `storagePath` and `metricsDir` use an existing store and allowlist
+// (e.g. a Stack's) instead.
+export async function startExporter({
+  dir = tempDir(), webConfig, args = [], storagePath, metricsDir: givenMetricsDir,
+} = {}) {
+  let metricsDir = givenMetricsDir;
+  if (!metricsDir) {
+    metricsDir = path.join(dir, 'metrics.d');
+    fs.mkdirSync(metricsDir, { recursive: true });
+    fs.writeFileSync(path.join(metricsDir, 'seed.json'), JSON.stringify(SEED_METRICS));
   }
-  const all = [`--storage.path=${path.join(dir, 'pum.db')}`, `--metrics.dir=${metricsDir}`,
+  const all = [`--storage.path=${storagePath || path.join(dir, 'pum.db')}`, `--metrics.dir=${metricsDir}`,
     '--web.listen-address=127.0.0.1:0', ...args];
   if (webConfig !== undefined) {
     const file = path.join(dir, 'web.yml');
