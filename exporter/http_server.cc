@@ -392,6 +392,7 @@ Status HttpServer::Start(const HttpServerOptions& options, ExporterState* state,
   mg_server_port bound[4];
   int count = mg_get_server_ports(server->context_, 4, bound);
   if (count < 1) return Status::IoError("cannot learn CivetWeb's port");
+  server->civetweb_port_ = bound[0].port;
   status = server->door_->Run(bound[0].port);
   if (!status.ok()) return status;
   server->port_ = server->door_->port();

@@ -76,6 +76,9 @@ class HttpServer {
 
   // The port actually bound (the real one when 0 was asked for).
   int port() const { return port_; }
+  // CivetWeb's own 127.0.0.1 port behind the door (for tests: it must
+  // refuse anything that does not come through the door).
+  int civetweb_port() const { return civetweb_port_; }
   // "http://HOST:PORT/metrics" (https with TLS), for the startup line.
   std::string MetricsUrl() const;
 
@@ -95,6 +98,7 @@ class HttpServer {
   std::vector<std::pair<std::string, std::string>> headers_;
   mg_context* context_ = nullptr;
   int port_ = 0;
+  int civetweb_port_ = 0;
 };
 
 // Splits "HOST:PORT" (HOST may be empty, meaning every IPv4 interface, or
