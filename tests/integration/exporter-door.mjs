@@ -54,7 +54,8 @@ export function bcryptHash(password, cost = 10) {
 
 // Starts pum-exporter on 127.0.0.1:0 with an empty store and the seed's
 // allowlist; `webConfig` (text) is written to DIR/web.yml and passed with
-// --web.config.file. Returns {port, url(path), proc, stderr(), stop()}.
+// --web.config.file. Returns {port, url(path), proc, stderr(), stop()};
+// stop() sends SIGTERM and throws on a non-zero exit or a sanitizer report.
 // `storagePath` and `metricsDir` use an existing store and allowlist
 // (e.g. a Stack's) instead.
 export async function startExporter({
@@ -102,6 +103,10 @@ export async function startExporter({
       const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
       await done;
       clearTimeout(t);
+      // Under `make asan`: a sanitizer report fails the test that stops it.
+      const report = /(AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:)[^\n]*/.exec(stderr);
+      if (report) throw new Error(`pum-exporter: ${report[0]}\n${stderr.slice(-4000)}`);
+      if (proc.exitCode !== 0) throw new Error(`pum-exporter exited ${proc.exitCode} ${proc.signalCode} after SIGTERM: ${stderr.slice(-2000)}`);
     },
   };
 }
