@@ -119,7 +119,12 @@ bool BasicAuth::Check(const char* authorization) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (cache_.count(digest) != 0) return it != users_.end();
   }
+  if (bcrypt_in_flight_.fetch_add(1) >= kMaxConcurrentBcrypt) {
+    bcrypt_in_flight_.fetch_sub(1);
+    return false;
+  }
   bool ok = BcryptMatches(password, hash) && it != users_.end();
+  bcrypt_in_flight_.fetch_sub(1);
   if (ok && !digest.empty()) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (cache_.size() >= kMaxCached) cache_.clear();

@@ -12,10 +12,17 @@
 //     same credentials every scrape pays bcrypt's cost once. Failures are
 //     not remembered. At most kMaxCached entries; the cache is cleared when
 //     full.
+//   - At most kMaxConcurrentBcrypt checks run bcrypt at once; a check that
+//     would need one more fails at once (401) instead of queueing. A flood
+//     of wrong passwords therefore holds at most that many of CivetWeb's
+//     threads, and a scraper whose credentials are cached is never stuck
+//     behind it; a new client retried later gets through once the flood
+//     ebbs.
 //   - Thread-safe; bcrypt runs outside the lock.
 #ifndef PUM_EXPORTER_BASIC_AUTH_H_
 #define PUM_EXPORTER_BASIC_AUTH_H_
 
+#include <atomic>
 #include <cstddef>
 #include <map>
 #include <mutex>
@@ -27,6 +34,7 @@ namespace pum {
 class BasicAuth {
  public:
   static constexpr size_t kMaxCached = 1024;
+  static constexpr int kMaxConcurrentBcrypt = 2;
 
   // user -> bcrypt hash; an empty map disables authentication.
   explicit BasicAuth(std::map<std::string, std::string> users);
@@ -44,6 +52,7 @@ class BasicAuth {
   std::string dummy_hash_;  // bcrypt'd for an unknown user
   mutable std::mutex mutex_;
   std::unordered_set<std::string> cache_;
+  std::atomic<int> bcrypt_in_flight_{0};
 };
 
 // Splits "Basic <base64>" into user and password (at the first ':').

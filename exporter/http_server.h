@@ -49,7 +49,7 @@ namespace pum {
 struct HttpServerOptions {
   std::string listen_address = "127.0.0.1:9102";
   // CivetWeb's threads; they only ever see complete request heads.
-  int num_threads = 4;
+  int num_threads = 8;
   // TLS, basic auth and extra headers; the default is plain HTTP, no auth.
   WebConfig web;
   std::string web_config_file;  // for messages

@@ -92,4 +92,28 @@ describe('pum-exporter with 100 idle and 100 slowloris connections (issue 7 item
     [rawIdle, tlsIdle, tlsSlow].forEach((c) => c.close());
     await assertResponsive(exp, opts, 'after');
   });
+
+  it('a flood of wrong passwords (bcrypt cost 12) does not delay a scrape whose credentials are cached', T, async () => {
+    const dir = tempDir();
+    cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const { cert, key } = makeCertificate(dir);
+    const webConfig = `tls_server_config:\n  cert_file: ${cert}\n  key_file: ${key}\n` +
+      `basic_auth_users:\n  prom: '${bcryptHash('s3cret', 12)}'\n  late: '${bcryptHash('later', 12)}'\n`;
+    const exp = await startExporter({ dir, webConfig });
+    cleanup.push(() => exp.stop());
+    const ca = fs.readFileSync(cert);
+    const good = { ca, auth: 'prom:s3cret' };
+    assert.equal((await request(exp.url(), good)).status, 200); // now cached
+    const flood = Array.from({ length: 100 }, (_, i) => request(exp.url(), { ca, auth: `prom:wrong${i}`, timeout: 30000 }));
+    await new Promise((r) => setTimeout(r, 100));
+    for (let round = 0; round < 3; round++) {
+      const r = await request(exp.url(), { ...good, timeout: 5000 });
+      assert.ok(r.ms < BOUND_MS, `a cached scrape during the flood took ${r.ms.toFixed(0)} ms`);
+      assertCompleteScrape(r, 'during the flood');
+    }
+    const answers = await Promise.all(flood);
+    assert.deepEqual([...new Set(answers.map((a) => a.status))], [401]);
+    // A user not cached yet gets through once the flood is over.
+    assert.equal((await request(exp.url(), { ca, auth: 'late:later' })).status, 200);
+  });
 });
