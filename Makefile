@@ -18,7 +18,7 @@ CXXFLAGS := $(CXXSTD) $(OPT) $(SANITIZE) -Wall -Wextra -Werror -pthread
 LDFLAGS := $(SANITIZE) -pthread
 LIBS_STORE := -lsqlite3 -lre2
 LIBS_INGEST := -lfcgi
-LIBS_EXPORTER := -lcivetweb -lz
+LIBS_EXPORTER := -lcivetweb -lz -lyaml -lssl -lcrypto -lcrypt
 LIBS_TEST := -lgtest -lgtest_main
 
 # Debian packages the build and the tests need.
@@ -26,7 +26,7 @@ DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
   libcivetweb-dev libsqlite3-dev libre2-dev sqlite3 libgtest-dev zlib1g-dev \
   nginx-light curl prometheus chromium apache2 libapache2-mod-fcgid lighttpd \
   prometheus-alertmanager python3-yaml systemd libapache2-mod-qos \
-  lighttpd-modules-lua
+  lighttpd-modules-lua libyaml-dev libssl-dev libcrypt-dev openssl apache2-utils
 
 SCHEMA_SRCS := $(filter-out %_test.cc,$(wildcard schema/*.cc))
 INGEST_SRCS := $(filter-out %_test.cc fcgi-ingest/main.cc,$(wildcard fcgi-ingest/*.cc))

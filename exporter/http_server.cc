@@ -11,14 +11,30 @@
 #include <string>
 #include <vector>
 
+#include "exporter/basic_auth.h"
+#include "exporter/door.h"
+#include "exporter/tls.h"
+
 namespace pum {
+
+struct HttpServer::Callbacks {
+  static HttpServer* Of(const mg_connection* conn) {
+    return static_cast<HttpServer*>(
+        mg_get_user_data(mg_get_context(const_cast<mg_connection*>(conn))));
+  }
+  static const std::vector<std::pair<std::string, std::string>>& Headers(
+      const mg_connection* conn) {
+    return Of(conn)->headers_;
+  }
+  static int BeginRequest(mg_connection* conn);
+};
+
 namespace {
 
 constexpr char kTextContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kOpenMetricsContentType[] =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 constexpr char kPlainContentType[] = "text/plain; charset=utf-8";
-constexpr unsigned kFeatureIpv6 = 8;  // mg_check_feature()
 
 struct Response {
   int status = 200;
@@ -26,6 +42,7 @@ struct Response {
   std::string body;
   bool gzipped = false;
   bool allow_get_head = false;  // add "Allow: GET, HEAD"
+  bool authenticate = false;    // add "WWW-Authenticate: Basic ..."
 };
 
 std::string_view Trim(std::string_view s) {
@@ -96,6 +113,10 @@ const char* ReasonPhrase(int status) {
   switch (status) {
     case 200:
       return "OK";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
@@ -132,6 +153,13 @@ int Send(mg_connection* conn, const Response& response) {
   header += "Content-Length: " + DecimalString(response.body.size()) + "\r\n";
   if (response.gzipped) header += "Content-Encoding: gzip\r\n";
   if (response.allow_get_head) header += "Allow: GET, HEAD\r\n";
+  if (response.authenticate) {
+    header +=
+        "WWW-Authenticate: Basic realm=\"pum-exporter\", charset=\"UTF-8\"\r\n";
+  }
+  for (const auto& extra : HttpServer::Callbacks::Headers(conn)) {
+    header += extra.first + ": " + extra.second + "\r\n";
+  }
   header += "Cache-Control: no-store\r\n";
   header += "Date: " + HttpDate(time(nullptr)) + "\r\n";
   header += "Connection: close\r\n\r\n";
@@ -167,7 +195,7 @@ int CheckRequest(mg_connection* conn, const char* path) {
 
 int HandleMetrics(mg_connection* conn, void* data) {
   if (int sent = CheckRequest(conn, "/metrics")) return sent;
-  auto* state = static_cast<ExporterState*>(data);
+  auto* state = static_cast<HttpServer*>(data)->state();
   bool open_metrics = AcceptsOpenMetrics(mg_get_header(conn, "Accept"));
   Response response;
   Status status = state->Scrape(
@@ -188,9 +216,14 @@ int HandleMetrics(mg_connection* conn, void* data) {
   return Send(conn, response);
 }
 
-int HandleHealthy(mg_connection* conn, void* data) {
+int HandleHealthy(mg_connection* conn, void* /*data*/) {
   if (int sent = CheckRequest(conn, "/-/healthy")) return sent;
-  Status status = static_cast<ExporterState*>(data)->Ping();
+  return SendText(conn, 200, "OK\n");
+}
+
+int HandleReady(mg_connection* conn, void* data) {
+  if (int sent = CheckRequest(conn, "/-/ready")) return sent;
+  Status status = static_cast<HttpServer*>(data)->state()->Ping();
   if (!status.ok()) {
     return SendText(conn, 503, "store unreadable: " + status.message() + "\n");
   }
@@ -206,13 +239,32 @@ int LogMessage(const mg_connection* /*conn*/, const char* message) {
   return 1;
 }
 
-// CivetWeb's listening_ports syntax for HOST:PORT.
-std::string CivetPorts(const std::string& host, int port) {
-  std::string port_text = DecimalString(static_cast<size_t>(port));
-  return host.empty() ? port_text : host + ":" + port_text;
+}  // namespace
+
+// Before any handler: the connection must come through the door, and carry
+// the credentials when basic auth is on.
+int HttpServer::Callbacks::BeginRequest(mg_connection* conn) {
+  HttpServer* server = Of(conn);
+  const mg_request_info* request = mg_get_request_info(conn);
+  if (server->door_ == nullptr ||
+      std::strcmp(request->remote_addr, "127.0.0.1") != 0 ||
+      !server->door_->IsOwnBackendPort(request->remote_port)) {
+    return SendText(conn, 403,
+                    "Forbidden: connect to pum-exporter's listening address\n");
+  }
+  if (server->auth_ != nullptr &&
+      !server->auth_->Check(mg_get_header(conn, "Authorization"))) {
+    Response response;
+    response.status = 401;
+    response.body = "Unauthorized\n";
+    response.authenticate = true;
+    return Send(conn, response);
+  }
+  return 0;
 }
 
-}  // namespace
+HttpServer::HttpServer(ExporterState* state, std::string host)
+    : state_(state), host_(std::move(host)) {}
 
 Status ParseListenAddress(const std::string& address, std::string* host,
                           int* port) {
@@ -277,39 +329,73 @@ Status HttpServer::Start(const HttpServerOptions& options, ExporterState* state,
   int port = 0;
   Status status = ParseListenAddress(options.listen_address, &host, &port);
   if (!status.ok()) return status;
-  if (!host.empty() && host.front() == '[' &&
-      mg_check_feature(kFeatureIpv6) == 0) {
-    return Status::NotSupported("listen address \"" + options.listen_address +
-                                "\": this CivetWeb was built without IPv6");
+  std::unique_ptr<HttpServer> server(new HttpServer(state, host));
+  if (options.web.tls.enabled) {
+    status = TlsContext::Create(options.web.tls, options.web_config_file,
+                                &server->tls_);
+    if (!status.ok()) return status;
   }
+  if (!options.web.basic_auth_users.empty()) {
+    server->auth_ = std::make_unique<BasicAuth>(options.web.basic_auth_users);
+  }
+  server->headers_ = options.web.headers;
+
+  // The public socket first, so that a taken port is the error reported.
+  DoorOptions door_options;
+  door_options.host = host;
+  door_options.port = port;
+  door_options.tls = server->tls_ ? server->tls_->get() : nullptr;
+  door_options.head_timeout_ms = options.head_timeout_ms;
+  door_options.relay_timeout_ms = options.relay_timeout_ms;
+  std::unique_ptr<Door> door;
+  status = Door::Create(door_options, &door);
+  if (!status.ok()) return status;
+  // Before CivetWeb starts: its callback reads door_ (and, until Run(),
+  // refuses every connection).
+  server->door_ = std::move(door);
+
   static std::once_flag init_once;
   std::call_once(init_once, [] { mg_init_library(0); });
 
-  std::unique_ptr<HttpServer> server(new HttpServer(state, host));
-  const std::string ports = CivetPorts(host, port);
   const std::string threads = std::to_string(options.num_threads);
-  const char* config[] = {
-      "listening_ports",    ports.c_str(), "num_threads", threads.c_str(),
-      "request_timeout_ms", "10000",       nullptr};
+  // CivetWeb sees only the door's connections, each with its request head
+  // complete; its timeout only bounds a door that stalls.
+  const char* config[] = {"listening_ports",
+                          "127.0.0.1:0",
+                          "num_threads",
+                          threads.c_str(),
+                          "request_timeout_ms",
+                          "10000",
+                          "enable_keep_alive",
+                          "no",
+                          nullptr};
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof(callbacks));
   callbacks.log_message = LogMessage;
-  mg_init_data init = {&callbacks, nullptr, config};
+  callbacks.begin_request = Callbacks::BeginRequest;
+  mg_init_data init = {&callbacks, server.get(), config};
   char error_text[256] = "";
   unsigned error_code = 0;
   mg_error_data error = {&error_code, error_text, sizeof(error_text)};
   server->context_ = mg_start2(&init, &error);
   if (server->context_ == nullptr) {
-    return Status::IoError("cannot listen on " + options.listen_address + ": " +
-                           error_text);
+    return Status::IoError("cannot start CivetWeb on 127.0.0.1: " +
+                           std::string(error_text));
   }
-  mg_set_request_handler(server->context_, "/metrics", HandleMetrics, state);
-  mg_set_request_handler(server->context_, "/-/healthy", HandleHealthy, state);
+  mg_set_request_handler(server->context_, "/metrics", HandleMetrics,
+                         server.get());
+  mg_set_request_handler(server->context_, "/-/healthy", HandleHealthy,
+                         server.get());
+  mg_set_request_handler(server->context_, "/-/ready", HandleReady,
+                         server.get());
   mg_set_request_handler(server->context_, "/", HandleOther, nullptr);
   mg_server_port bound[4];
   int count = mg_get_server_ports(server->context_, 4, bound);
-  if (count < 1) return Status::IoError("cannot learn the port bound");
-  server->port_ = bound[0].port;
+  if (count < 1) return Status::IoError("cannot learn CivetWeb's port");
+  server->civetweb_port_ = bound[0].port;
+  status = server->door_->Run(bound[0].port);
+  if (!status.ok()) return status;
+  server->port_ = server->door_->port();
   *out = std::move(server);
   return Status::Ok();
 }
@@ -317,6 +403,7 @@ Status HttpServer::Start(const HttpServerOptions& options, ExporterState* state,
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Stop() {
+  if (door_ != nullptr) door_->Stop();
   if (context_ != nullptr) {
     mg_stop(context_);
     context_ = nullptr;
@@ -324,7 +411,8 @@ void HttpServer::Stop() {
 }
 
 std::string HttpServer::MetricsUrl() const {
-  return "http://" + (host_.empty() ? std::string("0.0.0.0") : host_) + ":" +
+  return std::string(tls_ ? "https" : "http") + "://" +
+         (host_.empty() ? std::string("0.0.0.0") : host_) + ":" +
          std::to_string(port_) + "/metrics";
 }
 

@@ -4,6 +4,17 @@
 //   - Listens on --web.listen-address only ("HOST:PORT"; ":PORT" means every
 //     IPv4 interface; PORT 0 picks a free port, which port() then tells).
 //     It has no document_root, so it serves no files.
+//   - The listening socket is a Door (exporter/door.h): it accepts, does
+//     TLS when the web config has tls_server_config, waits for the whole
+//     request head, and only then hands the request to CivetWeb, which
+//     listens on an ephemeral 127.0.0.1 port and answers only connections
+//     that come from the door (anything else gets 403). Idle and slow
+//     connections therefore never hold a CivetWeb thread.
+//   - With basic_auth_users in the web config, every path (/metrics,
+//     /-/healthy, /-/ready and the 404s alike, as exporter-toolkit does)
+//     needs valid credentials, else 401 with
+//     `WWW-Authenticate: Basic realm="pum-exporter"`.
+//   - The web config's http_server_config.headers are added to every answer.
 //   - GET or HEAD /metrics: the exposition. An Accept header that asks for
 //     application/openmetrics-text (with a q above 0) gets OpenMetrics 1.0
 //     as "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -12,7 +23,8 @@
 //     gzipped with "Content-Encoding: gzip". Content-Length is always set;
 //     HEAD sends the headers GET would, without the body. If the store
 //     cannot be read: 503.
-//   - GET or HEAD /-/healthy: 200 "OK" if the store can be read, else 503.
+//   - GET or HEAD /-/healthy: 200 "OK" while the process serves.
+//   - GET or HEAD /-/ready: 200 "OK" if the store can be read, else 503.
 //   - Another method on those paths: 405 with "Allow: GET, HEAD". Any other
 //     path: 404.
 //   - Handlers run on CivetWeb's worker threads (num_threads of them);
@@ -24,8 +36,10 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "exporter/state.h"
+#include "exporter/web_config.h"
 #include "schema/status.h"
 
 struct mg_context;
@@ -34,8 +48,19 @@ namespace pum {
 
 struct HttpServerOptions {
   std::string listen_address = "127.0.0.1:9102";
-  int num_threads = 4;
+  // CivetWeb's threads; they only ever see complete request heads.
+  int num_threads = 8;
+  // TLS, basic auth and extra headers; the default is plain HTTP, no auth.
+  WebConfig web;
+  std::string web_config_file;  // for messages
+  // The door's bounds (door.h).
+  int head_timeout_ms = 10000;
+  int relay_timeout_ms = 60000;
 };
+
+class BasicAuth;
+class Door;
+class TlsContext;
 
 class HttpServer {
  public:
@@ -51,19 +76,29 @@ class HttpServer {
 
   // The port actually bound (the real one when 0 was asked for).
   int port() const { return port_; }
-  // "http://HOST:PORT/metrics", for the startup line.
+  // CivetWeb's own 127.0.0.1 port behind the door (for tests: it must
+  // refuse anything that does not come through the door).
+  int civetweb_port() const { return civetweb_port_; }
+  // "http://HOST:PORT/metrics" (https with TLS), for the startup line.
   std::string MetricsUrl() const;
 
   ExporterState* state() const { return state_; }
 
+  // For CivetWeb's callbacks (http_server.cc).
+  struct Callbacks;
+
  private:
-  HttpServer(ExporterState* state, std::string host)
-      : state_(state), host_(std::move(host)) {}
+  HttpServer(ExporterState* state, std::string host);
 
   ExporterState* const state_;
   const std::string host_;
+  std::unique_ptr<TlsContext> tls_;
+  std::unique_ptr<BasicAuth> auth_;
+  std::unique_ptr<Door> door_;
+  std::vector<std::pair<std::string, std::string>> headers_;
   mg_context* context_ = nullptr;
   int port_ = 0;
+  int civetweb_port_ = 0;
 };
 
 // Splits "HOST:PORT" (HOST may be empty, meaning every IPv4 interface, or

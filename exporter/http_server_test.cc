@@ -1,6 +1,7 @@
 #include "exporter/http_server.h"
 
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -9,6 +10,7 @@
 #include <zlib.h>
 
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -361,7 +363,7 @@ TEST_F(HttpServerTest, OtherPathsAndMethods) {
   const StatusCase cases[] = {
       {"GET", "/", 404},           {"GET", "/nope", 404},
       {"GET", "/metrics/x", 404},  {"GET", "/metricsx", 404},
-      {"GET", "/-/ready", 404},    {"GET", "/../etc/passwd", 404},
+      {"GET", "/-/ready", 200},    {"GET", "/../etc/passwd", 404},
       {"POST", "/metrics", 405},   {"PUT", "/metrics", 405},
       {"DELETE", "/metrics", 405}, {"POST", "/-/healthy", 405},
       {"POST", "/nope", 404},      {"GET", "/metrics?x=1", 200},
@@ -375,6 +377,110 @@ TEST_F(HttpServerTest, OtherPathsAndMethods) {
       EXPECT_EQ(response.headers["allow"], "GET, HEAD");
     }
   }
+}
+
+// A loopback connection straight to CivetWeb's port (around the door, and
+// so around TLS) is refused.
+TEST_F(HttpServerTest, CivetWebRefusesConnectionsThatBypassTheDoor) {
+  ASSERT_GT(server_->civetweb_port(), 0);
+  ASSERT_NE(server_->civetweb_port(), server_->port());
+  for (const char* path : {"/metrics", "/-/healthy", "/nope"}) {
+    HttpResponse response;
+    ASSERT_TRUE(
+        HttpRequest(server_->civetweb_port(), "GET", path, {}, &response));
+    EXPECT_EQ(response.status, 403) << path;
+    EXPECT_EQ(response.body.find("browser_page_views"), std::string::npos);
+  }
+}
+
+TEST_F(HttpServerTest, RequestHeadOverTheCapIs431) {
+  HttpResponse response;
+  ASSERT_TRUE(HttpRequest(server_->port(), "GET", "/metrics",
+                          {"X-Big: " + std::string(20000, 'a')}, &response));
+  EXPECT_EQ(response.status, 431);
+  // The door still serves.
+  EXPECT_EQ(Get("/metrics").status, 200);
+}
+
+// bcrypt of `password`, cost 4.
+std::string TestHash(const std::string& password) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  EXPECT_NE(crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof(salt)),
+            nullptr);
+  crypt_data data{};
+  return crypt_r(password.c_str(), salt, &data);
+}
+
+struct AuthCase {
+  const char* path;
+  const char* authorization;  // null: none
+  int status;
+};
+
+// Basic auth (exporter-toolkit's rule: every path), the web config's extra
+// headers, and the door's head deadline, on a second server.
+TEST_F(HttpServerTest, BasicAuthHeadersAndHeadDeadline) {
+  HttpServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.web.basic_auth_users["u"] = TestHash("p");
+  options.web.headers.emplace_back("X-Frame-Options", "deny");
+  options.head_timeout_ms = 300;
+  std::unique_ptr<HttpServer> server;
+  Status status = HttpServer::Start(options, state_, &server);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  const char kGood[] = "Authorization: Basic dTpw";  // u:p
+  const AuthCase cases[] = {
+      {"/metrics", nullptr, 401},
+      {"/metrics", "Authorization: Basic dTpx", 401},  // u:q
+      {"/metrics", "Authorization: Basic djpw", 401},  // v:p
+      {"/-/healthy", nullptr, 401},
+      {"/-/ready", nullptr, 401},
+      {"/nope", nullptr, 401},
+      {"/metrics", kGood, 200},
+      {"/-/healthy", kGood, 200},
+      {"/-/ready", kGood, 200},
+      {"/nope", kGood, 404},
+  };
+  for (const AuthCase& c : cases) {
+    std::vector<std::string> headers;
+    if (c.authorization != nullptr) headers.push_back(c.authorization);
+    HttpResponse response;
+    ASSERT_TRUE(HttpRequest(server->port(), "GET", c.path, headers, &response));
+    const std::string what =
+        std::string(c.path) + " " + (c.authorization ? c.authorization : "-");
+    EXPECT_EQ(response.status, c.status) << what;
+    EXPECT_EQ(response.headers["x-frame-options"], "deny") << what;
+    if (c.status == 401) {
+      EXPECT_EQ(response.headers["www-authenticate"],
+                "Basic realm=\"pum-exporter\", charset=\"UTF-8\"")
+          << what;
+      EXPECT_EQ(response.body.find("browser_page_views"), std::string::npos);
+    }
+  }
+
+  // An unfinished head is closed at the deadline, without an answer.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  timeval five{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &five, sizeof(five));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string partial = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+  ASSERT_EQ(write(fd, partial.data(), partial.size()),
+            static_cast<ssize_t>(partial.size()));
+  auto start = std::chrono::steady_clock::now();
+  char buf[256];
+  ssize_t n = read(fd, buf, sizeof(buf));
+  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+  close(fd);
+  EXPECT_EQ(n, 0) << "closed without an answer";
+  EXPECT_GE(waited, 200);
+  EXPECT_LT(waited, 3000);
 }
 
 TEST_F(HttpServerTest, ConcurrentScrapes) {

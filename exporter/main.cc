@@ -3,12 +3,16 @@
 //
 //   pum-exporter [--config.file=FILE] [--storage.path=FILE]
 //                [--metrics.dir=DIR] [--web.listen-address=HOST:PORT]
+//                [--web.config.file=FILE]
 //   pum-exporter --check-config ...
 //
 // Exit codes: 0 after SIGTERM/SIGINT or a good --check-config; 1 when the
 // configuration is wrong or the store or the port cannot be opened; 2 for
 // a bad command line. At startup it prints one line to stderr:
 //   pum-exporter: listening on http://HOST:PORT/metrics
+// (https:// when the --web.config.file turns TLS on; a bad web config file
+// is an error naming the file, the line and the problem, at startup and
+// under --check-config alike).
 // SIGHUP reloads the allowlist.
 #include <pthread.h>
 #include <signal.h>
@@ -22,7 +26,9 @@
 
 #include "exporter/http_server.h"
 #include "exporter/state.h"
+#include "exporter/tls.h"
 #include "exporter/upkeep.h"
+#include "exporter/web_config.h"
 #include "schema/allowlist.h"
 #include "schema/config.h"
 #include "schema/status.h"
@@ -60,8 +66,24 @@ std::vector<std::string> CheckSettings(const Options& options) {
   return problems;
 }
 
+// Reads the --web.config.file (if any) and, with TLS, loads its
+// certificate and key, so that --check-config catches what a start would.
+Status LoadWeb(const Options& options, WebConfig* web) {
+  if (options.web_config_file.empty()) return Status::Ok();
+  Status status = LoadWebConfig(options.web_config_file, web);
+  if (!status.ok() || !web->tls.enabled) return status;
+  std::unique_ptr<TlsContext> tls;
+  return TlsContext::Create(web->tls, options.web_config_file, &tls);
+}
+
 int CheckConfig(const Options& options) {
   bool ok = true;
+  WebConfig web;
+  Status web_status = LoadWeb(options, &web);
+  if (!web_status.ok()) {
+    PrintProblems(web_status.message());
+    ok = false;
+  }
   for (const std::string& problem : CheckSettings(options)) {
     const std::string& where =
         options.config_file.empty() ? "command line" : options.config_file;
@@ -77,6 +99,12 @@ int CheckConfig(const Options& options) {
   if (!ok) return 1;
   std::printf("configuration OK: %zu metrics from %s\n",
               allowlist.metrics().size(), options.metrics_dir.c_str());
+  if (!options.web_config_file.empty()) {
+    std::printf("web config OK: %s (%s, %zu basic auth users)\n",
+                options.web_config_file.c_str(),
+                web.tls.enabled ? "TLS" : "plain HTTP",
+                web.basic_auth_users.size());
+  }
   return 0;
 }
 
@@ -115,6 +143,12 @@ int Run(const Options& options) {
     }
     return 1;
   }
+  WebConfig web;
+  Status web_status = LoadWeb(options, &web);
+  if (!web_status.ok()) {
+    std::fprintf(stderr, "%s: %s\n", kProgram, web_status.message().c_str());
+    return 1;
+  }
   const sigset_t signals = BlockSignals();
 
   std::string fingerprint = AllowlistFingerprint(options.metrics_dir);
@@ -139,6 +173,8 @@ int Run(const Options& options) {
 
   HttpServerOptions server_options;
   server_options.listen_address = options.web_listen_address;
+  server_options.web = std::move(web);
+  server_options.web_config_file = options.web_config_file;
   std::unique_ptr<HttpServer> server;
   status = HttpServer::Start(server_options, &state, &server);
   if (!status.ok()) {

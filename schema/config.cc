@@ -167,6 +167,10 @@ const Key kKeys[] = {
        return SetInteger(v, 0, 600000, &o->busy_timeout_ms);
      }},
     {"web_listen_address", SetListenAddress},
+    {"web_config_file",
+     [](const JsonNode& v, Options* o) {
+       return SetPath(v, &o->web_config_file);
+     }},
     {"dedup_retention_seconds",
      [](const JsonNode& v, Options* o) {
        return SetInteger(v, 60, kTenYearsSeconds, &o->dedup_retention_seconds);
@@ -268,6 +272,12 @@ const Flag kFlags[] = {
        return problem.empty() ? problem : Quote(v) + " " + problem;
      },
      [](const Options& d) { return d.web_listen_address; }},
+    {"web.config.file", "FILE",
+     "pum-exporter: TLS and basic auth (exporter-toolkit format)",
+     [](const std::string& v, Options* o) {
+       return FlagPath(v, &o->web_config_file);
+     },
+     [](const Options&) { return std::string("none"); }},
     {"check-config", nullptr,
      "pum-exporter: check the settings and the allowlist, then exit",
      [](const std::string&, Options* o) {

@@ -6,7 +6,7 @@
 // pum.json is a JSON object; comments (// and /* */) are allowed. Its keys
 // are the snake_case names of the fields below ("storage_path",
 // "metrics_dir", "max_body_bytes", "strict", "cors_allowed_origins",
-// "synchronous", "busy_timeout_ms", "web_listen_address",
+// "synchronous", "busy_timeout_ms", "web_listen_address", "web_config_file",
 // "dedup_retention_seconds", "max_events_per_batch",
 // "max_observations_per_event", "max_label_value_bytes",
 // "upkeep_interval_seconds"). An unknown key, a value of the wrong type or
@@ -14,6 +14,7 @@
 //
 // Flags take --name=value or --name value: --config.file, --storage.path,
 // --metrics.dir, --max-body-bytes, --listen, --web.listen-address,
+// --web.config.file,
 // --check-config, --help. An unknown flag is an error.
 #ifndef PUM_SCHEMA_CONFIG_H_
 #define PUM_SCHEMA_CONFIG_H_
@@ -39,6 +40,9 @@ struct Options {
   std::string listen;
   // pum-exporter: where /metrics is served.
   std::string web_listen_address = "127.0.0.1:9102";
+  // pum-exporter: the web configuration (TLS, basic auth) in the
+  // Prometheus exporter-toolkit format; "" = plain HTTP, no auth.
+  std::string web_config_file;
   // pum-exporter: validate the configuration and exit.
   bool check_config = false;
   // --help was given.

@@ -77,10 +77,10 @@ TEST(Config, FlagsTakeEitherSyntax) {
   const std::vector<std::vector<std::string>> spellings = {
       {"--storage.path=/s.db", "--metrics.dir=/m", "--max-body-bytes=1024",
        "--listen=unix:/run/pum.sock", "--web.listen-address=:9999",
-       "--check-config"},
+       "--web.config.file=/w.yml", "--check-config"},
       {"--storage.path", "/s.db", "--metrics.dir", "/m", "--max-body-bytes",
        "1024", "--listen", "unix:/run/pum.sock", "--web.listen-address",
-       ":9999", "--check-config"},
+       ":9999", "--web.config.file", "/w.yml", "--check-config"},
   };
   for (const auto& args : spellings) {
     Options options;
@@ -91,6 +91,7 @@ TEST(Config, FlagsTakeEitherSyntax) {
     EXPECT_EQ(options.max_body_bytes, 1024u);
     EXPECT_EQ(options.listen, "unix:/run/pum.sock");
     EXPECT_EQ(options.web_listen_address, ":9999");
+    EXPECT_EQ(options.web_config_file, "/w.yml");
     EXPECT_TRUE(options.check_config);
   }
 }
@@ -273,6 +274,7 @@ TEST(Config, ApplyConfigTextSetsEveryKey) {
   "synchronous": "FULL",
   "busy_timeout_ms": 0,
   "web_listen_address": "0.0.0.0:9200",
+  "web_config_file": "/etc/pum/web.yml",
   "dedup_retention_seconds": 3600,
   "max_events_per_batch": 10,
   "max_observations_per_event": 20,
@@ -291,6 +293,7 @@ TEST(Config, ApplyConfigTextSetsEveryKey) {
   EXPECT_TRUE(options.synchronous_full);
   EXPECT_EQ(options.busy_timeout_ms, 0);
   EXPECT_EQ(options.web_listen_address, "0.0.0.0:9200");
+  EXPECT_EQ(options.web_config_file, "/etc/pum/web.yml");
   EXPECT_EQ(options.dedup_retention_seconds, 3600);
   EXPECT_EQ(options.max_events_per_batch, 10u);
   EXPECT_EQ(options.max_observations_per_event, 20u);
@@ -459,8 +462,8 @@ TEST(Config, UsageListsEveryFlagWithItsDefault) {
        {"--config.file=FILE", "--storage.path=FILE", "/var/lib/pum/pum.db",
         "--metrics.dir=DIR", "/etc/pum/metrics.d", "PUM_CONFIG_PATH",
         "--max-body-bytes=N", "65536", "--listen=ADDR",
-        "--web.listen-address=HOST:PORT", "127.0.0.1:9102", "--check-config",
-        "--help"}) {
+        "--web.listen-address=HOST:PORT", "127.0.0.1:9102",
+        "--web.config.file=FILE", "--check-config", "--help"}) {
     EXPECT_THAT(usage, HasSubstr(text));
   }
 }

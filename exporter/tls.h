@@ -1,0 +1,45 @@
+// TlsContext: an OpenSSL server context built from a web config's
+// tls_server_config (exporter/web_config.h).
+//
+// Contract:
+//   - Create() loads the certificate chain and the private key (files or
+//     inline PEM), checks that they belong together, applies min_version /
+//     max_version and client_auth_type (with the client CA for the verifying
+//     types), and fails with a message naming the web config file, the
+//     setting and OpenSSL's reason. Nothing is read again later: a changed
+//     certificate takes a restart of pum-exporter.
+//   - The context is shared by every connection (SSL_CTX is thread-safe for
+//     SSL_new once built).
+#ifndef PUM_EXPORTER_TLS_H_
+#define PUM_EXPORTER_TLS_H_
+
+#include <memory>
+#include <string>
+
+#include "exporter/web_config.h"
+#include "schema/status.h"
+
+struct ssl_ctx_st;
+
+namespace pum {
+
+class TlsContext {
+ public:
+  // `filename` is the web config file, for messages.
+  static Status Create(const TlsServerConfig& config,
+                       const std::string& filename,
+                       std::unique_ptr<TlsContext>* out);
+  ~TlsContext();
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+
+  ssl_ctx_st* get() const { return ctx_; }
+
+ private:
+  explicit TlsContext(ssl_ctx_st* ctx) : ctx_(ctx) {}
+  ssl_ctx_st* ctx_;
+};
+
+}  // namespace pum
+
+#endif  // PUM_EXPORTER_TLS_H_
