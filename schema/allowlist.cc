@@ -28,7 +28,7 @@ constexpr int64_t kMaxMaxValues = 1000000;
 constexpr char kReservedMetricPrefix[] = "pum_";
 constexpr const char* kHistogramSuffixes[] = {"_bucket", "_sum", "_count"};
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string Quote(std::string_view s) { return QuoteForMessage(s); }
 
 std::string FormatNumber(double d) {
   char buf[64];

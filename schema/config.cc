@@ -19,7 +19,7 @@ namespace {
 constexpr int64_t kMaxBodyBytesLimit = int64_t{64} << 20;  // 64 MiB
 constexpr int64_t kTenYearsSeconds = int64_t{10} * 366 * 86400;
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string Quote(std::string_view s) { return QuoteForMessage(s); }
 
 bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(),

@@ -6,8 +6,13 @@
 #include <rapidjson/stream.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <limits>
+#include <string_view>
+#include <system_error>
 #include <utility>
 
 namespace pum {
@@ -35,17 +40,20 @@ class LineIndex {
   std::vector<size_t> newlines_;
 };
 
-// A StringStream without RapidJSON's local-copy optimization: the Reader
-// parses strings and numbers on a copy of a StringStream and writes it back
-// only after calling the handler, so Tell() would lag. For this type it
-// works on the stream itself, and Tell() is current in every callback.
+// A bounded input stream without RapidJSON's local-copy optimization: the
+// Reader parses strings and numbers on a copy of a StringStream and writes
+// it back only after calling the handler, so Tell() would lag. For this type
+// it works on the stream itself, and Tell() is current in every callback.
+// Past the end it reads '\0' and stays there (regression: RapidJSON takes a
+// multi-byte UTF-8 sequence's continuation bytes without looking for the
+// end, and a StringStream then read past the text; found by fuzzing).
 class TrackedStream {
  public:
   using Ch = char;
-  explicit TrackedStream(const char* src) : stream_(src) {}
-  Ch Peek() const { return stream_.Peek(); }
-  Ch Take() { return stream_.Take(); }
-  size_t Tell() const { return stream_.Tell(); }
+  explicit TrackedStream(std::string_view text) : text_(text) {}
+  Ch Peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+  Ch Take() { return pos_ < text_.size() ? text_[pos_++] : '\0'; }
+  size_t Tell() const { return pos_; }
   // Write functions, never used by a Reader (no kParseInsituFlag).
   Ch* PutBegin() { return nullptr; }
   void Put(Ch) {}
@@ -53,8 +61,33 @@ class TrackedStream {
   size_t PutEnd(Ch*) { return 0; }
 
  private:
-  rapidjson::StringStream stream_;
+  std::string_view text_;
+  size_t pos_ = 0;
 };
+
+// Converts a JSON number's text (already checked by the Reader): an integer
+// that fits int64 exactly, else the correctly rounded double. False if it is
+// out of a double's range (too big, or a non-zero too small to tell from 0).
+bool ConvertNumber(std::string_view text, JsonNode* node) {
+  const char* first = text.data();
+  const char* last = first + text.size();
+  node->type = JsonNode::Type::kNumber;
+  if (text.find_first_of(".eE") == std::string_view::npos) {
+    int64_t i = 0;
+    auto [end, ec] = std::from_chars(first, last, i);
+    if (ec == std::errc() && end == last) {
+      node->is_integer = true;
+      node->integer = i;
+      node->number = static_cast<double>(i);
+      return true;
+    }
+  }
+  double d = 0;
+  auto [end, ec] = std::from_chars(first, last, d);
+  if (ec != std::errc() || end != last) return false;
+  node->number = d;
+  return true;
+}
 
 // A SAX handler that builds a JsonNode tree. The iterative Reader calls
 // StartObject/StartArray with the stream at the '{' or '[', and the other
@@ -91,7 +124,23 @@ class TreeBuilder {
   // The line where the document got too deep, or 0.
   int too_deep_line() const { return too_deep_line_; }
 
-  bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }
+  // Numbers arrive as text (kParseNumbersAsStringsFlag) and are converted
+  // here: RapidJSON 1.1.0's full-precision strtod turned numbers such as
+  // 0e40 or 0.(400 zeros)8 into garbage, failed an assert or crashed
+  // (Tencent/rapidjson#1249, #1441; found by fuzzing).
+  bool RawNumber(const char* str, rapidjson::SizeType len, bool) {
+    JsonNode node;
+    if (!ConvertNumber(std::string_view(str, len), &node)) {
+      bad_number_line_ = Line();
+      bad_number_.assign(str, std::min<size_t>(len, 40));
+      if (len > 40) bad_number_ += "...";
+      return false;
+    }
+    return Add(std::move(node));
+  }
+  // The line of a number out of a double's range, or 0; and its text.
+  int bad_number_line() const { return bad_number_line_; }
+  const std::string& bad_number() const { return bad_number_; }
   bool String(const char* str, rapidjson::SizeType len, bool) {
     JsonNode node;
     node.type = JsonNode::Type::kString;
@@ -171,6 +220,8 @@ class TreeBuilder {
   std::string pending_key_;
   int pending_key_line_ = 0;
   int too_deep_line_ = 0;
+  int bad_number_line_ = 0;
+  std::string bad_number_;
 };
 
 template <unsigned kFlags>
@@ -183,7 +234,7 @@ Status Parse(const std::string& text, const std::string& filename,
                                    std::to_string(lines.LineOf(nul)) +
                                    ": invalid JSON: a NUL byte in the text");
   }
-  TrackedStream stream(text.c_str());
+  TrackedStream stream(text);
   TreeBuilder builder(&stream, &lines, out);
   rapidjson::Reader reader;
   rapidjson::ParseResult result = reader.Parse<kFlags>(stream, builder);
@@ -193,6 +244,12 @@ Status Parse(const std::string& text, const std::string& filename,
                                    std::to_string(builder.too_deep_line()) +
                                    ": invalid JSON: nested deeper than " +
                                    std::to_string(kMaxDepth) + " levels");
+  }
+  if (builder.bad_number_line() > 0) {
+    return Status::InvalidArgument(
+        filename + ":" + std::to_string(builder.bad_number_line()) +
+        ": invalid JSON: the number " + builder.bad_number() +
+        " is out of the range of a double");
   }
   size_t offset = result.Offset();
   if (offset >= text.size() && !text.empty()) offset = text.size() - 1;
@@ -225,12 +282,37 @@ Status ParseJsonWithLines(const std::string& text, const std::string& filename,
                           bool allow_comments, JsonNode* out) {
   constexpr unsigned kBase = rapidjson::kParseIterativeFlag |
                              rapidjson::kParseValidateEncodingFlag |
-                             rapidjson::kParseFullPrecisionFlag;
+                             rapidjson::kParseNumbersAsStringsFlag;
   *out = JsonNode();
   if (allow_comments) {
     return Parse<kBase | rapidjson::kParseCommentsFlag>(text, filename, out);
   }
   return Parse<kBase>(text, filename, out);
+}
+
+std::string QuoteForMessage(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
 }
 
 }  // namespace pum

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 
 namespace pum {
@@ -138,6 +139,89 @@ TEST(JsonLines, TypeNames) {
   EXPECT_STREQ(JsonTypeName(JsonNode::Type::kString), "a string");
   EXPECT_STREQ(JsonTypeName(JsonNode::Type::kArray), "an array");
   EXPECT_STREQ(JsonTypeName(JsonNode::Type::kObject), "an object");
+}
+
+// Regression (found by fuzzing): RapidJSON 1.1.0's full-precision strtod
+// read 0e40 and 0.(24 zeros) as garbage (-2.4e229), crashed on 0.(400
+// zeros)8 and failed an assert on 112 threes then e230. Numbers are
+// converted by std::from_chars now: correctly rounded, or an error.
+TEST(JsonLines, NumbersAreCorrectlyRoundedOrRefused) {
+  struct Case {
+    std::string number;
+    bool ok;
+    double value;
+  };
+  const Case cases[] = {
+      {"0e40", true, 0},
+      {"0." + std::string(24, '0'), true, 0},
+      {"-0", true, 0},
+      {"0.1", true, 0.1},
+      {"2.5e-3", true, 0.0025},
+      {"1e308", true, 1e308},
+      {"9007199254740993", true, 9007199254740993.0},
+      {"18446744073709551616", true, 18446744073709551616.0},
+      {"4.9e-324", true, 4.9e-324},
+      {"0." + std::string(400, '0') + "8", false, 0},
+      {std::string(112, '3') + "e230", false, 0},
+      {std::string(136, '3') + "e232", false, 0},
+      {"1e400", false, 0},
+  };
+  for (const Case& c : cases) {
+    JsonNode root;
+    Status status =
+        ParseJsonWithLines("{\n\"n\": " + c.number + "}", "t", false, &root);
+    ASSERT_EQ(status.ok(), c.ok) << c.number << ": " << status.message();
+    if (!c.ok) {
+      // pum's own message, or RapidJSON's for an exponent past 308.
+      EXPECT_EQ(status.message().rfind("t:2: invalid JSON: ", 0), 0u)
+          << status.message();
+      EXPECT_TRUE(status.message().find("out of the range of a double") !=
+                      std::string::npos ||
+                  status.message().find("Number too big") != std::string::npos)
+          << status.message();
+      continue;
+    }
+    ASSERT_EQ(root.children.size(), 1u);
+    EXPECT_EQ(root.children[0].number, c.value) << c.number;
+  }
+  JsonNode root;
+  ASSERT_TRUE(
+      ParseJsonWithLines("[9223372036854775807, -3, 1.0]", "t", false, &root)
+          .ok());
+  EXPECT_TRUE(root.children[0].is_integer);
+  EXPECT_EQ(root.children[0].integer, INT64_MAX);
+  EXPECT_EQ(root.children[1].integer, -3);
+  EXPECT_FALSE(root.children[2].is_integer);
+}
+
+// Regression (found by fuzzing, ASan): a text ending inside a string with a
+// truncated UTF-8 sequence was read past its end.
+TEST(JsonLines, ATruncatedUtf8SequenceAtTheEndIsAnError) {
+  for (const char* tail :
+       {"\xf0", "\xf0\x9f", "\xf0\x9f\x98", "\xe2\x82", "\xc3"}) {
+    std::string text = std::string("{\"x\": \"0123456789abcdef") + tail;
+    text.shrink_to_fit();
+    JsonNode root;
+    Status status = ParseJsonWithLines(text, "t", false, &root);
+    EXPECT_FALSE(status.ok());
+    EXPECT_NE(status.message().find("invalid JSON"), std::string::npos);
+  }
+}
+
+TEST(JsonLines, QuoteForMessageKeepsAMessageOnOneLine) {
+  struct Case {
+    std::string in;
+    std::string out;
+  };
+  const Case cases[] = {
+      {"plain", "\"plain\""},
+      {"a\nb", "\"a\\nb\""},
+      {"q\"\\", "\"q\\\"\\\\\""},
+      {std::string("\x01\x1b[31m\x7f", 7), "\"\\u0001\\u001b[31m\\u007f\""},
+      {"tab\there\r", "\"tab\\there\\r\""},
+      {"caf\xc3\xa9", "\"caf\xc3\xa9\""},
+  };
+  for (const Case& c : cases) EXPECT_EQ(QuoteForMessage(c.in), c.out);
 }
 
 }  // namespace
