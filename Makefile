@@ -120,7 +120,8 @@ asan: deps
 	$(MAKE) -j$(JOBS) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  binaries unit-tests
-	BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 \
+	-$(MAKE) -j$(JOBS) fuzz-build
+	BUILD=build-asan FUZZ_BUILD=$(FUZZ_BUILD) ASAN_OPTIONS=detect_leaks=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1 sh tests/run-all.sh
 
 # A single-host stack on loopback: nginx, workers, exporter; Ctrl-C stops it.

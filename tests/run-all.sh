@@ -197,7 +197,7 @@ fuzz_replay() {
   fail=0
   while [ -n "$files" ]; do
     # shellcheck disable=SC2086
-    UBSAN_OPTIONS=print_stacktrace=1 "$bin" -timeout=60 $files >"$log" 2>&1
+    TMPDIR="$TMP" UBSAN_OPTIONS=print_stacktrace=1 "$bin" -timeout=60 $files >"$log" 2>&1
     rc=$?
     done_n=$(grep -c '^Executed ' "$log")
     pass=$((pass + done_n))
