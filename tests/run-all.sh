@@ -205,7 +205,7 @@ fuzz_replay() {
     fail=$((fail + 1))
     bad=$(printf '%s\n' "$files" | sed -n "$((done_n + 1))p")
     echo "fuzz $t: $bad failed (exit $rc):"
-    grep -E 'invariant broken|ERROR: |runtime error|SUMMARY|status [0-9]+, body|input \(' "$log" | head -8
+    grep -E 'invariant broken|ERROR: |runtime error|Assertion|SUMMARY|status [0-9]+, body|input \(' "$log" | head -8
     files=$(printf '%s\n' "$files" | sed "1,$((done_n + 1))d")
   done
   report "fuzz $t" "$pass" "$fail"
