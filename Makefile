@@ -26,7 +26,8 @@ DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
   libcivetweb-dev libsqlite3-dev libre2-dev sqlite3 libgtest-dev zlib1g-dev \
   nginx-light curl prometheus chromium apache2 libapache2-mod-fcgid lighttpd \
   prometheus-alertmanager python3-yaml systemd libapache2-mod-qos \
-  lighttpd-modules-lua libyaml-dev libssl-dev libcrypt-dev openssl apache2-utils
+  lighttpd-modules-lua libyaml-dev libssl-dev libcrypt-dev openssl apache2-utils \
+  clang-14 libclang-rt-14-dev
 
 SCHEMA_SRCS := $(filter-out %_test.cc,$(wildcard schema/*.cc))
 INGEST_SRCS := $(filter-out %_test.cc fcgi-ingest/main.cc,$(wildcard fcgi-ingest/*.cc))
@@ -51,7 +52,7 @@ UNIT_TEST_BINS := $(BUILD)/tests/schema_test $(BUILD)/tests/ingest_test \
   $(BUILD)/tests/exporter_test
 
 .PHONY: all deps binaries client client-test unit-tests test asan run bench clean format check-format \
-  install uninstall
+  install uninstall fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 # NO_DEPS=1 skips `make deps` (which installs every package the tests need,
@@ -108,16 +109,20 @@ unit-tests: $(UNIT_TEST_BINS)
 
 # Every test: the unit tests, then the integration tests against real nginx,
 # spawn-fcgi, SQLite and promtool. Ends with one "N passed, N failed" line.
+# The fuzz targets are built too, for the replay of their corpora; if that
+# build fails (no clang), the suite still runs and its fuzz line fails.
 test: deps
 	$(MAKE) -j$(JOBS) binaries unit-tests
-	BUILD=$(BUILD) sh tests/run-all.sh
+	-$(MAKE) -j$(JOBS) fuzz-build
+	BUILD=$(BUILD) FUZZ_BUILD=$(FUZZ_BUILD) sh tests/run-all.sh
 
 # The unit and integration tests under AddressSanitizer and UBSan.
 asan: deps
 	$(MAKE) -j$(JOBS) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  binaries unit-tests
-	BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 \
+	-$(MAKE) -j$(JOBS) fuzz-build
+	BUILD=build-asan FUZZ_BUILD=$(FUZZ_BUILD) ASAN_OPTIONS=detect_leaks=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1 sh tests/run-all.sh
 
 # A single-host stack on loopback: nginx, workers, exporter; Ctrl-C stops it.
@@ -136,6 +141,42 @@ bench: all
 	@mkdir -p $(BUILD)/bench
 	$(CC) -O2 -Wall -Wextra -Werror tests/bench/null_fcgi.c -o $(BUILD)/bench/null-fcgi -lfcgi
 	BUILD=$(BUILD) node tests/bench/bench.mjs
+
+# ---------------------------------------------------------------- fuzz
+# libFuzzer targets (tests/fuzz/fuzz_*.cc, see tests/fuzz/README.md), built
+# with clang++-14 and ASan/UBSan into $(FUZZ_BUILD): the project's sources
+# are compiled there again with clang. `make fuzz` runs each target for
+# FUZZ_SECONDS, at nice 19, one at a time, starting from its committed
+# corpus (tests/fuzz/corpus/<target>/, read only) and writing new inputs and
+# crashes into $(FUZZ_BUILD)/work/<target>/. `make test` only replays the
+# committed corpora (tests/run-all.sh).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_CXX ?= clang++-14
+FUZZ_SECONDS ?= 60
+FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+  -fsanitize-ignorelist=$(CURDIR)/tests/fuzz/ubsan-ignorelist.txt
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.cc,%,$(wildcard tests/fuzz/fuzz_*.cc))
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/%)
+
+fuzz-build:
+	@command -v $(FUZZ_CXX) >/dev/null 2>&1 || { echo "make fuzz-build: $(FUZZ_CXX) not found (make deps installs clang-14 and libclang-rt-14-dev)" >&2; exit 1; }
+	$(MAKE) BUILD=$(FUZZ_BUILD) CXX=$(FUZZ_CXX) OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SANITIZE="$(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link" $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/fuzz/%: tests/fuzz/%.cc $(INGEST_OBJS) $(BUILD)/libpumschema.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) -DPUM_SOURCE_DIR='"$(CURDIR)"' $(CXXFLAGS) -fsanitize=fuzzer \
+	  $< $(INGEST_OBJS) $(BUILD)/libpumschema.a -o $@ $(LIBS_INGEST) $(LIBS_STORE)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  w=$(FUZZ_BUILD)/work/$$t; mkdir -p $$w/corpus $$w/artifacts || exit 1; \
+	  dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+	  echo "== $$t for $(FUZZ_SECONDS) s (new inputs in $$w/corpus)"; \
+	  nice -n 19 $(FUZZ_BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -print_final_stats=1 -artifact_prefix=$$w/artifacts/ $$dict \
+	    $$w/corpus tests/fuzz/corpus/$$t || exit 1; \
+	done
 
 # ---------------------------------------------------------------- install
 # `make install` builds (all), then installs, under DESTDIR (a staging root,
@@ -234,12 +275,12 @@ uninstall:
 	@echo "uninstall: kept $(DESTDIR)$(PUMCONFDIR) and /var/lib/pum; remove them by hand if you want"
 
 format:
-	clang-format -i $(wildcard schema/*.h schema/*.cc fcgi-ingest/*.h fcgi-ingest/*.cc exporter/*.h exporter/*.cc)
+	clang-format -i $(wildcard schema/*.h schema/*.cc fcgi-ingest/*.h fcgi-ingest/*.cc exporter/*.h exporter/*.cc tests/fuzz/*.cc)
 
 check-format:
-	clang-format --dry-run --Werror $(wildcard schema/*.h schema/*.cc fcgi-ingest/*.h fcgi-ingest/*.cc exporter/*.h exporter/*.cc)
+	clang-format --dry-run --Werror $(wildcard schema/*.h schema/*.cc fcgi-ingest/*.h fcgi-ingest/*.cc exporter/*.h exporter/*.cc tests/fuzz/*.cc)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
--include $(shell find $(BUILD) build-asan -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) build-asan $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

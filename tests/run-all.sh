@@ -11,10 +11,14 @@
 # browser client's unit and size-budget tests (node --test client-js/test/),
 # the browser tests (node --test tests/browser/: $BUILD/pum.js in Debian's
 # Chromium, driven by playwright-core from client-js/node_modules, against
-# the real stack), and `make check-format` (one check) when clang-format is
-# installed.
+# the real stack), the replay of the fuzz targets' committed corpora
+# (tests/fuzz/corpus/<target>/, one check per input file, through
+# $FUZZ_BUILD/fuzz/<target> built by `make fuzz-build` with clang++-14 and
+# ASan/UBSan; a missing binary is a failure), and `make check-format` (one
+# check) when clang-format is installed.
 #
-# Environment: BUILD (default build); PUM_TEST_FILTER, a node --test name
+# Environment: BUILD (default build); FUZZ_BUILD (default build-fuzz);
+# PUM_TEST_FILTER, a node --test name
 # pattern; PUM_KEEP_TMP=1 keeps the integration and browser tests'
 # temporary stacks.
 set -u
@@ -171,6 +175,47 @@ fi
 # --- deployment: web servers, install, rules, dashboards, scale-out, alarms
 if [ -d tests/deploy ]; then
   node_suite deploy tests/deploy/ --test-concurrency=2
+fi
+
+# --- fuzz targets: replay of the committed corpora (no fuzzing)
+FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
+echo "-- fuzz (replay of tests/fuzz/corpus/, FUZZ_BUILD=$FUZZ_BUILD)"
+# fuzz_replay TARGET: runs $FUZZ_BUILD/fuzz/TARGET on every file of its
+# corpus in one process (state carries over, as when fuzzing); after a
+# crash, goes on with the files after the one that crashed.
+fuzz_replay() {
+  t=$1
+  bin="$FUZZ_BUILD/fuzz/$t"
+  log="$TMP/fuzz-$t.log"
+  files=$(find "tests/fuzz/corpus/$t" -type f | LC_ALL=C sort)
+  total=$(printf '%s\n' "$files" | grep -c .)
+  if [ ! -x "$bin" ]; then
+    report "fuzz $t" 0 "$total" "missing $bin: make fuzz-build (needs clang++-14, libclang-rt-14-dev)"
+    return
+  fi
+  pass=0
+  fail=0
+  while [ -n "$files" ]; do
+    # shellcheck disable=SC2086
+    TMPDIR="$TMP" UBSAN_OPTIONS=print_stacktrace=1 "$bin" -timeout=60 $files >"$log" 2>&1
+    rc=$?
+    done_n=$(grep -c '^Executed ' "$log")
+    pass=$((pass + done_n))
+    [ "$rc" -eq 0 ] && break
+    fail=$((fail + 1))
+    bad=$(printf '%s\n' "$files" | sed -n "$((done_n + 1))p")
+    echo "fuzz $t: $bad failed (exit $rc):"
+    grep -E 'invariant broken|ERROR: |runtime error|Assertion|SUMMARY|status [0-9]+, body|input \(' "$log" | head -8
+    files=$(printf '%s\n' "$files" | sed "1,$((done_n + 1))d")
+  done
+  report "fuzz $t" "$pass" "$fail"
+}
+if [ ! -d tests/fuzz/corpus ]; then
+  report fuzz 0 1 "tests/fuzz/corpus is missing"
+else
+  for dir in tests/fuzz/corpus/*/; do
+    fuzz_replay "$(basename "$dir")"
+  done
 fi
 
 # --- formatting
