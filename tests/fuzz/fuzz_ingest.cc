@@ -72,6 +72,10 @@ const char kFuzzAllowlist[] = R"({"allowedMetrics": [
      {"name": "word", "pattern": "^[a-z]{1,8}$", "maxValues": 5,
       "overflowValue": "other"}]},
   {"name": "fz_plain_total", "help": "no labels", "type": "counter"},
+  {"name": "fz_big_total", "help": "huge increments", "type": "counter",
+   "max_inc": 9e15},
+  {"name": "fz_tight_total", "help": "small increments", "type": "counter",
+   "max_inc": 2},
   {"name": "fz_wide_total", "help": "three labels", "type": "counter",
    "labels": [
      {"name": "x", "pattern": "[0-9]+", "maxValues": 2},
@@ -82,6 +86,10 @@ const char kFuzzAllowlist[] = R"({"allowedMetrics": [
    "buckets": [-1, 0, 0.5, 1, 1000]},
   {"name": "fz_default_seconds", "help": "default buckets",
    "type": "histogram"},
+  {"name": "fz_wide_seconds", "help": "any finite value", "type": "histogram",
+   "range": [-1.7e308, 1.7e308], "buckets": [0]},
+  {"name": "fz_timing_seconds", "help": "a timing", "type": "histogram",
+   "range": [0, 3600], "buckets": [1, 60]},
   {"name": "fz_enum_seconds", "help": "enumerated histogram",
    "type": "histogram", "buckets": [1e-9, 1e9],
    "labels": [{"name": "phase", "allowedValues": ["dns", "tls"]}]}

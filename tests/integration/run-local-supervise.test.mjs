@@ -105,8 +105,12 @@ describe('make run: a dead pum-ingest worker is replaced', () => {
         for (let k = 0; k < KILLS; k++) {
           await sleep(40 + Math.random() * 120);
           // (not one killed a moment ago that is still dying)
-          const live = r.workers().filter((p) => pidAlive(p) && !(starts.has(p) && sameProcessAlive(p, starts.get(p))));
-          assert.ok(live.length > 0, 'no live worker in the pid file');
+          // A replacement takes a moment to appear in the pid file, longer on
+          // a loaded machine.
+          const live = await waitFor(() => {
+            const l = r.workers().filter((p) => pidAlive(p) && !(starts.has(p) && sameProcessAlive(p, starts.get(p))));
+            return l.length > 0 ? l : null;
+          }, { timeout: 10000, what: 'a live worker in the pid file' });
           const victim = live[Math.floor(Math.random() * live.length)];
           starts.set(victim, processStart(victim));
           process.kill(victim, 'SIGKILL');
