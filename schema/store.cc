@@ -456,6 +456,8 @@ class Store::Impl {
  private:
   Status CheckBeforeWriting();
   Status SetWalMode();
+  template <typename Step>
+  Status RetryWhileBusy(Step step);
   Status Migrate();
   Status PrepareStatements();
 
@@ -482,7 +484,7 @@ Status Store::Impl::Open(const std::string& path, const StoreOptions& options) {
   db_.SetBusyTimeout(options.busy_timeout_ms);
   // Nothing is written to a file that is not (or not yet) a sound pum store:
   // a foreign database stays as it was, a corrupt one is refused up front.
-  Status s = CheckBeforeWriting();
+  Status s = RetryWhileBusy([this] { return CheckBeforeWriting(); });
   if (s.ok()) s = SetWalMode();
   if (s.code() == Status::Code::kCorruption &&
       s.message().rfind("database " + path, 0) != 0) {
@@ -521,22 +523,27 @@ Status Store::Impl::CheckBeforeWriting() {
                             "); restore it from a backup or move it away");
 }
 
-// Switching a new file to WAL needs an exclusive lock; when several processes
-// open the same new file at once, SQLite may answer SQLITE_BUSY without
-// waiting (to avoid a deadlock), so retry for a while.
 Status Store::Impl::SetWalMode() {
+  return RetryWhileBusy([this] {
+    std::string mode;
+    Status s = db_.QueryText(kJournalModeWalSql, &mode);
+    if (!s.ok() || strcasecmp(mode.c_str(), "wal") == 0) return s;
+    return Status::NotSupported("database " + db_.path() +
+                                ": cannot use WAL mode (journal_mode is " +
+                                mode + ")");
+  });
+}
+
+// While several processes open one new file, SQLite may answer SQLITE_BUSY
+// without waiting (switching to WAL, or building the WAL index), so the
+// open-time steps are retried for a while (at least 1 s).
+template <typename Step>
+Status Store::Impl::RetryWhileBusy(Step step) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(
                                            options_.busy_timeout_ms, 1000));
   for (int attempt = 0;; ++attempt) {
-    std::string mode;
-    Status s = db_.QueryText(kJournalModeWalSql, &mode);
-    if (s.ok()) {
-      if (strcasecmp(mode.c_str(), "wal") == 0) return s;
-      return Status::NotSupported("database " + db_.path() +
-                                  ": cannot use WAL mode (journal_mode is " +
-                                  mode + ")");
-    }
+    Status s = step();
     if (s.code() != Status::Code::kBusy || Clock::now() >= deadline ||
         attempt >= 2000) {
       return s;
