@@ -37,9 +37,22 @@ const classFields = {
   },
 };
 
+// Properties of pum's own internal objects (queue entries, the aggregator,
+// navigation phases), shortened by esbuild like local variables, so the
+// source can name them in full. Only names that nothing else uses: not the
+// wire format, not the public API (checked against pum.d.ts below), not
+// web-vitals, not the DOM. Quoted names ('x' in o, o['x']) are never
+// mangled.
+const INTERNAL_PROPS = ['inFlight', 'beaconed', 'take', 'count', 'durations', 'total', 'load', 'phases'];
+const publicTypes = readFileSync(join(here, 'pum.d.ts'), 'utf8');
+for (const name of INTERNAL_PROPS) {
+  if (new RegExp(`\\b${name}\\??\\s*[:(]`).test(publicTypes)) throw new Error(`build.mjs: ${name} is public (pum.d.ts): do not mangle it`);
+}
+
 const common = {
   bundle: true,
   minify: true,
+  mangleProps: new RegExp(`^(${INTERNAL_PROPS.join('|')})$`),
   // es2020: web-vitals' own build needs it already (optional chaining, ??).
   target: 'es2020',
   legalComments: 'none',

@@ -152,3 +152,12 @@ export const navEntry = (over = {}) => ({
   loadEventEnd: 1210.123456,
   ...over,
 });
+
+/**
+ * A Recorder (src/aggregator.js) that logs its calls into `got` as
+ * [method, name, labels, value], for the automatic metrics' unit tests.
+ */
+export const recorder = (got) => ({
+  count: (...a) => got.push(['count', ...a]),
+  observe: (...a) => got.push(['observe', ...a]),
+});

@@ -4,7 +4,7 @@ import { createClient } from '../src/client.js';
 import { methodLabel, statusClass } from '../src/auto/api.js';
 import { webVitals } from '../src/auto/web-vitals.js';
 import { PHASES } from '../src/auto/navigation.js';
-import { fakeEnv, navEntry, settle } from '../test-support/fake-env.mjs';
+import { fakeEnv, navEntry, recorder, settle } from '../test-support/fake-env.mjs';
 
 const off = { pageViews: false, pageLoad: false, navigation: false, webVitals: false, errors: false };
 const events = async (env, c) => {
@@ -48,18 +48,18 @@ test('web vitals are recorded in seconds (CLS unitless) from the web-vitals call
   const got = [];
   const cbs = [];
   const fns = [0, 1, 2, 3, 4].map((i) => (cb) => (cbs[i] = cb));
-  webVitals((...a) => got.push(a), true, () => {}, fns);
+  webVitals(recorder(got), true, () => {}, fns);
   cbs[0]({ value: 2500 });
   cbs[1]({ value: 200 });
   cbs[2]({ value: 0.1 });
   cbs[3]({ value: 1800 });
   cbs[4]({ value: 800, entries: [] });
   assert.deepEqual(got, [
-    [1, 'browser_web_vitals_lcp_seconds', 0, 2.5],
-    [1, 'browser_web_vitals_inp_seconds', 0, 0.2],
-    [1, 'browser_web_vitals_cls', 0, 0.1],
-    [1, 'browser_web_vitals_fcp_seconds', 0, 1.8],
-    [1, 'browser_web_vitals_ttfb_seconds', 0, 0.8],
+    ['observe', 'browser_web_vitals_lcp_seconds', {}, 2.5],
+    ['observe', 'browser_web_vitals_inp_seconds', {}, 0.2],
+    ['observe', 'browser_web_vitals_cls', {}, 0.1],
+    ['observe', 'browser_web_vitals_fcp_seconds', {}, 1.8],
+    ['observe', 'browser_web_vitals_ttfb_seconds', {}, 0.8],
   ]);
 });
 
@@ -68,7 +68,7 @@ test('the TTFB report hands its navigation entry over for the page load and its 
   const got = [];
   const cbs = [];
   const fns = [0, 1, 2, 3, 4].map((i) => (cb) => (cbs[i] = cb));
-  webVitals((...a) => got.push(a), false, (e) => navs.push(e), fns);
+  webVitals(recorder(got), false, (e) => navs.push(e), fns);
   assert.deepEqual(Object.keys(cbs), ['4'], 'only onTTFB is called when web vitals are off');
   const e = navEntry();
   cbs[4]({ value: 200, entries: [e] });
@@ -87,7 +87,7 @@ test('a throwing web-vitals function or callback breaks nothing', () => {
     (cb) => cb({ value: 1, entries: null }),
   ];
   const got = [];
-  assert.doesNotThrow(() => webVitals((...a) => got.push(a), true, () => {}, fns));
+  assert.doesNotThrow(() => webVitals(recorder(got), true, () => {}, fns));
   assert.deepEqual(
     got.filter((a) => Number.isFinite(a[3])).map((a) => a[1]),
     ['browser_web_vitals_fcp_seconds', 'browser_web_vitals_ttfb_seconds']
@@ -101,7 +101,7 @@ test('page load and navigation phases go out as histograms', async () => {
   const got = [];
   const cbs = [];
   const { navigation } = await import('../src/auto/navigation.js');
-  webVitals(() => {}, false, (e) => navigation(e, (...a) => got.push(a), true, true), [0, 1, 2, 3, 4].map((i) => (cb) => (cbs[i] = cb)));
+  webVitals(recorder([]), false, (e) => navigation(e, recorder(got), { load: true, phases: true }), [0, 1, 2, 3, 4].map((i) => (cb) => (cbs[i] = cb)));
   cbs[4]({ value: 1, entries: [navEntry()] });
   assert.equal(got.length, 11);
   assert.deepEqual(new Set(got.slice(1).map((a) => a[2].phase)), new Set(PHASES));
