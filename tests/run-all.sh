@@ -9,10 +9,11 @@
 # (node --test tests/integration/, against $BUILD/pum-ingest and
 # $BUILD/pum-exporter with real nginx, spawn-fcgi, sqlite3 and promtool), the
 # browser client's unit and size-budget tests (node --test client-js/test/),
-# the browser tests (node --test tests/browser/: $BUILD/pum.js in Debian's
+# the type check of the browser client (tsc -p client-js), the browser
+# tests (node --test tests/browser/: $BUILD/pum.js in Debian's
 # Chromium, driven by playwright-core from client-js/node_modules, against
-# the real stack), and `make check-format` (one check) when clang-format is
-# installed.
+# the real stack), and `make check-format` (one check: clang-format and
+# prettier) when clang-format is installed.
 #
 # Environment: BUILD (default build); PUM_TEST_FILTER, a node --test name
 # pattern; PUM_KEEP_TMP=1 keeps the integration and browser tests'
@@ -149,6 +150,17 @@ elif [ ! -d client-js/test ]; then
   report client-js 0 1 "client-js/test/ is missing"
 else
   node_suite client-js client-js/test/
+fi
+
+# --- the browser client's types: tsc on client-js/src (JSDoc) and pum.d.ts
+echo "-- client-types (tsc -p client-js)"
+if [ ! -x client-js/node_modules/.bin/tsc ]; then
+  report client-types 0 1 "client-js/node_modules/.bin/tsc is missing: run make deps (npm ci in client-js/)"
+elif client-js/node_modules/.bin/tsc -p client-js >"$TMP/tsc.log" 2>&1; then
+  report client-types 1 0
+else
+  head -40 "$TMP/tsc.log"
+  report client-types 0 1 "tsc reported $(grep -c 'error TS' "$TMP/tsc.log") error(s)"
 fi
 
 # --- the browser client in real Chromium against the real stack

@@ -53,4 +53,5 @@ export function split(events) {
  * @param {number} seq
  * @param {readonly string[]} part
  */
-export const body = (client, seq, part) => '{"client":"' + client + '","seq":' + seq + ',"events":[' + part.join(',') + ']}';
+export const body = (client, seq, part) =>
+  '{"client":"' + client + '","seq":' + seq + ',"events":[' + part.join(',') + ']}';

@@ -154,7 +154,9 @@ export function createClient(options, g) {
 
   /** @param {Entry} entry */
   const send = (entry) => {
-    const status = new Promise((resolve) => resolve(post(url, { method: 'POST', body: entry.body, keepalive: true }))).then(
+    const status = new Promise((resolve) =>
+      resolve(post(url, { method: 'POST', body: entry.body, keepalive: true })),
+    ).then(
       (response) => /** @type {Response} */ (response).status,
       () => 0,
     );
@@ -240,7 +242,9 @@ export function createClient(options, g) {
 
   // The previous page's unsent batches go first: they are older.
   attempt(() => {
-    const saved = /** @type {string[][]} */ (JSON.parse(/** @type {string} */ (env.sessionStorage.getItem(storageKey))));
+    const saved = /** @type {string[][]} */ (
+      JSON.parse(/** @type {string} */ (env.sessionStorage.getItem(storageKey)))
+    );
     const bodies = saved.map((entry) => entry[0]);
     env.sessionStorage.removeItem(storageKey);
     bodies.forEach(enqueue);
@@ -275,11 +279,13 @@ export function createClient(options, g) {
   if (apiOption) attempt(() => cleanups.push(api(env, apiOption.hosts, recorder)));
   attempt(pump);
 
-  const increment = safe((/** @type {string} */ name, /** @type {Labels | undefined} */ labels, /** @type {number | undefined} */ by) =>
-    recorder.count(name, labels, by ?? 1),
+  const increment = safe(
+    (/** @type {string} */ name, /** @type {Labels | undefined} */ labels, /** @type {number | undefined} */ by) =>
+      recorder.count(name, labels, by ?? 1),
   );
-  const observe = safe((/** @type {string} */ name, /** @type {Labels | undefined} */ labels, /** @type {number} */ value) =>
-    recorder.observe(name, labels, value),
+  const observe = safe(
+    (/** @type {string} */ name, /** @type {Labels | undefined} */ labels, /** @type {number} */ value) =>
+      recorder.observe(name, labels, value),
   );
   return {
     counter: (name) => ({ increment: (labels, by) => increment(name, labels, by) }),

@@ -125,7 +125,9 @@ export const fakeEnv = (opts = {}) => {
   };
   /** Every event delivered so far: fetch answered 2xx, and beacons the browser took, flattened. */
   env.sent = () =>
-    [...env.posts.filter((r) => r.status >= 200 && r.status < 300), ...env.beacons].flatMap((r) => (r.json && r.json.events) || []);
+    [...env.posts.filter((r) => r.status >= 200 && r.status < 300), ...env.beacons].flatMap(
+      (r) => (r.json && r.json.events) || [],
+    );
   return env;
 };
 

@@ -6,7 +6,9 @@ test('counter increments of one series are summed into one event', () => {
   const agg = createAggregator();
   agg.count('usage_total', { feature: 'a' }, 1);
   agg.count('usage_total', { feature: 'a' }, 2.5);
-  assert.deepEqual(agg.take(), [{ metricName: 'usage_total', metricType: 'counter', labels: { feature: 'a' }, inc: 3.5 }]);
+  assert.deepEqual(agg.take(), [
+    { metricName: 'usage_total', metricType: 'counter', labels: { feature: 'a' }, inc: 3.5 },
+  ]);
 });
 
 test('different label values are different series, in first-seen order', () => {
@@ -19,7 +21,7 @@ test('different label values are different series, in first-seen order', () => {
     [
       ['b', 2],
       ['a', 1],
-    ]
+    ],
   );
 });
 
@@ -40,7 +42,7 @@ test('a counter and a histogram of the same name stay apart', () => {
   agg.observe('m', {}, 1);
   assert.deepEqual(
     agg.take().map((e) => e.metricType),
-    ['counter', 'histogram']
+    ['counter', 'histogram'],
   );
 });
 
@@ -50,7 +52,7 @@ test('a histogram series starts a new event every MAX_OBS observations', () => {
   const ev = agg.take();
   assert.deepEqual(
     ev.map((e) => e.observations.length),
-    [MAX_OBS, MAX_OBS, 1]
+    [MAX_OBS, MAX_OBS, 1],
   );
   assert.equal(ev[2].observations[0], 2 * MAX_OBS);
 });
@@ -82,7 +84,7 @@ test('values that are not finite numbers, and negative counter increments, are i
   agg.count('c', {}, 0); // so is a zero increment
   assert.deepEqual(
     agg.take().map((e) => e.observations || e.inc),
-    [[-1], 0]
+    [[-1], 0],
   );
 });
 

@@ -31,7 +31,13 @@ test('each phase is the gap between its two boundaries', () => {
 });
 
 test('phases are clamped at 0 when timestamps are missing, zero or out of order', () => {
-  const e = navEntry({ domainLookupStart: 0, domainLookupEnd: 0, connectEnd: 0, responseEnd: 100, domInteractive: undefined });
+  const e = navEntry({
+    domainLookupStart: 0,
+    domainLookupEnd: 0,
+    connectEnd: 0,
+    responseEnd: 100,
+    domInteractive: undefined,
+  });
   const { durations: p, total } = phases(e);
   for (const v of p) assert.ok(v >= 0, String(p));
   assert.equal(sumUs(p), us(total));
@@ -49,10 +55,7 @@ test('a prerendered page is measured from activationStart', () => {
   assert.equal(us(total), 810123); // loadEventEnd - activationStart
   assert.equal(sumUs(p), us(total));
   const n = Object.fromEntries(PHASES.map((x, i) => [x, us(p[i])]));
-  assert.deepEqual(
-    [n.redirect, n.cache, n.dns, n.connect, n.request, n.response],
-    [0, 0, 0, 0, 0, 0]
-  );
+  assert.deepEqual([n.redirect, n.cache, n.dns, n.connect, n.request, n.response], [0, 0, 0, 0, 0, 0]);
   assert.equal(n.dom_processing, 200700); // domInteractive - activationStart
 });
 
@@ -70,7 +73,7 @@ test('navigation() adds the page load and the ten phases, or nothing before the 
   assert.deepEqual(got[0], ['observe', 'browser_page_load_seconds', {}, 1.210123]);
   assert.deepEqual(
     got.slice(1).map((a) => [a[1], a[2].phase]),
-    PHASES.map((p) => ['browser_navigation_phase_seconds', p])
+    PHASES.map((p) => ['browser_navigation_phase_seconds', p]),
   );
   got.length = 0;
   navigation(navEntry({ loadEventEnd: 0 }), add, { load: true, phases: true });

@@ -23,7 +23,8 @@ export function methodLabel(method) {
  *
  * @param {number} status
  */
-export const statusClass = (status) => (status >= 200 && status < 600 ? Math.floor(status / 100) + 'xx' : 'network_error');
+export const statusClass = (status) =>
+  status >= 200 && status < 600 ? Math.floor(status / 100) + 'xx' : 'network_error';
 
 /**
  * @typedef {object} ApiGlobal the part of the window that api() uses

@@ -100,7 +100,9 @@ export function navigation(entry, recorder, want) {
     const { durations, total } = phases(entry);
     if (want.load) recorder.observe('browser_page_load_seconds', {}, total);
     if (want.phases) {
-      durations.forEach((seconds, i) => recorder.observe('browser_navigation_phase_seconds', { phase: PHASES[i] }, seconds));
+      durations.forEach((seconds, i) =>
+        recorder.observe('browser_navigation_phase_seconds', { phase: PHASES[i] }, seconds),
+      );
     }
   }
 }
