@@ -44,7 +44,8 @@ EXPORTER_TESTS := $(wildcard exporter/*_test.cc)
 # The browser client: esbuild (client-js/build.mjs) bundles client-js/src/
 # with web-vitals from client-js/node_modules (`make deps` runs npm ci).
 CLIENT_SRCS := $(shell find client-js/src -name '*.js' 2>/dev/null) \
-  client-js/build.mjs client-js/snippet.html client-js/package-lock.json
+  client-js/build.mjs client-js/snippet.html client-js/package-lock.json \
+  client-js/pum.d.ts
 CLIENT_OUT := $(BUILD)/pum.js $(BUILD)/pum.esm.js $(BUILD)/pum.core.js \
   $(BUILD)/snippet.min.html
 
@@ -279,6 +280,25 @@ format:
 
 check-format:
 	clang-format --dry-run --Werror $(wildcard schema/*.h schema/*.cc fcgi-ingest/*.h fcgi-ingest/*.cc exporter/*.h exporter/*.cc tests/fuzz/*.cc)
+
+# The browser client's JavaScript: prettier (client-js/.prettierrc), from
+# client-js/node_modules (`make deps`).
+CLIENT_FORMAT := src test test-support build.mjs pum.d.ts
+PRETTIER := client-js/node_modules/.bin/prettier
+format: format-client
+check-format: check-format-client
+.PHONY: format-client check-format-client client-types
+format-client:
+	@test -x $(PRETTIER) || { echo "$(PRETTIER) is missing: run make deps" >&2; exit 1; }
+	cd client-js && node_modules/.bin/prettier --log-level warn --write $(CLIENT_FORMAT)
+check-format-client:
+	@test -x $(PRETTIER) || { echo "$(PRETTIER) is missing: run make deps" >&2; exit 1; }
+	cd client-js && node_modules/.bin/prettier --check $(CLIENT_FORMAT)
+
+# Type-checks client-js/src (JSDoc types, // @ts-check) against pum.d.ts.
+client-types:
+	@test -x client-js/node_modules/.bin/tsc || { echo "client-js/node_modules/.bin/tsc is missing: run make deps" >&2; exit 1; }
+	client-js/node_modules/.bin/tsc -p client-js
 
 clean:
 	rm -rf build build-asan build-fuzz

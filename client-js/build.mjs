@@ -4,8 +4,9 @@
 //   <out>/pum.core.js        the IIFE with web-vitals replaced by a stub, only
 //                            to report the size of pum's own code
 //   <out>/snippet.min.html   the first <script> of snippet.html, minified
-// Usage: node client-js/build.mjs [outdir]   (default: ../build, the repo's)
-// Prints the gzipped sizes (zlib level 9).
+// Usage: node client-js/build.mjs [outdir] [--quiet]   (default: ../build, the repo's)
+// Prints the gzipped sizes (zlib level 9), unless --quiet (npm pack's prepack:
+// `npm pack --json` mixes a script's output into its own).
 import * as esbuild from 'esbuild';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -13,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = resolve(process.argv[2] || join(here, '..', 'build'));
+const args = process.argv.slice(2);
+const quiet = args.includes('--quiet');
+const out = resolve(args.find((a) => !a.startsWith('--')) || join(here, '..', 'build'));
 mkdirSync(out, { recursive: true });
 
 // web-vitals' build has class fields (`class d{t;i=0;o=[]}`), which es2020
@@ -29,17 +32,41 @@ const classFields = {
   setup(b) {
     b.onLoad({ filter: /[\\/]web-vitals[\\/]dist[\\/][^\\/]+\.js$/ }, async (a) => {
       const contents = readFileSync(a.path, 'utf8');
-      const same = { target: 'esnext', format: 'esm', tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } } };
-      const [js, ts] = await Promise.all(['js', 'ts'].map((loader) => esbuild.transform(contents, { ...same, loader })));
+      const same = {
+        target: 'esnext',
+        format: 'esm',
+        tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+      };
+      const [js, ts] = await Promise.all(
+        ['js', 'ts'].map((loader) => esbuild.transform(contents, { ...same, loader })),
+      );
       if (js.code == ts.code) return { contents, loader: 'ts' };
-      return { contents, loader: 'js', warnings: [{ text: 'web-vitals reads differently as TypeScript: class fields left to esbuild' }] };
+      return {
+        contents,
+        loader: 'js',
+        warnings: [{ text: 'web-vitals reads differently as TypeScript: class fields left to esbuild' }],
+      };
     });
   },
 };
 
+// Properties of pum's own internal objects (queue entries, the aggregator,
+// navigation phases), shortened by esbuild like local variables, so the
+// source can name them in full. Only names that nothing else uses: not the
+// wire format, not the public API (checked against pum.d.ts below), not
+// web-vitals, not the DOM. Quoted names ('x' in o, o['x']) are never
+// mangled.
+const INTERNAL_PROPS = ['inFlight', 'beaconed', 'take', 'count', 'durations', 'total', 'load', 'phases'];
+const publicTypes = readFileSync(join(here, 'pum.d.ts'), 'utf8');
+for (const name of INTERNAL_PROPS) {
+  if (new RegExp(`\\b${name}\\??\\s*[:(]`).test(publicTypes))
+    throw new Error(`build.mjs: ${name} is public (pum.d.ts): do not mangle it`);
+}
+
 const common = {
   bundle: true,
   minify: true,
+  mangleProps: new RegExp(`^(${INTERNAL_PROPS.join('|')})$`),
   // es2020: web-vitals' own build needs it already (optional chaining, ??).
   target: 'es2020',
   legalComments: 'none',
@@ -77,6 +104,6 @@ const min = await esbuild.transform(js, { minify: true, target: 'es5', legalComm
 writeFileSync(join(out, 'snippet.min.html'), '<script>' + min.code.trim() + '</script>\n');
 
 const gz = (f) => gzipSync(readFileSync(join(out, f)), { level: 9 }).length;
-for (const f of ['pum.js', 'pum.core.js', 'pum.esm.js']) {
+for (const f of quiet ? [] : ['pum.js', 'pum.core.js', 'pum.esm.js']) {
   console.log(`${f}: ${readFileSync(join(out, f)).length} bytes, ${gz(f)} gzipped`);
 }

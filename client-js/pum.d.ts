@@ -24,7 +24,7 @@ export interface Options {
   /**
    * The most unacknowledged batches kept for retries. Default `32`; values
    * above 48 are taken as 48, to stay well inside the server's
-   * de-duplication window (64 seqs below a client's highest). When a new
+   * de-duplication window (the last 1024 seqs of each client). When a new
    * batch would exceed it, the oldest is dropped and its events are counted
    * in browser_client_dropped_events_total{reason="queue_full"}.
    */
@@ -56,7 +56,7 @@ export interface Options {
      * wrapped. pum's own posts are never measured.
      */
     api?: false | { hosts: string[] };
-    /** browser_client_dropped_events_total{reason="queue_full"|"send_failed"}. */
+    /** browser_client_dropped_events_total{reason="queue_full"|"send_failed"|"too_old"}. */
     dropped?: boolean;
   };
 }
@@ -109,15 +109,43 @@ export interface Client {
  */
 export function createClient(options?: Options): Client;
 
+/**
+ * The command function that pum.js puts in `window[name]` for the snippets
+ * (the seed's `prometheusAggregator(...)`, pum's `pum(...)`); calls made
+ * before pum.js has loaded are queued by the snippet and replayed in order.
+ * Other commands are ignored; nothing ever throws.
+ */
+export interface CommandFunction {
+  /** Adds `by` (default 1) to counter `name`. */
+  (command: 'increment', name: string, labels?: Labels, by?: number): void;
+  /** Records `value` in histogram `name`. */
+  (command: 'observe', name: string, labels: Labels | undefined, value: number): void;
+  /** Sends now what has been aggregated and every batch still waiting. */
+  (command: 'flush'): void;
+}
+
+/** `window.prometheusUserMonitoringClient`: the page's single client of pum.js (the IIFE build). */
+export interface GlobalClient {
+  /** A counter bound to `name`. */
+  makeCounter(name: string): Counter;
+  /** A histogram bound to `name`. */
+  makeHistogram(name: string): Histogram;
+  /** As {@link Client.flush}. */
+  flush(): Promise<void>;
+  /** The snippet's command function (also in `window[PrometheusAggregatorObjectName]`). */
+  command: CommandFunction;
+}
+
 declare global {
   interface Window {
     /** Defined by pum.js (the IIFE build), bound to the page's single client. */
-    prometheusUserMonitoringClient?: {
-      makeCounter(name: string): Counter;
-      makeHistogram(name: string): Histogram;
-      flush(): Promise<void>;
-      /** The snippet's command function: (command: 'increment' | 'observe' | 'flush', name, labels, value). */
-      command(command: string, name?: string, labels?: Labels, value?: number): void;
-    };
+    prometheusUserMonitoringClient?: GlobalClient;
+    /** Set by a snippet: the name of its command function in `window`. */
+    PrometheusAggregatorObjectName?: string;
+    /**
+     * The seed's snippet's command function (its default name). With another
+     * name, declare it the same way: `declare var pum: CommandFunction;`.
+     */
+    prometheusAggregator?: CommandFunction;
   }
 }

@@ -30,6 +30,10 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
 fi
 cd "$(dirname "$0")/../client-js" 2>/dev/null || exit 0
+# npm 11 runs no dependency's install script unless package.json's
+# allowScripts approves it; esbuild's (a check that its binary is there) is
+# denied there on purpose: the binary comes as the optional dependency
+# @esbuild/<platform>, which esbuild finds by itself.
 if [ -f package-lock.json ] && [ ! -f node_modules/.package-lock.json -o package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

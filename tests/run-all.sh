@@ -9,13 +9,14 @@
 # (node --test tests/integration/, against $BUILD/pum-ingest and
 # $BUILD/pum-exporter with real nginx, spawn-fcgi, sqlite3 and promtool), the
 # browser client's unit and size-budget tests (node --test client-js/test/),
-# the browser tests (node --test tests/browser/: $BUILD/pum.js in Debian's
+# the type check of the browser client (tsc -p client-js), the browser
+# tests (node --test tests/browser/: $BUILD/pum.js in Debian's
 # Chromium, driven by playwright-core from client-js/node_modules, against
 # the real stack), the replay of the fuzz targets' committed corpora
 # (tests/fuzz/corpus/<target>/, one check per input file, through
 # $FUZZ_BUILD/fuzz/<target> built by `make fuzz-build` with clang++-14 and
 # ASan/UBSan; a missing binary is a failure), and `make check-format` (one
-# check) when clang-format is installed.
+# check: clang-format and prettier) when clang-format is installed.
 #
 # Environment: BUILD (default build); FUZZ_BUILD (default build-fuzz);
 # PUM_TEST_FILTER, a node --test name
@@ -153,6 +154,17 @@ elif [ ! -d client-js/test ]; then
   report client-js 0 1 "client-js/test/ is missing"
 else
   node_suite client-js client-js/test/
+fi
+
+# --- the browser client's types: tsc on client-js/src (JSDoc) and pum.d.ts
+echo "-- client-types (tsc -p client-js)"
+if [ ! -x client-js/node_modules/.bin/tsc ]; then
+  report client-types 0 1 "client-js/node_modules/.bin/tsc is missing: run make deps (npm ci in client-js/)"
+elif client-js/node_modules/.bin/tsc -p client-js >"$TMP/tsc.log" 2>&1; then
+  report client-types 1 0
+else
+  head -40 "$TMP/tsc.log"
+  report client-types 0 1 "tsc reported $(grep -c 'error TS' "$TMP/tsc.log") error(s)"
 fi
 
 # --- the browser client in real Chromium against the real stack

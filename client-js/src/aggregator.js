@@ -1,42 +1,87 @@
+// @ts-check
+
 /**
- * Aggregates in the page between two sends.
+ * @typedef {import('../pum.js').Labels} Labels
  *
- * add(h, name, labels, value): h = 0 for a counter (value added to the
- * series' `inc`), 1 for a histogram (value appended to its `observations`).
- * A series is the metric name plus its labels; label values are made strings
- * (String(v)); labels that are not an object count as no labels. A value
- * that is not a finite number, and a negative counter increment, are
- * ignored. A histogram series starts a new event every MAX_OBS observations,
- * so an event stays under the server's max_observations_per_event (1000).
+ * An event of the wire format (docs: "wire format"): a counter's increment
+ * or a histogram's observations, for one series.
+ * @typedef {{metricName: string, metricType: 'counter', labels: Record<string, string>, inc: number}} CounterEvent
+ * @typedef {{metricName: string, metricType: 'histogram', labels: Record<string, string>, observations: number[]}} HistogramEvent
+ * @typedef {CounterEvent | HistogramEvent} MetricEvent
  *
- * take(): the events in the wire format of PRODUCT.md
- * ({metricName, metricType, labels, inc} / {..., observations}), in the order
- * their series first appeared; the aggregator starts afresh.
+ * Where measurements go: the aggregator, or the client, which drops them
+ * once stopped. The types say what callers should pass; the values are
+ * checked all the same, since pages call in from untyped code.
+ * @typedef {object} Recorder
+ * @property {(name: string, labels: Labels | undefined, by: number) => void} count
+ *   adds `by` to a counter series
+ * @property {(name: string, labels: Labels | undefined, value: number) => void} observe
+ *   records one observation of a histogram series
+ */
+
+/**
+ * A histogram series starts a new event every MAX_OBS observations, so that
+ * an event stays under the server's max_observations_per_event (1000) even
+ * on a page that observes in a tight loop.
  */
 export const MAX_OBS = 500;
 
-export const aggregator = () => {
-  let ev = [];
-  let open = {};
-  return [
-    (h, n, l, v) => {
-      if (Number.isFinite(v) && (h || v >= 0)) {
-        const L = {};
-        let k;
-        for (k in l) L[k] = '' + l[k];
-        let e = open[(k = h + n + JSON.stringify(L))];
-        if (!e || (h && e.observations.length >= MAX_OBS)) {
-          ev.push((e = open[k] = { metricName: n, metricType: h ? 'histogram' : 'counter', labels: L }));
-          h ? (e.observations = []) : (e.inc = 0);
-        }
-        h ? e.observations.push(v) : (e.inc += v);
-      }
+/**
+ * Aggregates in the page between two sends, so that a batch carries one
+ * event per series however often the page recorded it.
+ *
+ * A series is the metric type and name plus its labels; label values are
+ * sent as strings. A value that is not a finite number, and a negative
+ * counter increment, are ignored: the server would refuse the whole batch
+ * for them.
+ *
+ * take() returns the events in the order their series first appeared and
+ * starts afresh.
+ *
+ * @returns {Recorder & {take(): MetricEvent[]}}
+ */
+export function createAggregator() {
+  /** @type {MetricEvent[]} */
+  let events = [];
+  /** the event each series currently adds to, by series key */
+  let open = new Map();
+
+  /**
+   * @param {'counter' | 'histogram'} type
+   * @param {string} name
+   * @param {unknown} labels
+   * @param {number} value
+   */
+  function add(type, name, labels, value) {
+    /** @type {Record<string, string>} */
+    const strings = {};
+    // for...in: any object's enumerable keys; nothing for null or a number
+    for (const key in /** @type {any} */ (labels)) strings[key] = '' + /** @type {any} */ (labels)[key];
+    const key = type + name + JSON.stringify(strings);
+    let event = open.get(key);
+    if (!event || (type == 'histogram' && event.observations.length >= MAX_OBS)) {
+      event = { metricName: name, metricType: type, labels: strings };
+      if (type == 'counter') event.inc = 0;
+      else event.observations = [];
+      open.set(key, event);
+      events.push(event);
+    }
+    if (type == 'counter') event.inc += value;
+    else event.observations.push(value);
+  }
+
+  return {
+    count(name, labels, by) {
+      if (Number.isFinite(by) && by >= 0) add('counter', name, labels, by);
     },
-    () => {
-      const e = ev;
-      ev = [];
-      open = {};
-      return e;
+    observe(name, labels, value) {
+      if (Number.isFinite(value)) add('histogram', name, labels, value);
     },
-  ];
-};
+    take() {
+      const taken = events;
+      events = [];
+      open = new Map();
+      return taken;
+    },
+  };
+}

@@ -1,31 +1,57 @@
+// @ts-check
+
 /**
  * Batches on the wire: `{"client": id, "seq": n, "events": [...]}`.
  *
- * split(events) cuts a list of events into parts whose JSON (UTF-8, with the
- * commas) stays within MAX_BYTES, so that every body (a part plus the
- * envelope, under 120 bytes) is below 64 KiB: the browser's
- * keepalive/sendBeacon budget and pum-ingest's default --max-body-bytes. As
- * the smallest event is 60 bytes, a part also holds fewer than 1000 events
- * (the server's max_events_per_batch). It returns arrays of event JSON
- * strings, always at least one (possibly empty) part. An event larger than
- * MAX_BYTES by itself gets a part of its own (the server answers 413 and it
- * is counted as send_failed).
- *
- * body(id, seq, part): the request body of one part. `id` is
- * [A-Za-z0-9_-] only and needs no escaping.
+ * Every body stays below 64 KiB, because that is both the browser's budget
+ * for keepalive fetches and sendBeacon (over it the request is refused
+ * outright) and pum-ingest's default --max-body-bytes.
  */
-export const MAX_BYTES = 6e4;
 
-export const split = (events) => {
-  let p = [];
+/**
+ * The most bytes of event JSON (UTF-8, with the commas) in one batch. The
+ * envelope adds under 120 bytes, so a body stays below 64 KiB. As the
+ * smallest event is 60 bytes, a batch also holds fewer than 1000 events (the
+ * server's max_events_per_batch).
+ */
+export const MAX_BYTES = 60000;
+
+/**
+ * Cuts a list of events into parts of at most MAX_BYTES of JSON each.
+ * Returns the parts as arrays of event JSON strings; always at least one
+ * part, possibly empty (a heartbeat). An event larger than MAX_BYTES by
+ * itself gets a part of its own: the server answers 413 and it is counted as
+ * send_failed, rather than holding up the events around it.
+ *
+ * @param {readonly object[]} events
+ * @returns {string[][]}
+ */
+export function split(events) {
+  let part = /** @type {string[]} */ ([]);
+  const parts = [part];
   let size = 0;
-  const parts = [p];
-  for (let e of events) {
-    const n = new Blob([(e = JSON.stringify(e))]).size + 1;
-    if ((size += n) > MAX_BYTES && p.length) parts.push((p = [])), (size = n);
-    p.push(e);
+  for (const event of events) {
+    const json = JSON.stringify(event);
+    // UTF-8 bytes, not characters: label values may be any text
+    const bytes = new Blob([json]).size + 1;
+    size += bytes;
+    if (size > MAX_BYTES && part.length > 0) {
+      part = [];
+      parts.push(part);
+      size = bytes;
+    }
+    part.push(json);
   }
   return parts;
-};
+}
 
-export const body = (id, seq, part) => '{"client":"' + id + '","seq":' + seq + ',"events":[' + part + ']}';
+/**
+ * The request body of one part. `client` is [A-Za-z0-9_-] only and the
+ * events are JSON already, so plain concatenation is exact.
+ *
+ * @param {string} client
+ * @param {number} seq
+ * @param {readonly string[]} part
+ */
+export const body = (client, seq, part) =>
+  '{"client":"' + client + '","seq":' + seq + ',"events":[' + part.join(',') + ']}';

@@ -1,56 +1,80 @@
-import { aggregator } from './aggregator.js';
-import { safe } from './safe.js';
+// @ts-check
+import { createAggregator } from './aggregator.js';
+import { attempt, safe } from './safe.js';
 import { backoff, outcome } from './transport.js';
 import { body, split } from './batch.js';
 import { webVitals } from './auto/web-vitals.js';
 import { navigation } from './auto/navigation.js';
 import { api } from './auto/api.js';
 
+/**
+ * @typedef {import('../pum.js').Options} Options
+ * @typedef {import('../pum.js').Client} Client
+ * @typedef {import('../pum.js').Labels} Labels
+ * @typedef {import('./aggregator.js').Recorder} Recorder
+ *
+ * The part of the window a client uses; tests pass a fake.
+ * @typedef {Pick<Window & typeof globalThis, 'fetch' | 'navigator' | 'document' | 'sessionStorage' | 'location' |
+ *   'crypto' | 'performance' | 'setTimeout' | 'clearTimeout' | 'setInterval' | 'clearInterval' | 'addEventListener' |
+ *   'removeEventListener'> & {XMLHttpRequest?: {prototype: XMLHttpRequest}}} Env
+ *
+ * One batch waiting for its acknowledgement.
+ * @typedef {object} Entry
+ * @property {string} body the request body, with its client id and seq: a
+ *   retry sends exactly this, so the server can tell it has it already
+ * @property {Promise<number>} [inFlight] the status of the fetch
+ *   under way (0 for no answer)
+ * @property {boolean} [beaconed] handed to sendBeacon (see "Beacons" below)
+ */
+
 const DROPPED = 'browser_client_dropped_events_total';
 
 /**
- * createClient(options, g): one pum client; see pum.d.ts for the options and
- * the methods. `g` is the global object: window by default; tests pass a fake
- * with fetch, navigator, document, sessionStorage, location, crypto,
- * XMLHttpRequest, performance, addEventListener/removeEventListener and the
- * timer functions.
+ * createClient(options, g): one pum client; see pum.d.ts for the options
+ * and the methods. `g` is the global object: window by default.
  *
- * The queue holds unacknowledged batches, oldest first, as
- * [body, promise while in flight]; at most maxQueue of them (an overflow
- * drops the oldest: queue_full).
+ * The queue holds the unacknowledged batches, oldest first; at most
+ * maxQueue of them (an overflow drops the oldest: queue_full), since the
+ * server only de-duplicates seqs within a window behind a client's highest.
  *
  * - tick(): the aggregated events are split into parts under 64 KiB; each
  *   part gets the next seq and joins the queue. Every `interval` ms the tick
  *   makes an empty batch (the heartbeat) when heartbeat is on, the page is
  *   visible and nothing else is queued, then pumps.
  * - pump(): when nothing is in flight and no backoff is pending, sends the
- *   oldest entry: one at a time, so the server sees a client's seqs in order
- *   and never one more than maxQueue ahead of an unacknowledged one.
- * - send(): fetch POST, keepalive, a string body (text/plain: a simple
- *   request, no CORS preflight). See transport.js for what an answer means;
- *   a batch to retry stays in the queue, the queue waits backoff() before the
- *   next attempt, which sends the same body (same client and seq).
- * - all(beacon): a tick, then sends every entry not in flight at once, in
- *   parallel, ignoring the backoff: with navigator.sendBeacon when `beacon`
- *   (when sendBeacon is missing, throws or returns false, with send()).
- *   flush() is all(); on visibilitychange to hidden and on pagehide,
- *   all(beacon), then the whole queue is saved to sessionStorage, which the
- *   next client for the same url in this tab takes over and sends first.
- * - A beacon has no answer: the browser may accept it and the server still
- *   fail (503 in an outage). So a beaconed entry is marked (e[2]) and KEPT:
- *   it is not beaconed twice, it is saved with the rest, and once the page is
- *   visible again pump() resends it by fetch with the same (client, seq) --
- *   the server acknowledges it again if the beacon got through, or applies
- *   it now. Back to visible, the saved copy is removed from sessionStorage.
+ *   oldest entry. One at a time, so that the server sees a client's seqs in
+ *   order and never one more than maxQueue ahead of an unacknowledged one.
+ * - send(): fetch POST, keepalive (it may outlive the page), a string body
+ *   (text/plain: a simple request, no CORS preflight). See transport.js for
+ *   what an answer means; a batch to retry stays in the queue, the queue
+ *   waits backoff() before the next attempt, which sends the same body
+ *   (same client and seq).
+ * - sendAll(beacon): a tick, then sends every entry not in flight at once,
+ *   in parallel, ignoring the backoff (the page may be going away): with
+ *   navigator.sendBeacon when `beacon` (when sendBeacon is missing, throws
+ *   or returns false, with send()). flush() is sendAll(false); on
+ *   visibilitychange to hidden and on pagehide, sendAll(true), then the
+ *   whole queue is saved to sessionStorage, which the next client for the
+ *   same url in this tab takes over and sends first.
+ *
+ * Beacons: a beacon has no answer, so the browser may accept it and the
+ * server still fail (503 in an outage). A beaconed entry is therefore KEPT:
+ * it is not beaconed twice, it is saved with the rest, and once the page is
+ * visible again pump() resends it by fetch with the same (client, seq); the
+ * server acknowledges it again if the beacon got through, or applies it
+ * now. Back to visible, the saved copy is removed from sessionStorage.
  *
  * The session buffer: unacknowledged batches outlive the page in
- * sessionStorage (the tab's session; never localStorage, never cookies),
- * under the key 'pum:' + url. The queue (the bodies) is stored whenever the
- * page is hidden or unloaded, and taken out (and removed) when the next
- * client for that url starts in the same tab. The bodies keep their own
- * client id and seq, so a batch that was delivered after all is only
- * acknowledged again by the server, not counted twice. A storage failure
- * (disabled, quota, SecurityError, bad JSON) just means nothing is kept.
+ * sessionStorage (the tab's session; never localStorage, never cookies:
+ * nothing that could follow a user), under the key 'pum:' + url, as a JSON
+ * array of one-element arrays [body] (the layout of earlier versions, so a
+ * tab keeps its batches across an update of pum.js). The queue is stored
+ * whenever the page is hidden or unloaded, and taken out (and removed) when
+ * the next client for that url starts in the same tab. The bodies keep
+ * their own client id and seq, so a batch that was delivered after all is
+ * only acknowledged again by the server, not counted twice. A storage
+ * failure (disabled, quota, SecurityError, bad JSON) just means nothing is
+ * kept.
  *
  * The client id is random and new for every client (every page load): 128
  * bits from crypto.getRandomValues in base 36, about 26 characters of
@@ -62,111 +86,217 @@ const DROPPED = 'browser_client_dropped_events_total';
  * Errors: browser_errors_total{kind} counts the window's 'error' events
  * (uncaught exceptions; resource load errors do not bubble to window and are
  * not counted) and 'unhandledrejection' events. The event name is the kind.
+ *
+ * @param {Options} [options]
+ * @param {Env} [g]
+ * @returns {Client}
  */
-export const createClient = (o, g) => {
-  o = o || {};
-  g = g || globalThis;
-  const run = (f) => safe(f)();
-  const au = o.auto || {};
-  const on = (k) => au[k] !== false;
+export function createClient(options, g) {
+  const o = options || {};
+  const env = /** @type {Env} */ (g || globalThis);
+  const auto = o.auto || {};
+  /** @param {Exclude<keyof NonNullable<Options['auto']>, 'api'>} name */
+  const isOn = (name) => auto[name] !== false;
   const url = o.url || '/record';
-  const key = 'pum:' + url;
-  const max = Math.min(o.maxQueue > 0 ? o.maxQueue : 32, 48);
-  const d = g.document;
-  const F = g.fetch;
-  const offs = [];
-  const q = [];
-  const [agg, take] = aggregator();
-  const id =
-    run(() => [...g.crypto.getRandomValues(new Uint32Array(4))].map((x) => x.toString(36)).join('')) ||
+  const storageKey = 'pum:' + url;
+  const maxQueue = Math.min(/** @type {number} */ (o.maxQueue) > 0 ? /** @type {number} */ (o.maxQueue) : 32, 48);
+  const document = env.document;
+  // Taken before auto.api wraps fetch: pum's own posts are never measured.
+  const post = env.fetch;
+  const aggregator = createAggregator();
+  /** @type {Entry[]} */
+  const queue = [];
+  /** what stop() undoes: listeners, the interval, the fetch/XHR wrappers */
+  const cleanups = /** @type {(() => void)[]} */ ([]);
+  const clientId =
+    attempt(() => Array.from(env.crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(36)).join('')) ||
     Math.random().toString(36).slice(2) + Date.now().toString(36);
   let seq = 0;
-  let live = 1;
-  let timer = 0;
-  let fails = 0;
+  let live = true;
+  /** the pending backoff timer; 0 when none */
+  let backoffTimer = 0;
+  /** sends in a row without an answer, for the backoff */
+  let failures = 0;
 
-  const add = (h, n, l, v) => live && agg(h, n, l, v);
-  // Counts the events of a batch given up, in the next batch. The batch's own
-  // dropped-events counts are carried over, not lost (nor counted as events).
-  const drop = safe((reason, e, n = 0) => {
-    if (on('dropped')) {
-      for (const x of JSON.parse(e[0]).events) x.metricName == DROPPED ? agg(0, DROPPED, x.labels, x.inc) : n++;
-      n && agg(0, DROPPED, { reason }, n);
+  /** The page's measurements, dropped once stopped. @type {Recorder} */
+  const recorder = {
+    count(name, labels, by) {
+      if (live) aggregator.count(name, labels, by);
+    },
+    observe(name, labels, value) {
+      if (live) aggregator.observe(name, labels, value);
+    },
+  };
+
+  const isHidden = () => document.visibilityState == 'hidden';
+
+  /**
+   * Counts the events of a batch given up, in the next batch. The batch's
+   * own dropped-events counts are carried over (not lost, and not counted
+   * as dropped events themselves). Even after stop(): the events were
+   * recorded while the client was live.
+   */
+  const drop = safe((/** @type {string} */ reason, /** @type {Entry} */ entry) => {
+    if (!isOn('dropped')) return;
+    let count = 0;
+    for (const event of JSON.parse(entry.body).events) {
+      if (event.metricName == DROPPED) aggregator.count(DROPPED, event.labels, event.inc);
+      else count++;
     }
+    if (count) aggregator.count(DROPPED, { reason }, count);
   });
-  const push = (e) => {
-    q.push(e);
-    while (q.length > max) drop('queue_full', q.shift());
+
+  /** @param {string} body */
+  const enqueue = (body) => {
+    queue.push({ body });
+    while (queue.length > maxQueue) drop('queue_full', /** @type {Entry} */ (queue.shift()));
   };
-  const send = (e) =>
-    (e[1] = new Promise((r) => r(F(url, { method: 'POST', body: e[0], keepalive: true }))).then(
-      (r) => r.status,
-      () => 0
-    )).then(
-      safe((s, i) => {
-        e[1] = 0;
-        if ((s = outcome(s))) {
-          fails = 0;
-          (i = q.indexOf(e)) < 0 || (q.splice(i, 1), s > 1 && drop(s > 2 ? 'too_old' : 'send_failed', e));
-        } else timer ||= live && g.setTimeout(safe(() => ((timer = 0), pump())), backoff(fails++, Math.random()));
-        pump();
-      })
+
+  /** @param {Entry} entry */
+  const send = (entry) => {
+    const status = new Promise((resolve) =>
+      resolve(post(url, { method: 'POST', body: entry.body, keepalive: true })),
+    ).then(
+      (response) => /** @type {Response} */ (response).status,
+      () => 0,
     );
-  const pump = () => q.some((e) => e[1]) || (live && q[0] && !timer && !(q[0][2] && hidden()) && send(q[0]));
-  const hidden = () => d.visibilityState == 'hidden';
-  const tick = (hb) => {
-    const ev = take();
-    if (ev.length || (hb && o.heartbeat !== false && !q.length && !hidden()))
-      split(ev).map((p) => push([body(id, seq++, p)]));
+    entry.inFlight = status;
+    return status.then(
+      safe((answer) => {
+        entry.inFlight = undefined;
+        const result = outcome(answer);
+        if (result == 'retry') {
+          // One timer for the whole queue: the next attempt is whatever is oldest then.
+          if (!backoffTimer && live) {
+            backoffTimer = env.setTimeout(
+              safe(() => {
+                backoffTimer = 0;
+                pump();
+              }),
+              backoff(failures++, Math.random()),
+            );
+          }
+        } else {
+          failures = 0;
+          const i = queue.indexOf(entry);
+          // not there: dropped as queue_full meanwhile
+          if (i >= 0) {
+            queue.splice(i, 1);
+            if (result != 'done') drop(result, entry);
+          }
+        }
+        pump();
+      }),
+    );
   };
-  // returns the promises of the entries in flight and of the sends
-  const all = (beacon) => {
-    tick();
-    return q.slice().map((e) => {
-      if (e[1]) return e[1];
-      if (beacon && (e[2] || run(() => g.navigator.sendBeacon(url, e[0])))) return (e[2] = 1);
-      return send(e);
+
+  const pump = () => {
+    if (queue.some((entry) => entry.inFlight)) return;
+    const oldest = queue[0];
+    // A beaconed batch is resent only once the page is visible again: while
+    // hidden the beacon may still be on its way, and the page may be gone.
+    if (live && oldest && !backoffTimer && !(oldest.beaconed && isHidden())) send(oldest);
+  };
+
+  /** @param {boolean} heartbeat */
+  const tick = (heartbeat) => {
+    const events = aggregator.take();
+    if (events.length || (heartbeat && o.heartbeat !== false && !queue.length && !isHidden())) {
+      for (const part of split(events)) enqueue(body(clientId, seq++, part));
+    }
+  };
+
+  /**
+   * @param {boolean} beacon
+   * @returns {(Promise<unknown> | boolean)[]} the sends under way, to wait for
+   */
+  const sendAll = (beacon) => {
+    tick(false);
+    return queue.slice().map((entry) => {
+      if (entry.inFlight) return entry.inFlight;
+      if (beacon && (entry.beaconed || attempt(() => env.navigator.sendBeacon(url, entry.body)))) {
+        entry.beaconed = true;
+        return true;
+      }
+      return send(entry);
     });
   };
-  const hide = () => {
-    all(1);
-    run(() => g.sessionStorage.setItem(key, JSON.stringify(q)));
+
+  const onHide = () => {
+    sendAll(true);
+    attempt(() => env.sessionStorage.setItem(storageKey, JSON.stringify(queue.map((entry) => [entry.body]))));
   };
-  const listen = safe((t, type, f) => {
-    t.addEventListener(type, (f = safe(f)));
-    offs.push(() => t.removeEventListener(type, f));
-  });
 
-  run(() => {
-    const v = JSON.parse(g.sessionStorage.getItem(key)).map((e) => [e[0]]);
-    g.sessionStorage.removeItem(key);
-    v.map(push);
-  });
-  listen(d, 'visibilitychange', () => (hidden() ? hide() : run(() => g.sessionStorage.removeItem(key))));
-  listen(g, 'pagehide', hide);
-  run(() => {
-    const iv = g.setInterval(safe(() => (tick(1), pump())), o.interval > 0 ? o.interval : 1e4);
-    offs.push(() => g.clearInterval(iv));
-  });
-  on('pageViews') && add(0, 'browser_page_views_total', 0, 1);
-  run(() => webVitals(add, on('webVitals'), (e) => navigation(e, add, on('pageLoad'), on('navigation'))));
-  // browser_errors_total{kind}: see "Errors" above
-  on('errors') && ['error', 'unhandledrejection'].map((k) => listen(g, k, () => add(0, 'browser_errors_total', { kind: k }, 1)));
-  au.api && run(() => offs.push(api(g, au.api.hosts, add)));
-  run(pump);
+  /**
+   * @param {Pick<EventTarget, 'addEventListener' | 'removeEventListener'>} target
+   * @param {string} type
+   * @param {() => void} listener
+   */
+  const listen = (target, type, listener) => {
+    const guarded = safe(listener);
+    attempt(() => {
+      target.addEventListener(type, guarded);
+      cleanups.push(() => target.removeEventListener(type, guarded));
+    });
+  };
 
-  const increment = safe((n, l, by) => add(0, n, l, by ?? 1));
-  const observe = safe((n, l, v) => add(1, n, l, v));
+  // The previous page's unsent batches go first: they are older.
+  attempt(() => {
+    const saved = /** @type {string[][]} */ (
+      JSON.parse(/** @type {string} */ (env.sessionStorage.getItem(storageKey)))
+    );
+    const bodies = saved.map((entry) => entry[0]);
+    env.sessionStorage.removeItem(storageKey);
+    bodies.forEach(enqueue);
+  });
+  listen(document, 'visibilitychange', () => {
+    if (isHidden()) onHide();
+    else attempt(() => env.sessionStorage.removeItem(storageKey));
+  });
+  listen(env, 'pagehide', onHide);
+  attempt(() => {
+    const interval = env.setInterval(
+      safe(() => {
+        tick(true);
+        pump();
+      }),
+      /** @type {number} */ (o.interval) > 0 ? o.interval : 10000,
+    );
+    cleanups.push(() => env.clearInterval(interval));
+  });
+  if (isOn('pageViews')) recorder.count('browser_page_views_total', {}, 1);
+  attempt(() =>
+    webVitals(recorder, isOn('webVitals'), (entry) =>
+      navigation(entry, recorder, { load: isOn('pageLoad'), phases: isOn('navigation') }),
+    ),
+  );
+  if (isOn('errors')) {
+    for (const kind of ['error', 'unhandledrejection']) {
+      listen(env, kind, () => recorder.count('browser_errors_total', { kind }, 1));
+    }
+  }
+  const apiOption = auto.api;
+  if (apiOption) attempt(() => cleanups.push(api(env, apiOption.hosts, recorder)));
+  attempt(pump);
+
+  const increment = safe(
+    (/** @type {string} */ name, /** @type {Labels | undefined} */ labels, /** @type {number | undefined} */ by) =>
+      recorder.count(name, labels, by ?? 1),
+  );
+  const observe = safe(
+    (/** @type {string} */ name, /** @type {Labels | undefined} */ labels, /** @type {number} */ value) =>
+      recorder.observe(name, labels, value),
+  );
   return {
-    counter: (n) => ({ increment: (l, by) => increment(n, l, by) }),
-    histogram: (n) => ({ observe: (v, l) => observe(n, l, v) }),
+    counter: (name) => ({ increment: (labels, by) => increment(name, labels, by) }),
+    histogram: (name) => ({ observe: (value, labels) => observe(name, labels, value) }),
     increment,
     observe,
-    flush: () => Promise.all(run(all) || []).then(() => {}),
+    flush: () => Promise.all(attempt(() => sendAll(false)) || []).then(() => {}),
     stop: safe(() => {
-      live = 0;
-      offs.splice(0).map(run);
-      run(() => g.clearTimeout(timer));
+      live = false;
+      cleanups.splice(0).forEach(attempt);
+      attempt(() => env.clearTimeout(backoffTimer));
     }),
   };
-};
+}

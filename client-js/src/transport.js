@@ -1,17 +1,39 @@
-/**
- * The delay in ms before retry number `n` (0-based) of a batch that got no
- * answer, 408, 429 or 5xx: 1 s doubling up to 60 s, times a random factor in
- * [0.5, 1) ("equal jitter", r in [0, 1)) so that pages do not retry in step.
- */
-export const backoff = (n, r) => (Math.min(1e3 * 2 ** n, 6e4) * (1 + r)) / 2;
+// @ts-check
 
 /**
- * What an answer means for a batch: 1 done (2xx), 3 dropped for good as
- * too old (409: its seq is older than the server's de-duplication window, so
- * a retry can never be applied; counted as too_old), 2 dropped for good (any
- * other status below 500 except 408 and 429: 400, 403, 413, 422...; counted
- * as send_failed), 0 keep and retry later (no answer: status 0; 408, 429,
- * 5xx).
+ * What the answer to one batch means for it:
+ * - 'done': accepted (2xx).
+ * - 'too_old': dropped for good, its seq is older than the server's
+ *   de-duplication window (409), so no retry can ever be applied; its events
+ *   are counted as dropped with reason too_old.
+ * - 'send_failed': dropped for good (any other status below 500 except 408
+ *   and 429: 400, 403, 413, 422...), since sending the same body again would
+ *   get the same answer; counted as send_failed.
+ * - 'retry': kept and sent again later with the same (client, seq): no answer
+ *   (status 0: network error, blocked, offline), 408, 429 or 5xx, all of
+ *   which may succeed later.
+ *
+ * @typedef {'done' | 'too_old' | 'send_failed' | 'retry'} Outcome
  */
-export const outcome = (s) =>
-  s > 199 && s < 300 ? 1 : s == 409 ? 3 : s && s < 500 && s != 408 && s != 429 ? 2 : 0;
+
+/**
+ * @param {number} status the HTTP status; 0 when there was no answer
+ * @returns {Outcome}
+ */
+export function outcome(status) {
+  if (status >= 200 && status < 300) return 'done';
+  if (status == 409) return 'too_old';
+  if (status && status < 500 && status != 408 && status != 429) return 'send_failed';
+  return 'retry';
+}
+
+/**
+ * The delay in ms before retry number `attempt` (0-based) of a batch: 1 s
+ * doubling up to 60 s, times a factor in [0.5, 1) taken from `random` in
+ * [0, 1) ("equal jitter"), so that the pages of a whole site that lost their
+ * collector at the same moment do not all retry in step when it comes back.
+ *
+ * @param {number} attempt
+ * @param {number} random
+ */
+export const backoff = (attempt, random) => (Math.min(1000 * 2 ** attempt, 60000) * (1 + random)) / 2;

@@ -125,7 +125,9 @@ export const fakeEnv = (opts = {}) => {
   };
   /** Every event delivered so far: fetch answered 2xx, and beacons the browser took, flattened. */
   env.sent = () =>
-    [...env.posts.filter((r) => r.status >= 200 && r.status < 300), ...env.beacons].flatMap((r) => (r.json && r.json.events) || []);
+    [...env.posts.filter((r) => r.status >= 200 && r.status < 300), ...env.beacons].flatMap(
+      (r) => (r.json && r.json.events) || [],
+    );
   return env;
 };
 
@@ -151,4 +153,13 @@ export const navEntry = (over = {}) => ({
   loadEventStart: 1200.9,
   loadEventEnd: 1210.123456,
   ...over,
+});
+
+/**
+ * A Recorder (src/aggregator.js) that logs its calls into `got` as
+ * [method, name, labels, value], for the automatic metrics' unit tests.
+ */
+export const recorder = (got) => ({
+  count: (...a) => got.push(['count', ...a]),
+  observe: (...a) => got.push(['observe', ...a]),
 });

@@ -4,7 +4,7 @@ import { createClient } from '../src/client.js';
 import { methodLabel, statusClass } from '../src/auto/api.js';
 import { webVitals } from '../src/auto/web-vitals.js';
 import { PHASES } from '../src/auto/navigation.js';
-import { fakeEnv, navEntry, settle } from '../test-support/fake-env.mjs';
+import { fakeEnv, navEntry, recorder, settle } from '../test-support/fake-env.mjs';
 
 const off = { pageViews: false, pageLoad: false, navigation: false, webVitals: false, errors: false };
 const events = async (env, c) => {
@@ -15,7 +15,9 @@ const events = async (env, c) => {
 test('a page view is counted once per client', async () => {
   const env = fakeEnv();
   const c = createClient({ auto: { ...off, pageViews: true } }, env.g);
-  assert.deepEqual(await events(env, c), [{ metricName: 'browser_page_views_total', metricType: 'counter', labels: {}, inc: 1 }]);
+  assert.deepEqual(await events(env, c), [
+    { metricName: 'browser_page_views_total', metricType: 'counter', labels: {}, inc: 1 },
+  ]);
 });
 
 test('uncaught errors and unhandled rejections are counted by kind', async () => {
@@ -48,18 +50,18 @@ test('web vitals are recorded in seconds (CLS unitless) from the web-vitals call
   const got = [];
   const cbs = [];
   const fns = [0, 1, 2, 3, 4].map((i) => (cb) => (cbs[i] = cb));
-  webVitals((...a) => got.push(a), true, () => {}, fns);
+  webVitals(recorder(got), true, () => {}, fns);
   cbs[0]({ value: 2500 });
   cbs[1]({ value: 200 });
   cbs[2]({ value: 0.1 });
   cbs[3]({ value: 1800 });
   cbs[4]({ value: 800, entries: [] });
   assert.deepEqual(got, [
-    [1, 'browser_web_vitals_lcp_seconds', 0, 2.5],
-    [1, 'browser_web_vitals_inp_seconds', 0, 0.2],
-    [1, 'browser_web_vitals_cls', 0, 0.1],
-    [1, 'browser_web_vitals_fcp_seconds', 0, 1.8],
-    [1, 'browser_web_vitals_ttfb_seconds', 0, 0.8],
+    ['observe', 'browser_web_vitals_lcp_seconds', {}, 2.5],
+    ['observe', 'browser_web_vitals_inp_seconds', {}, 0.2],
+    ['observe', 'browser_web_vitals_cls', {}, 0.1],
+    ['observe', 'browser_web_vitals_fcp_seconds', {}, 1.8],
+    ['observe', 'browser_web_vitals_ttfb_seconds', {}, 0.8],
   ]);
 });
 
@@ -68,7 +70,7 @@ test('the TTFB report hands its navigation entry over for the page load and its 
   const got = [];
   const cbs = [];
   const fns = [0, 1, 2, 3, 4].map((i) => (cb) => (cbs[i] = cb));
-  webVitals((...a) => got.push(a), false, (e) => navs.push(e), fns);
+  webVitals(recorder(got), false, (e) => navs.push(e), fns);
   assert.deepEqual(Object.keys(cbs), ['4'], 'only onTTFB is called when web vitals are off');
   const e = navEntry();
   cbs[4]({ value: 200, entries: [e] });
@@ -87,10 +89,10 @@ test('a throwing web-vitals function or callback breaks nothing', () => {
     (cb) => cb({ value: 1, entries: null }),
   ];
   const got = [];
-  assert.doesNotThrow(() => webVitals((...a) => got.push(a), true, () => {}, fns));
+  assert.doesNotThrow(() => webVitals(recorder(got), true, () => {}, fns));
   assert.deepEqual(
     got.filter((a) => Number.isFinite(a[3])).map((a) => a[1]),
-    ['browser_web_vitals_fcp_seconds', 'browser_web_vitals_ttfb_seconds']
+    ['browser_web_vitals_fcp_seconds', 'browser_web_vitals_ttfb_seconds'],
   );
 });
 
@@ -101,7 +103,12 @@ test('page load and navigation phases go out as histograms', async () => {
   const got = [];
   const cbs = [];
   const { navigation } = await import('../src/auto/navigation.js');
-  webVitals(() => {}, false, (e) => navigation(e, (...a) => got.push(a), true, true), [0, 1, 2, 3, 4].map((i) => (cb) => (cbs[i] = cb)));
+  webVitals(
+    recorder([]),
+    false,
+    (e) => navigation(e, recorder(got), { load: true, phases: true }),
+    [0, 1, 2, 3, 4].map((i) => (cb) => (cbs[i] = cb)),
+  );
   cbs[4]({ value: 1, entries: [navEntry()] });
   assert.equal(got.length, 11);
   assert.deepEqual(new Set(got.slice(1).map((a) => a[2].phase)), new Set(PHASES));
@@ -109,13 +116,27 @@ test('page load and navigation phases go out as histograms', async () => {
 });
 
 test('status_class and method labels', () => {
+  assert.deepEqual([200, 204, 299, 301, 304, 404, 400, 500, 503, 599, 0, undefined, 600, 99].map(statusClass), [
+    '2xx',
+    '2xx',
+    '2xx',
+    '3xx',
+    '3xx',
+    '4xx',
+    '4xx',
+    '5xx',
+    '5xx',
+    '5xx',
+    'network_error',
+    'network_error',
+    'network_error',
+    'network_error',
+  ]);
   assert.deepEqual(
-    [200, 204, 299, 301, 304, 404, 400, 500, 503, 599, 0, undefined, 600, 99].map(statusClass),
-    ['2xx', '2xx', '2xx', '3xx', '3xx', '4xx', '4xx', '5xx', '5xx', '5xx', 'network_error', 'network_error', 'network_error', 'network_error']
-  );
-  assert.deepEqual(
-    ['get', 'POST', 'put', 'Patch', 'delete', 'head', 'options', 'PROPFIND', 'connect', undefined, '', null].map(methodLabel),
-    ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'OTHER', 'OTHER', 'GET', 'GET', 'GET']
+    ['get', 'POST', 'put', 'Patch', 'delete', 'head', 'options', 'PROPFIND', 'connect', undefined, '', null].map(
+      methodLabel,
+    ),
+    ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'OTHER', 'OTHER', 'GET', 'GET', 'GET'],
   );
 });
 
@@ -154,8 +175,13 @@ const apiEnv = (respond) => {
 };
 
 test('fetch to a listed host is measured by host, method and status class', async () => {
-  const { env } = apiEnv((u) => (String(u).includes('fail') ? new TypeError('Failed to fetch') : String(u).includes('missing') ? 404 : 200));
-  const c = createClient({ url: 'https://api.example/record', auto: { ...off, api: { hosts: ['api.example', 'localhost:8080'] } } }, env.g);
+  const { env } = apiEnv((u) =>
+    String(u).includes('fail') ? new TypeError('Failed to fetch') : String(u).includes('missing') ? 404 : 200,
+  );
+  const c = createClient(
+    { url: 'https://api.example/record', auto: { ...off, api: { hosts: ['api.example', 'localhost:8080'] } } },
+    env.g,
+  );
   env.posts.length = 0;
   await env.g.fetch('https://api.example/v1/items');
   await env.g.fetch(new URL('https://api.example/missing'), { method: 'post' });
@@ -172,14 +198,17 @@ test('fetch to a listed host is measured by host, method and status class', asyn
       ['api.example', 'POST', '4xx', 1],
       ['localhost:8080', 'PUT', '2xx', 1],
       ['api.example', 'GET', 'network_error', 1],
-    ]
+    ],
   );
   assert.ok(api.every((e) => e.observations.every((v) => v >= 0)));
 });
 
 test("pum's own posts are never measured, even to a listed host", async () => {
   const { env } = apiEnv(() => 204);
-  const c = createClient({ url: 'https://api.example/record', auto: { ...off, api: { hosts: ['api.example'] } } }, env.g);
+  const c = createClient(
+    { url: 'https://api.example/record', auto: { ...off, api: { hosts: ['api.example'] } } },
+    env.g,
+  );
   await env.g.fetch('https://api.example/record'); // the page posting there itself is measured
   await c.flush();
   assert.equal(env.sent().filter((e) => e.metricName.startsWith('browser_api')).length, 1);
@@ -215,7 +244,10 @@ test('the fetch wrapper keeps this, the arguments, the result and the error unch
     throw boom;
   };
   createClient({ auto: { ...off, api: { hosts: ['api.example'] } } }, env2.g);
-  assert.throws(() => env2.g.fetch('https://api.example/a'), (e) => e === boom);
+  assert.throws(
+    () => env2.g.fetch('https://api.example/a'),
+    (e) => e === boom,
+  );
   // a non-listed request gets the very promise of the original
   const p = Promise.resolve({ status: 200 });
   const env3 = fakeEnv();
@@ -243,7 +275,7 @@ test('XMLHttpRequest to a listed host is measured at loadend, status 0 as networ
     [
       ['GET', '2xx', 1],
       ['DELETE', 'network_error', 1],
-    ]
+    ],
   );
 });
 
@@ -311,7 +343,17 @@ test('bad input never throws and records nothing bad', async () => {
 });
 
 test('createClient never throws, even with a hostile or empty global', async () => {
-  for (const o of [undefined, null, 5, 'x', { auto: null }, { auto: 5 }, { auto: { api: true } }, { auto: { api: { hosts: 'x' } } }, { interval: -1, maxQueue: NaN }]) {
+  for (const o of [
+    undefined,
+    null,
+    5,
+    'x',
+    { auto: null },
+    { auto: 5 },
+    { auto: { api: true } },
+    { auto: { api: { hosts: 'x' } } },
+    { interval: -1, maxQueue: NaN },
+  ]) {
     for (const g of [{}, fakeEnv().g]) {
       let c;
       assert.doesNotThrow(() => (c = createClient(o, g)));

@@ -18,7 +18,12 @@ test('no events make one empty part (a heartbeat batch)', () => {
 test('every part of a large batch stays under 64 KiB, and no event is lost or reordered', () => {
   const ev = [];
   for (let i = 0; i < 3000; i++) {
-    ev.push({ metricName: 'usage_total', metricType: 'counter', labels: { feature: 'f' + i, text: 'ü€😀'.repeat(i % 7) }, inc: i });
+    ev.push({
+      metricName: 'usage_total',
+      metricType: 'counter',
+      labels: { feature: 'f' + i, text: 'ü€😀'.repeat(i % 7) },
+      inc: i,
+    });
   }
   const parts = split(ev);
   assert.ok(parts.length > 1);
@@ -30,7 +35,7 @@ test('every part of a large batch stays under 64 KiB, and no event is lost or re
   }
   assert.deepEqual(
     parts.flat().map((s) => JSON.parse(s)),
-    ev
+    ev,
   );
 });
 
@@ -50,6 +55,6 @@ test('an event too large by itself gets a part of its own', () => {
   const small = { metricName: 'c', metricType: 'counter', labels: {}, inc: 1 };
   assert.deepEqual(
     split([small, huge, small]).map((p) => p.length),
-    [1, 1, 1]
+    [1, 1, 1],
   );
 });

@@ -8,7 +8,9 @@ import { fakeEnv, settle } from '../test-support/fake-env.mjs';
 const quiet = { pageViews: false, pageLoad: false, navigation: false, webVitals: false, errors: false };
 const make = (env, o = {}) => createClient({ url: 'https://m.example/record', auto: quiet, ...o }, env.g);
 const counterOf = (events, name, labels) =>
-  events.filter((e) => e.metricName == name && JSON.stringify(e.labels) == JSON.stringify(labels)).reduce((n, e) => n + e.inc, 0);
+  events
+    .filter((e) => e.metricName == name && JSON.stringify(e.labels) == JSON.stringify(labels))
+    .reduce((n, e) => n + e.inc, 0);
 
 test('one batch is sent per interval, as text with the client id and seqs counting from 0', async () => {
   const env = fakeEnv();
@@ -27,8 +29,12 @@ test('one batch is sent per interval, as text with the client id and seqs counti
   assert.match(a.json.client, /^[A-Za-z0-9_-]{1,64}$/);
   assert.equal(b.json.client, a.json.client);
   assert.deepEqual([a.json.seq, b.json.seq], [0, 1]);
-  assert.deepEqual(a.json.events, [{ metricName: 'usage_total', metricType: 'counter', labels: { feature: 'a' }, inc: 1 }]);
-  assert.deepEqual(b.json.events, [{ metricName: 'rt_seconds', metricType: 'histogram', labels: { host: 'x' }, observations: [0.25] }]);
+  assert.deepEqual(a.json.events, [
+    { metricName: 'usage_total', metricType: 'counter', labels: { feature: 'a' }, inc: 1 },
+  ]);
+  assert.deepEqual(b.json.events, [
+    { metricName: 'rt_seconds', metricType: 'histogram', labels: { host: 'x' }, observations: [0.25] },
+  ]);
 });
 
 test('the interval option sets the period', async () => {
@@ -57,7 +63,7 @@ test('a heartbeat (empty batch) goes out every interval while the page is visibl
   assert.equal(env.posts.length, 3);
   assert.deepEqual(
     env.posts.map((p) => p.json.events),
-    [[], [], []]
+    [[], [], []],
   );
   env.hide();
   const n = env.posts.length + env.beacons.length;
@@ -112,12 +118,18 @@ test('a batch without an answer is resent with the same client and seq after a b
   await env.advance(10000); // seq 1 queued, seq 0 retried after backoff
   const seqs = env.posts.map((p) => p.json.seq);
   assert.ok(seqs.length >= 2);
-  assert.ok(seqs.every((s) => s === 0), 'only the oldest is tried while failing: ' + seqs);
+  assert.ok(
+    seqs.every((s) => s === 0),
+    'only the oldest is tried while failing: ' + seqs,
+  );
   down = false;
   await env.advance(70000);
   const okSeqs = env.posts.map((p) => p.json.seq);
   const first = env.posts[0].body;
-  assert.ok(env.posts.filter((p) => p.json.seq === 0).every((p) => p.body === first), 'same body each time');
+  assert.ok(
+    env.posts.filter((p) => p.json.seq === 0).every((p) => p.body === first),
+    'same body each time',
+  );
   assert.deepEqual(okSeqs.slice(-2), [0, 1], 'oldest first');
   assert.equal(counterOf(env.sent().slice(-2), 'x', {}), 3);
 });
@@ -217,7 +229,9 @@ test('the queue is bounded: the oldest batches are dropped and their events coun
   await c.flush();
   await env.advance(200000);
   const delivered = env.posts.filter((p) => p.status == 204);
-  const got = new Set(delivered.flatMap((p) => p.json.events.filter((e) => e.metricName == 'x').map((e) => e.labels.i)));
+  const got = new Set(
+    delivered.flatMap((p) => p.json.events.filter((e) => e.metricName == 'x').map((e) => e.labels.i)),
+  );
   // 10 batches, at most 4 kept; what fell out is counted.
   const lost = 10 - got.size;
   assert.ok(lost >= 6, `lost ${lost}`);
@@ -249,7 +263,7 @@ test('a large batch is split into parts under 64 KiB, each with its own seq', as
   for (const p of env.posts) assert.ok(Buffer.byteLength(p.body) < 65536);
   assert.deepEqual(
     env.posts.map((p) => p.json.seq),
-    env.posts.map((_, i) => i)
+    env.posts.map((_, i) => i),
   );
   assert.equal(env.sent().length, 2000);
   c.increment('after');
@@ -265,7 +279,10 @@ test('when the page is hidden everything goes out at once with sendBeacon', asyn
   assert.equal(env.beacons.length, 1);
   assert.equal(env.beacons[0].url, 'https://m.example/record');
   assert.equal(typeof env.beacons[0].body, 'string');
-  assert.deepEqual(env.beacons[0].json.events.map((e) => e.metricName), ['x']);
+  assert.deepEqual(
+    env.beacons[0].json.events.map((e) => e.metricName),
+    ['x'],
+  );
   assert.equal(env.posts.length, 0);
   env.hide(); // nothing new: nothing sent
   assert.equal(env.beacons.length, 1);
@@ -282,7 +299,13 @@ test('pagehide sends with sendBeacon too', async () => {
 for (const [name, setup] of [
   ['returns false', (env) => (env.beaconResult = false)],
   ['is missing', (env) => delete env.g.navigator.sendBeacon],
-  ['throws', (env) => (env.g.navigator.sendBeacon = () => { throw new TypeError('boom') })],
+  [
+    'throws',
+    (env) =>
+      (env.g.navigator.sendBeacon = () => {
+        throw new TypeError('boom');
+      }),
+  ],
   ['has no navigator', (env) => delete env.g.navigator],
 ]) {
   test(`when sendBeacon ${name}, hiding falls back to fetch with keepalive`, async () => {
@@ -350,10 +373,30 @@ test('events dropped are reported in browser_client_dropped_events_total unless 
   assert.equal(env.posts.length, 1);
 });
 
-test('outcome: 2xx done, 408/429/5xx/no answer retried, other statuses dropped', () => {
+test('outcome: 2xx done, 408/429/5xx/no answer retried, 409 too old, other statuses dropped', () => {
   assert.deepEqual(
-    [200, 204, 299, 0, 408, 429, 500, 503, 599, 400, 403, 404, 413, 422, 301, 409].map(outcome),
-    [1, 1, 1, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 3]
+    [200, 204, 299, 0, 408, 429, 500, 503, 599, 400, 403, 404, 413, 422, 301, 409, 199, 600, undefined].map(outcome),
+    [
+      'done',
+      'done',
+      'done',
+      'retry',
+      'retry',
+      'retry',
+      'retry',
+      'retry',
+      'retry',
+      'send_failed',
+      'send_failed',
+      'send_failed',
+      'send_failed',
+      'send_failed',
+      'send_failed',
+      'too_old',
+      'send_failed',
+      'retry',
+      'retry',
+    ],
   );
 });
 
@@ -367,7 +410,7 @@ test('a batch already in flight is not sent again when the page is hidden', asyn
   env.hide();
   assert.deepEqual(
     env.beacons.map((b) => b.json.seq),
-    [1]
+    [1],
   );
   answer(204);
   await settle();
@@ -384,7 +427,11 @@ test('a beaconed batch is kept: saved at pagehide, not beaconed twice, resent by
   env.pagehide(); // a navigation fires both; the second must not lose or re-beacon
   assert.equal(env.beacons.length, 1, 'beaconed once');
   const saved = JSON.parse(env.g.sessionStorage.getItem('pum:https://m.example/record'));
-  assert.deepEqual(saved.map((e) => e[0]), [env.beacons[0].body], 'saved for the next page');
+  assert.deepEqual(
+    saved.map((e) => e[0]),
+    [env.beacons[0].body],
+    'saved for the next page',
+  );
   await env.advance(30000);
   assert.equal(env.posts.length, 0, 'no resend while hidden');
   env.show();

@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { navigation, PHASES, phases } from '../src/auto/navigation.js';
-import { navEntry } from '../test-support/fake-env.mjs';
+import { navEntry, recorder } from '../test-support/fake-env.mjs';
 
 const us = (s) => Math.round(s * 1e6);
 const sumUs = (p) => p.reduce((a, v) => a + us(v), 0);
 
 test('the ten phases add up exactly to the page load, which is loadEventEnd', () => {
-  const [p, total] = phases(navEntry());
+  const { durations: p, total } = phases(navEntry());
   assert.equal(p.length, 10);
   assert.equal(sumUs(p), us(total));
   assert.equal(total, 1.210123);
 });
 
 test('each phase is the gap between its two boundaries', () => {
-  const [p] = phases(navEntry());
+  const { durations: p } = phases(navEntry());
   const byName = Object.fromEntries(PHASES.map((n, i) => [n, us(p[i])]));
   assert.deepEqual(byName, {
     redirect: 5100, // fetchStart - 0
@@ -31,8 +31,14 @@ test('each phase is the gap between its two boundaries', () => {
 });
 
 test('phases are clamped at 0 when timestamps are missing, zero or out of order', () => {
-  const e = navEntry({ domainLookupStart: 0, domainLookupEnd: 0, connectEnd: 0, responseEnd: 100, domInteractive: undefined });
-  const [p, total] = phases(e);
+  const e = navEntry({
+    domainLookupStart: 0,
+    domainLookupEnd: 0,
+    connectEnd: 0,
+    responseEnd: 100,
+    domInteractive: undefined,
+  });
+  const { durations: p, total } = phases(e);
   for (const v of p) assert.ok(v >= 0, String(p));
   assert.equal(sumUs(p), us(total));
   assert.equal(us(total), 1210123);
@@ -45,40 +51,37 @@ test('phases are clamped at 0 when timestamps are missing, zero or out of order'
 });
 
 test('a prerendered page is measured from activationStart', () => {
-  const [p, total] = phases(navEntry({ activationStart: 400 }));
+  const { durations: p, total } = phases(navEntry({ activationStart: 400 }));
   assert.equal(us(total), 810123); // loadEventEnd - activationStart
   assert.equal(sumUs(p), us(total));
   const n = Object.fromEntries(PHASES.map((x, i) => [x, us(p[i])]));
-  assert.deepEqual(
-    [n.redirect, n.cache, n.dns, n.connect, n.request, n.response],
-    [0, 0, 0, 0, 0, 0]
-  );
+  assert.deepEqual([n.redirect, n.cache, n.dns, n.connect, n.request, n.response], [0, 0, 0, 0, 0, 0]);
   assert.equal(n.dom_processing, 200700); // domInteractive - activationStart
 });
 
 test('a page fully loaded while prerendering has a page load of 0', () => {
-  const [p, total] = phases(navEntry({ activationStart: 5000 }));
+  const { durations: p, total } = phases(navEntry({ activationStart: 5000 }));
   assert.equal(total, 0);
   assert.ok(p.every((v) => v === 0));
 });
 
 test('navigation() adds the page load and the ten phases, or nothing before the load event ended', () => {
   const got = [];
-  const add = (...a) => got.push(a);
-  navigation(navEntry(), add, true, true);
+  const add = recorder(got);
+  navigation(navEntry(), add, { load: true, phases: true });
   assert.equal(got.length, 11);
-  assert.deepEqual(got[0], [1, 'browser_page_load_seconds', 0, 1.210123]);
+  assert.deepEqual(got[0], ['observe', 'browser_page_load_seconds', {}, 1.210123]);
   assert.deepEqual(
     got.slice(1).map((a) => [a[1], a[2].phase]),
-    PHASES.map((p) => ['browser_navigation_phase_seconds', p])
+    PHASES.map((p) => ['browser_navigation_phase_seconds', p]),
   );
   got.length = 0;
-  navigation(navEntry({ loadEventEnd: 0 }), add, true, true);
-  navigation(undefined, add, true, true);
+  navigation(navEntry({ loadEventEnd: 0 }), add, { load: true, phases: true });
+  navigation(undefined, add, { load: true, phases: true });
   assert.equal(got.length, 0);
-  navigation(navEntry(), add, false, true);
+  navigation(navEntry(), add, { load: false, phases: true });
   assert.equal(got.length, 10);
   got.length = 0;
-  navigation(navEntry(), add, true, false);
+  navigation(navEntry(), add, { load: true, phases: false });
   assert.equal(got.length, 1);
 });

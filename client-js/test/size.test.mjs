@@ -19,7 +19,9 @@ test(`build/pum.js is at most ${BUDGET} bytes gzipped with web-vitals included`,
   const total = gz('pum.js');
   t.diagnostic(`pum.js: ${readFileSync(join(dir, 'pum.js')).length} bytes, ${total} gzipped (budget ${BUDGET})`);
   if (existsSync(join(dir, 'pum.core.js'))) {
-    t.diagnostic(`core without web-vitals (pum.core.js): ${readFileSync(join(dir, 'pum.core.js')).length} bytes, ${gz('pum.core.js')} gzipped`);
+    t.diagnostic(
+      `core without web-vitals (pum.core.js): ${readFileSync(join(dir, 'pum.core.js')).length} bytes, ${gz('pum.core.js')} gzipped`,
+    );
   }
   assert.ok(total <= BUDGET, `pum.js is ${total} bytes gzipped, over the budget of ${BUDGET}`);
 });

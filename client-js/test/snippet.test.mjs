@@ -13,11 +13,21 @@ const stub = {
   name: 'stub',
   setup(b) {
     b.onResolve({ filter: /^web-vitals$/ }, () => ({ path: 'wv', namespace: 'stub' }));
-    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'export const onLCP=()=>{},onINP=onLCP,onCLS=onLCP,onFCP=onLCP,onTTFB=onLCP' }));
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
+      contents: 'export const onLCP=()=>{},onINP=onLCP,onCLS=onLCP,onFCP=onLCP,onTTFB=onLCP',
+    }));
   },
 };
 const pumJs = (
-  await esbuild.build({ entryPoints: [here + 'src/global.js'], bundle: true, minify: true, format: 'iife', target: 'es2020', write: false, plugins: [stub] })
+  await esbuild.build({
+    entryPoints: [here + 'src/global.js'],
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    target: 'es2020',
+    write: false,
+    plugins: [stub],
+  })
 ).outputFiles[0].text;
 
 const SEED_SNIPPET = `(function(i,s,o,g,r,a,m){i['PrometheusAggregatorObjectName']=r;i[r]=i[r]||function(){(i[r].q=i[r].q||[]).push(arguments)},i[r].l=1*new Date();a=s.createElement(o),m=s.getElementsByTagName(o)[0];a.async=1;a.src=(g+'/static/aggregatorClient.js');m.parentNode.insertBefore(a,m);i[r].aggregatorServerRoot = g;})(window,document,'script','http://127.0.0.1:8123','prometheusAggregator');
@@ -74,12 +84,17 @@ test("the seed's snippet works unchanged: its queue is replayed in order and pos
   assert.equal(env.posts[0].url, 'http://127.0.0.1:8123/record');
   const ev = env.sent();
   const usage = ev.find((e) => e.metricName == 'usage_total');
-  assert.deepEqual(usage, { metricName: 'usage_total', metricType: 'counter', labels: { browser: 'chrome', feature: 'quickQuestion' }, inc: 3 });
+  assert.deepEqual(usage, {
+    metricName: 'usage_total',
+    metricType: 'counter',
+    labels: { browser: 'chrome', feature: 'quickQuestion' },
+    inc: 3,
+  });
   const fb = ev.find((e) => e.metricName == 'firebase_response_time');
   assert.deepEqual(fb.observations, [0.3, 0.5]);
   assert.deepEqual(
     ev.filter((e) => !e.metricName.startsWith('browser_')).map((e) => e.metricName),
-    ['usage_total', 'firebase_response_time']
+    ['usage_total', 'firebase_response_time'],
   );
 });
 
@@ -88,12 +103,17 @@ test('queued calls keep their order, and unknown commands are ignored without th
   run(SEED_SNIPPET);
   run("prometheusAggregator('bogus', 'x'); prometheusAggregator(); prometheusAggregator('increment', 'second_total')");
   load(inserted[0]);
-  assert.doesNotThrow(() => run("prometheusAggregator('nope', 1, 2, 3); prometheusAggregator('toString'); prometheusAggregator('constructor')"));
+  assert.doesNotThrow(() =>
+    run("prometheusAggregator('nope', 1, 2, 3); prometheusAggregator('toString'); prometheusAggregator('constructor')"),
+  );
   run("prometheusAggregator('flush')");
   await settle();
   assert.deepEqual(
-    env.sent().filter((e) => !e.metricName.startsWith('browser_')).map((e) => e.metricName),
-    ['usage_total', 'firebase_response_time', 'second_total']
+    env
+      .sent()
+      .filter((e) => !e.metricName.startsWith('browser_'))
+      .map((e) => e.metricName),
+    ['usage_total', 'firebase_response_time', 'second_total'],
   );
 });
 
@@ -140,14 +160,22 @@ test('data attributes set url, interval, heartbeat, api hosts and turn automatic
   };
   load({
     src: 'https://cdn.example/pum.js',
-    dataset: { url: 'https://m.example/collect', interval: '2000', heartbeat: 'false', apiHosts: 'api.example,other.example', autoOff: 'pageViews,errors' },
+    dataset: {
+      url: 'https://m.example/collect',
+      interval: '2000',
+      heartbeat: 'false',
+      apiHosts: 'api.example,other.example',
+      autoOff: 'pageViews,errors',
+    },
   });
   g.dispatch('error');
   await g.fetch('https://api.example/x');
   await env.advance(2000);
   assert.equal(called, 1);
   assert.equal(env.posts[0].url, 'https://m.example/collect');
-  assert.deepEqual(names(env), ['browser_api_request_duration_seconds{"host":"api.example","method":"GET","status_class":"2xx"}']);
+  assert.deepEqual(names(env), [
+    'browser_api_request_duration_seconds{"host":"api.example","method":"GET","status_class":"2xx"}',
+  ]);
   await env.advance(10000);
   assert.equal(called, 1, 'no heartbeat');
 });
@@ -162,7 +190,11 @@ test('included twice, pum.js keeps one client and takes over a snippet queue tha
   run("prometheusAggregator('flush')");
   await settle();
   const ev = env.sent();
-  assert.equal(ev.filter((e) => e.metricName == 'browser_page_views_total').reduce((n, e) => n + e.inc, 0), 1, 'one page view');
+  assert.equal(
+    ev.filter((e) => e.metricName == 'browser_page_views_total').reduce((n, e) => n + e.inc, 0),
+    1,
+    'one page view',
+  );
   assert.equal(ev.find((e) => e.metricName == 'usage_total').inc, 1);
   assert.equal(new Set(env.posts.map((p) => p.json.client)).size, 1);
 });

@@ -1,72 +1,132 @@
+// @ts-check
 import { safe } from '../safe.js';
 
-/** The method label: upper-cased; none is GET; outside GET POST PUT PATCH DELETE HEAD OPTIONS it is OTHER. */
-export const methodLabel = (m) =>
-  /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$/.test((m = ('' + (m || 'GET')).toUpperCase())) ? m : 'OTHER';
+/** @typedef {import('../aggregator.js').Recorder} Recorder */
 
-/** The status_class label: 2xx, 3xx, 4xx, 5xx; anything else (0: no response) is network_error. */
-export const statusClass = (s) => (s > 199 && s < 600 ? ((s / 100) | 0) + 'xx' : 'network_error');
+const METHODS = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$/;
 
 /**
- * browser_api_request_duration_seconds{host, method, status_class} for fetch
- * and XMLHttpRequest calls whose URL (resolved against the page) has a host
- * (URL.host: hostname, and :port when not the default) listed in `hosts`.
+ * The method label: upper-cased; none is GET; outside GET POST PUT PATCH
+ * DELETE HEAD OPTIONS it is OTHER, so that a page cannot grow the label's
+ * values without bound.
+ *
+ * @param {unknown} method
+ */
+export function methodLabel(method) {
+  const upper = ('' + (method || 'GET')).toUpperCase();
+  return METHODS.test(upper) ? upper : 'OTHER';
+}
+
+/**
+ * The status_class label: 2xx, 3xx, 4xx, 5xx; anything else (0: no
+ * response) is network_error.
+ *
+ * @param {number} status
+ */
+export const statusClass = (status) =>
+  status >= 200 && status < 600 ? Math.floor(status / 100) + 'xx' : 'network_error';
+
+/**
+ * @typedef {object} ApiGlobal the part of the window that api() uses
+ * @property {typeof fetch} [fetch]
+ * @property {{prototype: XMLHttpRequest}} [XMLHttpRequest]
+ * @property {{now(): number}} performance
+ * @property {{href: string}} location
+ */
+
+/**
+ * browser_api_request_duration_seconds{host, method, status_class} for
+ * fetch and XMLHttpRequest calls whose URL (resolved against the page) has
+ * a host (URL.host: hostname, and :port when not the default) listed in
+ * `hosts`. Only listed hosts: a page calls many third parties, and each
+ * would be a new label value.
  *
  * fetch: from the call until the promise settles: resolved with a response
- * (its status; an opaque no-cors response, status 0, is not measured) or
- * rejected (network_error). XMLHttpRequest: from open() until 'loadend'
- * (status 0, that is a network error, an abort or a timeout: network_error).
- * An XMLHttpRequest re-opened before it was sent is counted once per open().
+ * (its status; an opaque no-cors response, status 0, is not measured since
+ * its status is unknown) or rejected (network_error). XMLHttpRequest: from
+ * open() until 'loadend' (status 0, that is a network error, an abort or a
+ * timeout: network_error). An XMLHttpRequest re-opened before it was sent
+ * is counted once per open().
  *
- * The wrappers call the originals with the same `this` and arguments and
- * return what they return (fetch: a promise settling with the same response
- * or the same rejection reason; a rejection nobody handles is still reported
- * as unhandled); whatever the original throws is thrown unchanged. Returns
- * the uninstall function: it puts the originals back if nobody has wrapped
- * them since, and otherwise leaves the wrappers in place as pass-throughs.
+ * The wrappers must be invisible to the page: they call the originals with
+ * the same `this` and arguments and return what they return (fetch: a
+ * promise settling with the same response or the same rejection reason; a
+ * rejection nobody handles is still reported as unhandled); whatever the
+ * original throws is thrown unchanged.
+ *
+ * Returns the uninstall function: it puts the originals back if nobody has
+ * wrapped them since, and otherwise leaves the wrappers in place as
+ * pass-throughs (unwrapping would also remove the later wrapper).
+ *
+ * @param {ApiGlobal} g
+ * @param {string[]} hosts
+ * @param {Recorder} recorder
+ * @returns {() => void}
  */
-export const api = (g, hosts, add) => {
-  let live = 1;
-  const F = g.fetch;
-  const P = (g.XMLHttpRequest || 0).prototype || {};
-  const O = P.open;
-  const now = () => g.performance.now();
-  // for a request to measure, the function that records it given its status; else undefined
-  const meta = safe(
-    (i, m, h, t = now()) =>
-      live &&
-      hosts.includes((h = new URL(i.url || i, g.location.href).host)) &&
-      safe((s) =>
-        add(1, 'browser_api_request_duration_seconds', { host: h, method: methodLabel(m || i.method), status_class: statusClass(s) }, (now() - t) / 1e3)
-      )
-  );
-  const f = function fetch(i, o) {
-    const x = meta(i, o && o.method);
-    const p = F.apply(this, arguments);
-    return x && p.then
-      ? p.then(
-          (r) => (r.status && x(r.status), r),
-          (e) => {
-            throw (x(0), e);
-          }
-        )
-      : p;
+export function api(g, hosts, recorder) {
+  let live = true;
+  const originalFetch = g.fetch;
+  const xhrPrototype = /** @type {Partial<XMLHttpRequest>} */ ((g.XMLHttpRequest || {}).prototype || {});
+  const originalOpen = xhrPrototype.open;
+
+  /**
+   * Starts measuring one request: the function that records it given its
+   * status, or undefined when it is not to be measured.
+   */
+  const start = safe((/** @type {any} */ input, /** @type {unknown} */ method) => {
+    const startedAt = g.performance.now();
+    if (!live) return undefined;
+    const host = new URL(input.url || input, g.location.href).host;
+    if (!hosts.includes(host)) return undefined;
+    return safe((/** @type {number} */ status) => {
+      const labels = { host, method: methodLabel(method || input.method), status_class: statusClass(status) };
+      recorder.observe('browser_api_request_duration_seconds', labels, (g.performance.now() - startedAt) / 1000);
+    });
+  });
+
+  /**
+   * @this {unknown}
+   * @param {RequestInfo | URL} input
+   * @param {RequestInit} [init]
+   */
+  const wrappedFetch = function (input, init) {
+    const finish = start(input, init && init.method);
+    const result = /** @type {typeof fetch} */ (originalFetch).apply(this, /** @type {any} */ (arguments));
+    if (!finish || !result.then) return result;
+    return result.then(
+      (response) => {
+        if (response.status) finish(response.status);
+        return response;
+      },
+      (reason) => {
+        finish(0);
+        throw reason;
+      },
+    );
   };
-  const o = function open(m, u) {
-    const r = O.apply(this, arguments);
-    let x = meta(u, m);
-    x &&
+
+  /**
+   * @this {XMLHttpRequest}
+   * @param {string} method
+   * @param {string | URL} url
+   */
+  const wrappedOpen = function (method, url) {
+    const result = /** @type {XMLHttpRequest['open']} */ (originalOpen).apply(this, /** @type {any} */ (arguments));
+    let finish = start(url, method);
+    if (finish) {
       this.addEventListener('loadend', () => {
-        x && x(this.status);
-        x = 0;
+        if (finish) finish(this.status);
+        finish = undefined;
       });
-    return r;
+    }
+    return result;
   };
-  F && (g.fetch = f);
-  O && (P.open = o);
+
+  if (originalFetch) g.fetch = wrappedFetch;
+  if (originalOpen) xhrPrototype.open = wrappedOpen;
   return () => {
-    live = 0;
-    g.fetch == f && (g.fetch = F);
-    P.open == o && (P.open = O);
+    live = false;
+    if (g.fetch == wrappedFetch) g.fetch = originalFetch;
+    if (xhrPrototype.open == wrappedOpen) xhrPrototype.open = originalOpen;
   };
-};
+}

@@ -1,14 +1,17 @@
+// @ts-check
+
 /**
  * Page load and its phases from a Navigation Timing Level 2 entry
  * (performance.getEntriesByType('navigation')[0]). pum reads it when
- * web-vitals reports TTFB (metric.entries[0]): in a task after the load event,
- * so loadEventEnd is set, and for a prerendered page only after activation.
+ * web-vitals reports TTFB (metric.entries[0]): that happens in a task after
+ * the load event, so loadEventEnd is set, and for a prerendered page only
+ * after activation.
  *
  * The start b0 is activationStart for a prerendered page, else 0 (the
- * navigation's startTime). Ten more boundaries are taken in this order, each
- * rounded to whole microseconds and clamped to at least the one before it (a
- * missing or zero timestamp therefore equals the previous boundary, and its
- * phase is 0):
+ * navigation's startTime): time spent prerendering is not time the user
+ * waited. Ten more boundaries are taken in this order, each rounded to whole
+ * microseconds and clamped to at least the one before it (a missing or zero
+ * timestamp therefore equals the previous boundary, and its phase is 0):
  *
  *   b1  fetchStart                redirect           b1 - b0   redirects, unload of the previous page, service worker start-up
  *   b2  domainLookupStart         cache              b2 - b1   HTTP cache lookup
@@ -21,31 +24,85 @@
  *   b9  loadEventStart            subresources       b9 - b8   images, iframes, async scripts...
  *   b10 loadEventEnd              load_event         b10 - b9
  *
- * browser_page_load_seconds = b10 - b0: the ten phases (whole microseconds)
- * add up to it exactly, and each is >= 0.
+ * browser_page_load_seconds = b10 - b0. Whole microseconds make the ten
+ * phases add up to it exactly (no floating-point drift), and the clamping
+ * keeps each >= 0, so a stacked chart of the phases is the page load.
  */
-const KEYS =
-  'fetchStart domainLookupStart domainLookupEnd connectEnd responseStart responseEnd domInteractive domContentLoadedEventEnd loadEventStart loadEventEnd'.split(
-    ' '
-  );
-export const PHASES = 'redirect cache dns connect request response dom_processing dom_content_loaded subresources load_event'.split(' ');
 
-/** [the ten phases in seconds, in PHASES order, the page load in seconds] for a navigation entry. */
-export const phases = (e) => {
-  const s = Math.round(e.activationStart * 1e3) || 0;
-  let t = s;
-  return [KEYS.map((k) => (0 - (t - (t = Math.max(t, Math.round(e[k] * 1e3) || 0)))) / 1e6), (t - s) / 1e6];
-};
+/** @typedef {import('../aggregator.js').Recorder} Recorder */
+
+/** The boundaries b1..b10, in order. */
+const BOUNDARIES = /** @type {const} */ ([
+  'fetchStart',
+  'domainLookupStart',
+  'domainLookupEnd',
+  'connectEnd',
+  'responseStart',
+  'responseEnd',
+  'domInteractive',
+  'domContentLoadedEventEnd',
+  'loadEventStart',
+  'loadEventEnd',
+]);
+
+/** The phase label of each boundary's phase, in the same order. */
+export const PHASES = [
+  'redirect',
+  'cache',
+  'dns',
+  'connect',
+  'request',
+  'response',
+  'dom_processing',
+  'dom_content_loaded',
+  'subresources',
+  'load_event',
+];
 
 /**
- * Adds browser_page_load_seconds (when `load`) and the ten
- * browser_navigation_phase_seconds{phase} (when `nav`) for the entry `e`;
- * nothing when there is no entry or its load event has not ended.
+ * @typedef {Partial<Record<(typeof BOUNDARIES)[number] | 'activationStart', number>>} NavigationEntry
+ *   the timestamps read (ms since the navigation started); others are ignored
  */
-export const navigation = (e, add, load, nav) => {
-  if (e && e.loadEventEnd > 0) {
-    const p = phases(e);
-    load && add(1, 'browser_page_load_seconds', 0, p[1]);
-    nav && p[0].map((v, i) => add(1, 'browser_navigation_phase_seconds', { phase: PHASES[i] }, v));
+
+/** @param {number | undefined} ms */
+const microseconds = (ms) => Math.round(/** @type {number} */ (ms) * 1000) || 0;
+
+/**
+ * The ten phases in seconds (PHASES order) and the page load in seconds.
+ *
+ * @param {NavigationEntry} entry
+ * @returns {{durations: number[], total: number}}
+ */
+export function phases(entry) {
+  const start = microseconds(entry.activationStart);
+  let previous = start;
+  const durations = BOUNDARIES.map((key) => {
+    const boundary = Math.max(previous, microseconds(entry[key]));
+    const duration = (boundary - previous) / 1e6;
+    previous = boundary;
+    return duration;
+  });
+  return { durations, total: (previous - start) / 1e6 };
+}
+
+/**
+ * Records browser_page_load_seconds (when `want.load`) and the ten
+ * browser_navigation_phase_seconds{phase} (when `want.phases`) for the
+ * entry; nothing when there is no entry or its load event has not ended
+ * (the phases would not add up to a page load).
+ *
+ * @param {NavigationEntry | undefined} entry
+ * @param {Recorder} recorder
+ * @param {{load: boolean, phases: boolean}} want
+ */
+export function navigation(entry, recorder, want) {
+  if (entry && /** @type {number} */ (entry.loadEventEnd) > 0) {
+    const { durations, total } = phases(entry);
+    if (want.load) recorder.observe('browser_page_load_seconds', {}, total);
+    if (want.phases) {
+      durations.forEach((seconds, i) =>
+        recorder.observe('browser_navigation_phase_seconds', { phase: PHASES[i] }, seconds),
+      );
+    }
   }
-};
+}

@@ -1,24 +1,53 @@
+// @ts-check
 import { onCLS, onFCP, onINP, onLCP, onTTFB } from 'web-vitals';
 import { safe } from '../safe.js';
 
 /**
- * Core Web Vitals from the web-vitals library (never measured by hand), as
- * web-vitals reports them: browser_web_vitals_lcp_seconds, _inp_seconds,
- * _fcp_seconds, _ttfb_seconds (milliseconds / 1000) and
- * browser_web_vitals_cls (unitless), when `vitals`. LCP, CLS and INP are
- * reported when the page is hidden, from web-vitals' capture-phase
- * visibilitychange listener on window, that is before pum's own listener
- * sends. The TTFB report also hands its navigation entry to `nav` (the page
- * load and its phases). `fns` replaces the library's functions in tests.
+ * @typedef {import('../aggregator.js').Recorder} Recorder
+ * @typedef {import('./navigation.js').NavigationEntry} NavigationEntry
+ * @typedef {(report: (metric: {value: number, entries: unknown[]}) => void) => void} Subscribe
+ *   the shape of web-vitals' onLCP, onINP...
  */
-export const webVitals = (add, vitals, nav, fns = [onLCP, onINP, onCLS, onFCP, onTTFB]) =>
-  fns.map(
-    (f, i) =>
-      (vitals || i > 3) &&
-      safe(f)(
-        safe((m) => {
-          vitals && add(1, 'browser_web_vitals_' + ['lcp_seconds', 'inp_seconds', 'cls', 'fcp_seconds', 'ttfb_seconds'][i], 0, i == 2 ? m.value : m.value / 1e3);
-          i > 3 && nav(m.entries[0]);
-        })
-      )
-  );
+
+/**
+ * The metric of each web-vitals function, in the order of `subscribe` below.
+ * web-vitals reports times in milliseconds, and Prometheus' convention is
+ * seconds; CLS has no unit.
+ */
+const METRICS = [
+  'browser_web_vitals_lcp_seconds',
+  'browser_web_vitals_inp_seconds',
+  'browser_web_vitals_cls',
+  'browser_web_vitals_fcp_seconds',
+  'browser_web_vitals_ttfb_seconds',
+];
+const CLS = 2;
+const TTFB = 4;
+
+/**
+ * Core Web Vitals from the web-vitals library (never measured by hand: its
+ * authors track the browsers' corner cases), when `vitals`. LCP, CLS and INP
+ * are reported when the page is hidden, from web-vitals' capture-phase
+ * visibilitychange listener on window, that is before pum's own listener
+ * sends them.
+ *
+ * The TTFB report also hands its navigation entry to `onNavigationEntry`
+ * (for the page load and its phases), so onTTFB is subscribed even when the
+ * vitals are off: it is the one moment pum knows the load event has ended.
+ *
+ * @param {Recorder} recorder
+ * @param {boolean} vitals
+ * @param {(entry: NavigationEntry | undefined) => void} onNavigationEntry
+ * @param {Subscribe[]} subscribe replaces the library's functions in tests
+ */
+export function webVitals(recorder, vitals, onNavigationEntry, subscribe = [onLCP, onINP, onCLS, onFCP, onTTFB]) {
+  subscribe.forEach((on, i) => {
+    if (!vitals && i != TTFB) return;
+    const report = safe((/** @type {{value: number, entries: unknown[]}} */ metric) => {
+      if (vitals) recorder.observe(METRICS[i], {}, i == CLS ? metric.value : metric.value / 1000);
+      if (i == TTFB) onNavigationEntry(/** @type {NavigationEntry} */ (metric.entries[0]));
+    });
+    // safe: web-vitals throws where the browser lacks PerformanceObserver
+    safe(on)(report);
+  });
+}
