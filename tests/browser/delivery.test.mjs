@@ -124,6 +124,8 @@ describe('delivery under failure, in Chromium', () => {
     const t = await openPage(browser, tc);
     await t.page.goto(url, { waitUntil: 'load' });
     await expectMetrics(s, [['browser_page_views_total', (m) => delta(base, m, 'browser_page_views_total'), 1]], { settleMs: 0 });
+    // The server may count the batch before the page sees its answer.
+    await waitFor(() => t.records.length > 0, { timeout: 5000, what: 'the first batch to be answered' });
     const firstClient = batchOf(t.records[0]).client;
     s.outage(true);
     let reloadedAt;
