@@ -56,11 +56,32 @@ UNIT_TEST_BINS := $(BUILD)/tests/schema_test $(BUILD)/tests/ingest_test \
   install uninstall fuzz fuzz-build
 .DEFAULT_GOAL := all
 
-# NO_DEPS=1 skips `make deps` (which installs every package the tests need,
-# Chromium included): for a build host that has the build's packages already,
-# as deploy/kubernetes/Dockerfile does.
-all: $(if $(NO_DEPS),,deps)
+# `make` only builds: it installs nothing. When a package the build needs
+# is missing it names it and points at `make deps` (which installs what the
+# tests need, Chromium included); `make run` and `make test` install what
+# they need themselves. NO_DEPS=1 is accepted for older scripts and changes
+# nothing.
+all: check-build-deps
 	$(MAKE) -j$(JOBS) binaries
+
+# The Debian packages the build needs, and those `make run` needs besides.
+BUILD_PACKAGES := g++ make libfcgi-dev rapidjson-dev libcivetweb-dev \
+  libsqlite3-dev libre2-dev zlib1g-dev libyaml-dev libssl-dev libcrypt-dev
+RUN_PACKAGES := $(BUILD_PACKAGES) nginx-light spawn-fcgi libfcgi-bin sqlite3 \
+  curl prometheus
+
+.PHONY: check-build-deps deps-run
+check-build-deps:
+	@missing=""; for p in $(BUILD_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: the build needs the Debian packages$$missing: apt-get install$$missing, or make deps" >&2; exit 1; \
+	fi
+	@[ -d client-js/node_modules ] || { echo "make: client-js/node_modules is missing (esbuild, web-vitals): make deps (npm ci in client-js/)" >&2; exit 1; }
+
+deps-run:
+	@sh tests/deps.sh $(RUN_PACKAGES)
 
 binaries: $(BUILD)/pum-ingest $(BUILD)/pum-exporter client
 
@@ -127,7 +148,8 @@ asan: deps
 	  UBSAN_OPTIONS=print_stacktrace=1 sh tests/run-all.sh
 
 # A single-host stack on loopback: nginx, workers, exporter; Ctrl-C stops it.
-run: all
+run: deps-run
+	$(MAKE) -j$(JOBS) binaries
 	BUILD=$(BUILD) sh deploy/run-local.sh
 
 # The ingest benchmark (tests/bench/bench.mjs): nginx `return 204`, a null
