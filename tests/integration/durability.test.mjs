@@ -1,13 +1,12 @@
 // Counts survive restarts: kill -9 every process, at rest and under load,
 // and a store that stays locked answers 503 with nothing applied.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
-  SEED_METRICS, clientId, counterEvent, histogramEvent, pidAlive, sumOf, itStopsCleanly, useStack, valueOf, waitFor,
+  SEED_METRICS, clientId, holdSqlite, counterEvent, histogramEvent, pidAlive, sumOf, itStopsCleanly, useStack, valueOf, waitFor,
 } from './stack.mjs';
 
 const hooks = { before, after };
@@ -196,25 +195,8 @@ describe('clients that go away before the answer', () => {
   itStopsCleanly(st);
 });
 
-// Runs the sqlite3 shell on `db` holding a write lock until release().
-async function holdWriteLock(db, stack) {
-  const sh = spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'pipe'] });
-  stack.helpers.add(sh);
-  let out = '';
-  let err = '';
-  sh.stdout.on('data', (d) => { out += d; });
-  sh.stderr.on('data', (d) => { err += d; });
-  sh.stdin.write(".timeout 2000\nBEGIN IMMEDIATE;\nSELECT 'locked';\n");
-  await waitFor(() => out.includes('locked'), { timeout: 5000, what: `sqlite3 to take the lock (${err})` });
-  return {
-    async release() {
-      const exited = new Promise((r) => sh.once('exit', r));
-      sh.stdin.end('ROLLBACK;\n.quit\n');
-      await exited;
-      stack.helpers.delete(sh);
-    },
-  };
-}
+// The sqlite3 shell on `db` holding a write lock until release().
+const holdWriteLock = (db, stack) => holdSqlite(db, stack, "BEGIN IMMEDIATE;\nSELECT 'locked';", 'locked');
 
 describe('store locked from outside past busy_timeout_ms', () => {
   const st = useStack(hooks, { metrics: { 'seed.json': SEED_METRICS }, workers: 2, config: { busy_timeout_ms: 200 } });

@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
   EXPORTER_BIN, INGEST_BIN, REPO, SEED_METRICS, Stack, clientId, counterEvent, histogramEvent, pidAlive, readPidFile,
-  sumOf, valueOf, waitFor, processStart, sameProcessAlive,
+  sumOf, valueOf, waitFor, processStart, sameProcessAlive, holdSqlite, useStack,
 } from './stack.mjs';
 import { makePosters, postStatus, statusTally } from './faults-load.mjs';
 
@@ -116,22 +116,7 @@ class SupervisedStack extends Stack {
   }
 }
 
-function useSupervised(opts) {
-  const ref = { s: null };
-  hooks.before(async () => {
-    ref.s = new SupervisedStack(opts);
-    try {
-      await ref.s.start();
-    } catch (e) {
-      await ref.s.stopAll();
-      throw e;
-    }
-  });
-  hooks.after(async () => {
-    if (ref.s) await ref.s.stopAll();
-  });
-  return ref;
-}
+const useSupervised = (opts) => useStack(hooks, opts, SupervisedStack);
 
 // sqlite3's answer to PRAGMA integrity_check on the store.
 function integrityCheck(db) {
@@ -380,24 +365,8 @@ describe('disk full: the store on a 3 MB tmpfs', () => {
 });
 
 // The sqlite3 shell holding `BEGIN EXCLUSIVE` on db until release().
-async function holdExclusive(db, stack) {
-  const sh3 = spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'pipe'] });
-  stack.helpers.add(sh3);
-  let out = '';
-  let err = '';
-  sh3.stdout.on('data', (d) => { out += d; });
-  sh3.stderr.on('data', (d) => { err += d; });
-  sh3.stdin.write(".timeout 2000\nBEGIN EXCLUSIVE;\nINSERT INTO clients SELECT * FROM clients WHERE 0;\nSELECT 'locked';\n");
-  await waitFor(() => out.includes('locked'), { timeout: 5000, what: `sqlite3 to take the lock (${err})` });
-  return {
-    async release() {
-      const exited = new Promise((r) => sh3.once('exit', r));
-      sh3.stdin.end('ROLLBACK;\n.quit\n');
-      await exited;
-      stack.helpers.delete(sh3);
-    },
-  };
-}
+const holdExclusive = (db, stack) => holdSqlite(db, stack,
+  "BEGIN EXCLUSIVE;\nINSERT INTO clients SELECT * FROM clients WHERE 0;\nSELECT 'locked';", 'locked');
 
 describe('a store locked by another process', () => {
   const BUSY_MS = 400;

@@ -857,10 +857,12 @@ export function clientId(prefix = 'c') {
 
 // Registers before/after hooks (of node:test) that start a Stack for the
 // enclosing describe() and stop it; returns {s} filled in by `before`.
-export function useStack(hooks, opts) {
+// `StackClass` may be a subclass of Stack (e.g. one that supervises its
+// workers).
+export function useStack(hooks, opts, StackClass = Stack) {
   const ref = { s: null };
   hooks.before(async () => {
-    ref.s = new Stack(opts);
+    ref.s = new StackClass(opts);
     try {
       await ref.s.start();
     } catch (e) {
@@ -916,4 +918,26 @@ export function histogramProblems(series) {
     }
   }
   return problems;
+}
+
+// Runs the sqlite3 shell on `db` with `sql`, which ends by printing `marker`
+// (e.g. "BEGIN IMMEDIATE; SELECT 'locked';"), and keeps it open, holding its
+// lock or read transaction, until release() ends it with `endSql`.
+export async function holdSqlite(db, stack, sql, marker, endSql = 'ROLLBACK;') {
+  const sh = spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'pipe'] });
+  stack.helpers.add(sh);
+  let out = '';
+  let err = '';
+  sh.stdout.on('data', (d) => { out += d; });
+  sh.stderr.on('data', (d) => { err += d; });
+  sh.stdin.write(`.timeout 2000\n${sql}\n`);
+  await waitFor(() => out.includes(marker), { timeout: 5000, what: `sqlite3 to print ${marker} (${err})` });
+  return {
+    async release() {
+      const exited = new Promise((r) => sh.once('exit', r));
+      sh.stdin.end(`${endSql}\n.quit\n`);
+      await exited;
+      stack.helpers.delete(sh);
+    },
+  };
 }

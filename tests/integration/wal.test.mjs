@@ -3,11 +3,10 @@
 // a reader held a long read transaction meanwhile; writers are not held up
 // by that reader or by the exporter's checkpoints.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
-import { SEED_METRICS, counterEvent, clientId, itStopsCleanly, sumOf, useStack, waitFor } from './stack.mjs';
+import { SEED_METRICS, counterEvent, clientId, holdSqlite, itStopsCleanly, sumOf, useStack, waitFor } from './stack.mjs';
 
 const hooks = { before, after };
 const MiB = 1 << 20;
@@ -44,22 +43,8 @@ async function burst(s, prefix, n, parallel = 16) {
 }
 
 // A sqlite3 shell holding a read transaction on `db` until release().
-async function holdReadTransaction(db, stack) {
-  const sh = spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'pipe'] });
-  stack.helpers.add(sh);
-  let out = '';
-  sh.stdout.on('data', (d) => { out += d; });
-  sh.stdin.write("BEGIN;\nSELECT 'reading', count(*) FROM clients;\n");
-  await waitFor(() => out.includes('reading'), { timeout: 5000, what: 'sqlite3 to start reading' });
-  return {
-    async release() {
-      const exited = new Promise((r) => sh.once('exit', r));
-      sh.stdin.end('COMMIT;\n.quit\n');
-      await exited;
-      stack.helpers.delete(sh);
-    },
-  };
-}
+const holdReadTransaction = (db, stack) =>
+  holdSqlite(db, stack, "BEGIN;\nSELECT 'reading', count(*) FROM clients;", 'reading', 'COMMIT;');
 
 describe('the WAL under a burst of new clients', () => {
   const st = useStack(hooks, { metrics: { 'seed.json': SEED_METRICS }, workers: 2, config: { upkeep_interval_seconds: 1 } });
