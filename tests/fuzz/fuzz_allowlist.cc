@@ -51,29 +51,7 @@ void CheckError(const pum::Status& s) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  // PUM_FUZZ_PAD_TEXT=1 gives the text spare capacity, so that RapidJSON's
-  // over-read past its end (bug 3 in README.md) stays inside the allocation
-  // and fuzzing can go on past it; without it ASan reports that bug.
-  static const bool pad = std::getenv("PUM_FUZZ_PAD_TEXT") != nullptr &&
-                          std::string(std::getenv("PUM_FUZZ_PAD_TEXT")) == "1";
-  // PUM_FUZZ_SKIP_LONG_NUMBERS=1 skips inputs with 40 or more characters in
-  // a row of [0-9.eE+-] (bug 2: RapidJSON crashes on such numbers).
-  static const bool skip_long =
-      std::getenv("PUM_FUZZ_SKIP_LONG_NUMBERS") &&
-      std::string(std::getenv("PUM_FUZZ_SKIP_LONG_NUMBERS")) == "1";
-  if (skip_long) {
-    size_t run = 0;
-    for (size_t i = 0; i < size; ++i) {
-      char c = static_cast<char>(data[i]);
-      bool num = (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' ||
-                 c == '+' || c == '-';
-      run = num ? run + 1 : 0;
-      if (run >= 40) return 0;
-    }
-  }
-  std::string text;
-  if (pad) text.reserve(size + 8);
-  text.assign(reinterpret_cast<const char*>(data), size);
+  const std::string text(reinterpret_cast<const char*>(data), size);
   pum::Allowlist allowlist;
   pum::Status s = allowlist.AddFile(text, "fuzz.json");
   if (!s.ok()) {
