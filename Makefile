@@ -29,7 +29,7 @@ DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
   lighttpd-modules-lua libyaml-dev libssl-dev libcrypt-dev openssl apache2-utils \
   clang-14 libclang-rt-14-dev
 
-SCHEMA_SRCS := $(filter-out %_test.cc,$(wildcard schema/*.cc))
+SCHEMA_SRCS := $(filter-out %_test.cc,$(wildcard schema/*/*.cc))
 INGEST_SRCS := $(filter-out %_test.cc fcgi-ingest/main.cc,$(wildcard fcgi-ingest/*.cc))
 EXPORTER_SRCS := $(filter-out %_test.cc exporter/main.cc,$(wildcard exporter/*.cc))
 
@@ -37,7 +37,7 @@ SCHEMA_OBJS := $(SCHEMA_SRCS:%.cc=$(BUILD)/obj/%.o)
 INGEST_OBJS := $(INGEST_SRCS:%.cc=$(BUILD)/obj/%.o)
 EXPORTER_OBJS := $(EXPORTER_SRCS:%.cc=$(BUILD)/obj/%.o)
 
-SCHEMA_TESTS := $(wildcard schema/*_test.cc)
+SCHEMA_TESTS := $(wildcard schema/*/*_test.cc)
 INGEST_TESTS := $(wildcard fcgi-ingest/*_test.cc)
 EXPORTER_TESTS := $(wildcard exporter/*_test.cc)
 
@@ -298,10 +298,10 @@ uninstall:
 	@echo "uninstall: kept $(DESTDIR)$(PUMCONFDIR) and /var/lib/pum; remove them by hand if you want"
 
 format:
-	clang-format -i $(wildcard schema/*.h schema/*.cc fcgi-ingest/*.h fcgi-ingest/*.cc exporter/*.h exporter/*.cc tests/fuzz/*.cc)
+	clang-format -i $(wildcard schema/*/*.h schema/*/*.cc fcgi-ingest/*.h fcgi-ingest/*.cc exporter/*.h exporter/*.cc tests/fuzz/*.cc)
 
 check-format:
-	clang-format --dry-run --Werror $(wildcard schema/*.h schema/*.cc fcgi-ingest/*.h fcgi-ingest/*.cc exporter/*.h exporter/*.cc tests/fuzz/*.cc)
+	clang-format --dry-run --Werror $(wildcard schema/*/*.h schema/*/*.cc fcgi-ingest/*.h fcgi-ingest/*.cc exporter/*.h exporter/*.cc tests/fuzz/*.cc)
 
 # The browser client's JavaScript: prettier (client-js/.prettierrc), from
 # client-js/node_modules (`make deps`).

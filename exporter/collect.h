@@ -37,8 +37,8 @@
 #include <vector>
 
 #include "exporter/exposition.h"
-#include "schema/allowlist.h"
-#include "schema/store.h"
+#include "schema/allowlist/allowlist.h"
+#include "schema/store/store.h"
 
 namespace pum {
 

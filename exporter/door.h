@@ -39,7 +39,7 @@
 #include <thread>
 #include <unordered_set>
 
-#include "schema/status.h"
+#include "schema/base/status.h"
 
 struct ssl_ctx_st;
 

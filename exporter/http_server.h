@@ -40,7 +40,7 @@
 
 #include "exporter/state.h"
 #include "exporter/web_config.h"
-#include "schema/status.h"
+#include "schema/base/status.h"
 
 struct mg_context;
 

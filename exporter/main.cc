@@ -29,10 +29,10 @@
 #include "exporter/tls.h"
 #include "exporter/upkeep.h"
 #include "exporter/web_config.h"
-#include "schema/allowlist.h"
-#include "schema/config.h"
-#include "schema/status.h"
-#include "schema/store.h"
+#include "schema/allowlist/allowlist.h"
+#include "schema/base/status.h"
+#include "schema/config/config.h"
+#include "schema/store/store.h"
 
 namespace pum {
 namespace {

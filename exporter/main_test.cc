@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "schema/temp_dir.h"
+#include "schema/testing/temp_dir.h"
 
 namespace pum {
 namespace {

@@ -22,9 +22,9 @@
 #include <string>
 
 #include "exporter/collect.h"
-#include "schema/allowlist.h"
-#include "schema/status.h"
-#include "schema/store.h"
+#include "schema/allowlist/allowlist.h"
+#include "schema/base/status.h"
+#include "schema/store/store.h"
 
 namespace pum {
 

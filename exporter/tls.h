@@ -17,7 +17,7 @@
 #include <string>
 
 #include "exporter/web_config.h"
-#include "schema/status.h"
+#include "schema/base/status.h"
 
 struct ssl_ctx_st;
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <utility>
 
-#include "schema/allowlist.h"
+#include "schema/allowlist/allowlist.h"
 
 namespace pum {
 

@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "exporter/state.h"
-#include "schema/allowlist.h"
-#include "schema/store.h"
-#include "schema/temp_dir.h"
+#include "schema/allowlist/allowlist.h"
+#include "schema/store/store.h"
+#include "schema/testing/temp_dir.h"
 
 namespace pum {
 namespace {

@@ -41,7 +41,7 @@
 #include <utility>
 #include <vector>
 
-#include "schema/status.h"
+#include "schema/base/status.h"
 
 namespace pum {
 

@@ -42,8 +42,8 @@
 #include <optional>
 #include <string_view>
 
-#include "schema/status.h"
-#include "schema/store.h"
+#include "schema/base/status.h"
+#include "schema/store/store.h"
 
 namespace pum {
 

@@ -16,7 +16,7 @@
 #include <memory>
 #include <utility>
 
-#include "schema/allowlist.h"
+#include "schema/allowlist/allowlist.h"
 
 namespace pum {
 namespace {

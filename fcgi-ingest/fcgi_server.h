@@ -41,8 +41,8 @@
 #include <string>
 
 #include "fcgi-ingest/ingestor.h"
-#include "schema/config.h"
-#include "schema/status.h"
+#include "schema/base/status.h"
+#include "schema/config/config.h"
 
 struct FCGX_Request;
 

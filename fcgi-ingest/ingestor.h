@@ -55,10 +55,10 @@
 #include <vector>
 
 #include "fcgi-ingest/validator.h"
-#include "schema/allowlist.h"
-#include "schema/config.h"
-#include "schema/status.h"
-#include "schema/store.h"
+#include "schema/allowlist/allowlist.h"
+#include "schema/base/status.h"
+#include "schema/config/config.h"
+#include "schema/store/store.h"
 
 namespace pum {
 

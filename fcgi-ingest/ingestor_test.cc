@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "fcgi-ingest/test_util.h"
-#include "schema/temp_dir.h"
+#include "schema/testing/temp_dir.h"
 
 namespace pum {
 namespace {

@@ -13,9 +13,9 @@
 
 #include "fcgi-ingest/fcgi_server.h"
 #include "fcgi-ingest/ingestor.h"
-#include "schema/allowlist.h"
-#include "schema/config.h"
-#include "schema/store.h"
+#include "schema/allowlist/allowlist.h"
+#include "schema/config/config.h"
+#include "schema/store/store.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "schema/allowlist.h"
+#include "schema/allowlist/allowlist.h"
 
 namespace pum {
 namespace testing {

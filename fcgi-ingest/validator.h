@@ -1,7 +1,8 @@
 // Validator: a batch's events, judged one by one against the allowlist,
 // become the deltas to store plus the list of rejected events.
 //
-// Contract (the reasons are the reason:: constants of schema/allowlist.h):
+// Contract (the reasons are the reason:: constants of
+// schema/allowlist/allowlist.h):
 //   - Events past Options::max_events_per_batch: too_many_events.
 //   - An event must be an object with string "metricName" and
 //     "metricType": else bad_event. Other keys are ignored.
@@ -37,9 +38,9 @@
 #include <cstddef>
 #include <vector>
 
-#include "schema/allowlist.h"
-#include "schema/config.h"
-#include "schema/store.h"
+#include "schema/allowlist/allowlist.h"
+#include "schema/config/config.h"
+#include "schema/store/store.h"
 
 namespace pum {
 

@@ -1,11 +1,11 @@
-// libFuzzer target: Allowlist::AddFile (schema/allowlist.h) on the fuzzer's
-// bytes as the text of one metrics.d/*.json file. Invariants checked on
-// every input: a failure is InvalidArgument whose message names
-// "fuzz.json:" on every line; a success gives metrics sorted by name with
-// valid names, histograms with finite strictly increasing buckets, labels
-// with exactly one of allowedValues/pattern, each allowed value Allows()ed;
-// every pattern is then run (RE2, linear time) on slices of the input; the
-// same text added a second time fails (every metric is defined twice).
+// libFuzzer target: Allowlist::AddFile (schema/allowlist/allowlist.h) on the
+// fuzzer's bytes as the text of one metrics.d/*.json file. Invariants checked
+// on every input: a failure is InvalidArgument whose message names "fuzz.json:"
+// on every line; a success gives metrics sorted by name with valid names,
+// histograms with finite strictly increasing buckets, labels with exactly one
+// of allowedValues/pattern, each allowed value Allows()ed; every pattern is
+// then run (RE2, linear time) on slices of the input; the same text added a
+// second time fails (every metric is defined twice).
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "schema/allowlist.h"
+#include "schema/allowlist/allowlist.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
-// libFuzzer target: ApplyConfigText (schema/config.h) on the fuzzer's bytes
-// as the text of a pum.json. Invariants checked on every input: a failure
+// libFuzzer target: ApplyConfigText (schema/config/config.h) on the fuzzer's
+// bytes as the text of a pum.json. Invariants checked on every input: a failure
 // is InvalidArgument whose message starts with "pum.json:" (file:line); a
 // success leaves every setting inside the range conf/pum.json documents;
 // the text applied twice gives the same result.
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "schema/config.h"
+#include "schema/config/config.h"
 
 namespace {
 

@@ -54,10 +54,10 @@
 
 #include "fcgi-ingest/batch_parser.h"
 #include "fcgi-ingest/ingestor.h"
-#include "schema/allowlist.h"
-#include "schema/config.h"
-#include "schema/store.h"
-#include "schema/temp_dir.h"
+#include "schema/allowlist/allowlist.h"
+#include "schema/config/config.h"
+#include "schema/store/store.h"
+#include "schema/testing/temp_dir.h"
 
 #ifndef PUM_SOURCE_DIR
 #define PUM_SOURCE_DIR "."

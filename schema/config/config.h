@@ -16,15 +16,15 @@
 // --metrics.dir, --max-body-bytes, --listen, --web.listen-address,
 // --web.config.file,
 // --check-config, --help. An unknown flag is an error.
-#ifndef PUM_SCHEMA_CONFIG_H_
-#define PUM_SCHEMA_CONFIG_H_
+#ifndef PUM_SCHEMA_CONFIG_CONFIG_H_
+#define PUM_SCHEMA_CONFIG_CONFIG_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "schema/status.h"
+#include "schema/base/status.h"
 
 namespace pum {
 
@@ -81,4 +81,4 @@ std::string Usage(const std::string& program);
 
 }  // namespace pum
 
-#endif  // PUM_SCHEMA_CONFIG_H_
+#endif  // PUM_SCHEMA_CONFIG_CONFIG_H_

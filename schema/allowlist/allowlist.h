@@ -25,8 +25,8 @@
 // reported, one per line of the Status message.
 //
 // An Allowlist is immutable after loading and safe to share between threads.
-#ifndef PUM_SCHEMA_ALLOWLIST_H_
-#define PUM_SCHEMA_ALLOWLIST_H_
+#ifndef PUM_SCHEMA_ALLOWLIST_ALLOWLIST_H_
+#define PUM_SCHEMA_ALLOWLIST_ALLOWLIST_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -35,7 +35,7 @@
 #include <string_view>
 #include <vector>
 
-#include "schema/status.h"
+#include "schema/base/status.h"
 
 namespace re2 {
 class RE2;
@@ -175,4 +175,4 @@ const std::vector<std::string>& IngestStatusCodes();
 
 }  // namespace pum
 
-#endif  // PUM_SCHEMA_ALLOWLIST_H_
+#endif  // PUM_SCHEMA_ALLOWLIST_ALLOWLIST_H_

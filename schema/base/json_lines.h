@@ -14,15 +14,15 @@
 //   - No exceptions are thrown.
 //   - Nesting deeper than 100 levels is refused the same way.
 // Meant for configuration files (small, trusted-ish), not for request bodies.
-#ifndef PUM_SCHEMA_JSON_LINES_H_
-#define PUM_SCHEMA_JSON_LINES_H_
+#ifndef PUM_SCHEMA_BASE_JSON_LINES_H_
+#define PUM_SCHEMA_BASE_JSON_LINES_H_
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "schema/status.h"
+#include "schema/base/status.h"
 
 namespace pum {
 
@@ -62,4 +62,4 @@ std::string QuoteForMessage(std::string_view s);
 
 }  // namespace pum
 
-#endif  // PUM_SCHEMA_JSON_LINES_H_
+#endif  // PUM_SCHEMA_BASE_JSON_LINES_H_

@@ -1,4 +1,4 @@
-#include "schema/store.h"
+#include "schema/store/store.h"
 
 #include <strings.h>
 #include <sys/stat.h>
@@ -14,8 +14,8 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "schema/seq_window.h"
-#include "schema/sqlite.h"
+#include "schema/store/seq_window.h"
+#include "schema/store/sqlite.h"
 
 namespace pum {
 namespace {

@@ -1,4 +1,4 @@
-#include "schema/seq_window.h"
+#include "schema/store/seq_window.h"
 
 #include <gtest/gtest.h>
 

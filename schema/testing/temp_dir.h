@@ -1,8 +1,8 @@
 // TempDir: a directory under $TMPDIR (or /tmp) for tests, removed with
 // everything in it when destroyed (mkdtemp, so names never clash).
 // Test-only helper; not part of libpumschema's interface.
-#ifndef PUM_SCHEMA_TEMP_DIR_H_
-#define PUM_SCHEMA_TEMP_DIR_H_
+#ifndef PUM_SCHEMA_TESTING_TEMP_DIR_H_
+#define PUM_SCHEMA_TESTING_TEMP_DIR_H_
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -67,4 +67,4 @@ class TempDir {
 }  // namespace testing
 }  // namespace pum
 
-#endif  // PUM_SCHEMA_TEMP_DIR_H_
+#endif  // PUM_SCHEMA_TESTING_TEMP_DIR_H_

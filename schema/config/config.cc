@@ -1,4 +1,4 @@
-#include "schema/config.h"
+#include "schema/config/config.h"
 
 #include <algorithm>
 #include <cctype>
@@ -11,7 +11,7 @@
 #include <string_view>
 #include <utility>
 
-#include "schema/json_lines.h"
+#include "schema/base/json_lines.h"
 
 namespace pum {
 namespace {

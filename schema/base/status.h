@@ -4,8 +4,8 @@
 // A default-constructed Status is OK. A failed Status carries a code and a
 // human-readable message; for configuration errors the message starts with
 // "file:line: " so that a user can find the problem.
-#ifndef PUM_SCHEMA_STATUS_H_
-#define PUM_SCHEMA_STATUS_H_
+#ifndef PUM_SCHEMA_BASE_STATUS_H_
+#define PUM_SCHEMA_BASE_STATUS_H_
 
 #include <string>
 #include <utility>
@@ -61,4 +61,4 @@ class Status {
 
 }  // namespace pum
 
-#endif  // PUM_SCHEMA_STATUS_H_
+#endif  // PUM_SCHEMA_BASE_STATUS_H_

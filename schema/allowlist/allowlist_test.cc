@@ -1,4 +1,4 @@
-#include "schema/allowlist.h"
+#include "schema/allowlist/allowlist.h"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "schema/temp_dir.h"
+#include "schema/testing/temp_dir.h"
 
 namespace pum {
 namespace {

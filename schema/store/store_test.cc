@@ -1,4 +1,4 @@
-#include "schema/store.h"
+#include "schema/store/store.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -21,8 +21,8 @@
 #include <utility>
 #include <vector>
 
-#include "schema/seq_window.h"
-#include "schema/sqlite.h"
+#include "schema/store/seq_window.h"
+#include "schema/store/sqlite.h"
 
 namespace pum {
 namespace {

@@ -35,8 +35,8 @@
 //     (StoreOptions::wal_limit_bytes), writers checkpoint automatically past
 //     wal_autocheckpoint_pages, and Checkpoint() truncates the WAL when it
 //     is fully checkpointed and larger than the limit.
-#ifndef PUM_SCHEMA_STORE_H_
-#define PUM_SCHEMA_STORE_H_
+#ifndef PUM_SCHEMA_STORE_STORE_H_
+#define PUM_SCHEMA_STORE_STORE_H_
 
 #include <cstdint>
 #include <memory>
@@ -45,7 +45,7 @@
 #include <utility>
 #include <vector>
 
-#include "schema/status.h"
+#include "schema/base/status.h"
 
 namespace pum {
 
@@ -196,4 +196,4 @@ class Store {
 
 }  // namespace pum
 
-#endif  // PUM_SCHEMA_STORE_H_
+#endif  // PUM_SCHEMA_STORE_STORE_H_

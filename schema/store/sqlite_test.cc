@@ -1,4 +1,4 @@
-#include "schema/sqlite.h"
+#include "schema/store/sqlite.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

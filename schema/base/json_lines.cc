@@ -1,4 +1,4 @@
-#include "schema/json_lines.h"
+#include "schema/base/json_lines.h"
 
 #include <rapidjson/encodings.h>
 #include <rapidjson/error/en.h>

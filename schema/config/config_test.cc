@@ -1,4 +1,4 @@
-#include "schema/config.h"
+#include "schema/config/config.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "schema/temp_dir.h"
+#include "schema/testing/temp_dir.h"
 
 namespace pum {
 namespace {

@@ -8,14 +8,14 @@
 //
 // None of these types is thread-safe; a Database and its Statements are used
 // by one thread at a time (the connection is opened with SQLITE_OPEN_NOMUTEX).
-#ifndef PUM_SCHEMA_SQLITE_H_
-#define PUM_SCHEMA_SQLITE_H_
+#ifndef PUM_SCHEMA_STORE_SQLITE_H_
+#define PUM_SCHEMA_STORE_SQLITE_H_
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "schema/status.h"
+#include "schema/base/status.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -181,4 +181,4 @@ class Transaction {
 }  // namespace sql
 }  // namespace pum
 
-#endif  // PUM_SCHEMA_SQLITE_H_
+#endif  // PUM_SCHEMA_STORE_SQLITE_H_

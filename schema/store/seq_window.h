@@ -15,8 +15,8 @@
 //     window cannot tell, so the batch must be refused (409), never
 //     acknowledged.
 // A window that has recorded nothing judges every seq >= 0 kNew.
-#ifndef PUM_SCHEMA_SEQ_WINDOW_H_
-#define PUM_SCHEMA_SEQ_WINDOW_H_
+#ifndef PUM_SCHEMA_STORE_SEQ_WINDOW_H_
+#define PUM_SCHEMA_STORE_SEQ_WINDOW_H_
 
 #include <bitset>
 #include <cstdint>
@@ -62,4 +62,4 @@ class SeqWindow {
 
 }  // namespace pum
 
-#endif  // PUM_SCHEMA_SEQ_WINDOW_H_
+#endif  // PUM_SCHEMA_STORE_SEQ_WINDOW_H_

@@ -1,4 +1,4 @@
-#include "schema/allowlist.h"
+#include "schema/allowlist/allowlist.h"
 
 #include <dirent.h>
 #include <re2/re2.h>
@@ -15,8 +15,8 @@
 #include <sstream>
 #include <utility>
 
-#include "schema/json_lines.h"
-#include "schema/store.h"
+#include "schema/base/json_lines.h"
+#include "schema/store/store.h"
 
 namespace pum {
 namespace {
