@@ -7,9 +7,9 @@
 //     --web.listen-address, the probes on /-/ready and /-/healthy, the three
 //     containers, the volumes (the store on the claim in /var/lib/pum for
 //     the workers and the exporter, the socket's directory shared by nginx
-//     and the workers), the Service against the pod's labels and ports, the ConfigMaps'
-//     pum.json and metrics.d through the real `pum-exporter --check-config`,
-//     nginx.conf's /record against the workers' socket;
+//     and the workers), the Service against the pod's labels and ports, the
+//     ConfigMaps' pum.json and metrics.d through the real `pum-exporter
+//     --check-config`, nginx.conf's /record against the workers' socket;
 //   - by running the pod's three containers as processes on this machine:
 //     each container's own command and ConfigMaps from the manifest, with
 //     every path of its volumeMounts (and of the image: /usr/bin/pum-*,
