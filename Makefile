@@ -22,13 +22,20 @@ LIBS_EXPORTER := -lcivetweb -lz -lyaml -lssl -lcrypto -lcrypt
 LIBS_TEST := -lgtest -lgtest_main
 
 # The version --version prints: that of the latest release in CHANGELOG.md
-# (raise both together). The revision is the checkout's short commit id,
-# or "unknown" when this is not a git checkout (a tarball); either can be
-# set on the command line (make PUM_REVISION=...).
+# (raise both together). The revision is the checkout's short commit id;
+# when git cannot tell (a tarball, no git) it is the one the build already
+# has, else "unknown", so that `sudo make install` of a build relinks
+# nothing (safe.directory: git refuses a repository another user owns).
+# Either can be set on the command line (make PUM_REVISION=...).
 PUM_VERSION := 0.1.0
+PUM_GIT := git -c safe.directory='*' -C '$(CURDIR)'
 ifndef PUM_REVISION
-PUM_REVISION := $(shell [ "$$(git -C '$(CURDIR)' rev-parse --show-toplevel 2>/dev/null)" = '$(CURDIR)' ] && \
-  git -C '$(CURDIR)' rev-parse --short HEAD 2>/dev/null || echo unknown)
+PUM_REVISION := $(shell \
+  if [ "$$($(PUM_GIT) rev-parse --show-toplevel 2>/dev/null)" = '$(CURDIR)' ]; then \
+    $(PUM_GIT) rev-parse --short HEAD 2>/dev/null; \
+  elif [ -s '$(BUILD)/build-stamp.txt' ]; then \
+    cut -d' ' -f2 '$(BUILD)/build-stamp.txt'; \
+  else echo unknown; fi)
 endif
 # The one object that holds them (schema/base/build_info.h); it is rebuilt
 # when $(BUILD_STAMP) changes, i.e. only when the version or the revision
