@@ -131,6 +131,11 @@ int Run(const Options& options) {
   const BuildInfo build = ThisBuild();
   LogInfo("starting pum-exporter",
           {{"version", build.version}, {"revision", build.revision}});
+  LogDebug("settings", {{"config_file", options.config_file},
+                        {"storage_path", options.storage_path},
+                        {"metrics_dir", options.metrics_dir},
+                        {"web_listen_address", options.web_listen_address},
+                        {"web_config_file", options.web_config_file}});
   WebConfig web;
   Status status = LoadWeb(options, &web);
   if (!status.ok()) {

@@ -53,6 +53,12 @@ int CheckConfig(const Options& options) {
 }
 
 int Run(const Options& options) {
+  LogDebug("settings", {{"config_file", options.config_file},
+                        {"storage_path", options.storage_path},
+                        {"metrics_dir", options.metrics_dir},
+                        {"listen", options.listen},
+                        {"max_body_bytes", options.max_body_bytes},
+                        {"strict", options.strict ? "true" : "false"}});
   std::string fingerprint = AllowlistFingerprint(options.metrics_dir);
   auto allowlist = std::make_shared<Allowlist>();
   Status s = Allowlist::LoadDir(options.metrics_dir, allowlist.get());
