@@ -270,8 +270,9 @@ Transaction::~Transaction() { Rollback(); }
 
 void Transaction::AbandonStale() {
   // Transactions do not nest: one still open here is left over from a
-  // ROLLBACK that failed, and would make every later BEGIN fail.
-  if (db_->InTransaction()) db_->Rollback();
+  // ROLLBACK that failed, and would make every later BEGIN fail. If this
+  // ROLLBACK fails too, the BEGIN that follows reports it.
+  if (db_->InTransaction()) db_->Rollback().IgnoreError();
 }
 
 Status Transaction::BeginImmediate() {
@@ -299,8 +300,10 @@ void Transaction::Rollback() {
   if (!open_) return;
   open_ = false;
   // Some errors (SQLITE_FULL, SQLITE_IOERR, ...) roll the transaction back by
-  // themselves; a second ROLLBACK would only fail.
-  if (db_->InTransaction()) db_->Rollback();
+  // themselves; a second ROLLBACK would only fail. A ROLLBACK that fails
+  // leaves the transaction open; the next Begin*() abandons it
+  // (AbandonStale()), and nothing of it was committed.
+  if (db_->InTransaction()) db_->Rollback().IgnoreError();
 }
 
 }  // namespace sql
