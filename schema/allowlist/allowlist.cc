@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "schema/base/json_lines.h"
+#include "schema/base/text.h"
 #include "schema/store/store.h"
 
 namespace pum {
@@ -27,8 +28,6 @@ constexpr uint64_t kMaxCombinations = 10000;
 constexpr int64_t kMaxMaxValues = 1000000;
 constexpr char kReservedMetricPrefix[] = "pum_";
 constexpr const char* kHistogramSuffixes[] = {"_bucket", "_sum", "_count"};
-
-std::string Quote(std::string_view s) { return QuoteForMessage(s); }
 
 std::string FormatNumber(double d) {
   char buf[64];
@@ -666,15 +665,6 @@ void AddFileTo(const std::string& text, const std::string& filename,
   errors.AppendTo(messages);
 }
 
-std::string Join(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) {
-    if (!out.empty()) out += '\n';
-    out += line;
-  }
-  return out;
-}
-
 // The names of the *.json files in `dir` (regular files, or links to them;
 // not hidden ones), sorted. Returns false with errno set if `dir` cannot be
 // read.
@@ -826,7 +816,7 @@ Status Allowlist::LoadDir(const std::string& dir, Allowlist* out) {
     }
     AddFileTo(text, path, &metrics, &messages);
   }
-  if (!messages.empty()) return Status::InvalidArgument(Join(messages));
+  if (!messages.empty()) return Status::InvalidArgument(JoinLines(messages));
   out->metrics_ = std::move(metrics);
   return Status::Ok();
 }
@@ -836,7 +826,7 @@ Status Allowlist::AddFile(const std::string& text,
   std::vector<MetricDef> metrics = metrics_;
   std::vector<std::string> messages;
   AddFileTo(text, filename, &metrics, &messages);
-  if (!messages.empty()) return Status::InvalidArgument(Join(messages));
+  if (!messages.empty()) return Status::InvalidArgument(JoinLines(messages));
   metrics_ = std::move(metrics);
   return Status::Ok();
 }
