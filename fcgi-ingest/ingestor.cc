@@ -6,6 +6,7 @@
 
 #include "fcgi-ingest/batch_parser.h"
 #include "fcgi-ingest/validator.h"
+#include "schema/own_metrics/own_metrics.h"
 
 namespace pum {
 namespace {
