@@ -14,6 +14,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "schema/store/label_codec.h"
 #include "schema/store/seq_window.h"
 #include "schema/store/sqlite.h"
 
@@ -24,7 +25,7 @@ namespace {
 // -----------------------------------------------------------------------
 //
 // series:       one row per (metric, labels); `labels` is the canonical
-//               encoding of the label pairs (see EncodeLabels()).
+//               encoding of the label pairs (label_codec.h).
 // counters:     the total of each counter series.
 // histograms:   the sum and count of each histogram series.
 // buckets:      observations per (series, upper bound), not cumulative; the
@@ -229,56 +230,11 @@ Status TooNew(const std::string& path, int64_t version) {
       std::to_string(Store::kSchemaVersion) + "); upgrade pum");
 }
 
-// Labels
-// -------------------------------------------------------------------------
-//
-// The canonical encoding of a series' labels: the pairs sorted by name, each
-// name and value written as <decimal length>:<bytes>, e.g.
-// {feature="a:b", browser=""} -> "7:browser0:7:feature3:a:b". Any bytes round
-// trip, and two different label sets never share an encoding.
-
-using LabelPairs = std::vector<std::pair<std::string, std::string>>;
-
-void AppendField(std::string_view field, std::string* out) {
-  out->append(std::to_string(field.size()));
-  out->push_back(':');
-  out->append(field.data(), field.size());
-}
-
-std::string EncodeLabels(LabelPairs* labels) {
-  std::sort(labels->begin(), labels->end());
-  std::string out;
-  for (const auto& [name, value] : *labels) {
-    AppendField(name, &out);
-    AppendField(value, &out);
-  }
-  return out;
-}
-
-bool DecodeField(std::string_view* in, std::string* out) {
-  size_t size = 0;
-  size_t i = 0;
-  for (; i < in->size() && i < 10 && (*in)[i] >= '0' && (*in)[i] <= '9'; ++i) {
-    size = size * 10 + static_cast<size_t>((*in)[i] - '0');
-  }
-  if (i == 0 || i >= in->size() || (*in)[i] != ':') return false;
-  in->remove_prefix(i + 1);
-  if (size > in->size()) return false;
-  out->assign(in->data(), size);
-  in->remove_prefix(size);
-  return true;
-}
-
-Status DecodeLabels(std::string_view in, LabelPairs* out) {
-  out->clear();
-  while (!in.empty()) {
-    std::pair<std::string, std::string> label;
-    if (!DecodeField(&in, &label.first) || !DecodeField(&in, &label.second)) {
-      return Status::Corruption("store: undecodable labels in series table");
-    }
-    out->push_back(std::move(label));
-  }
-  return Status::Ok();
+// The label set in column `column` of the row `statement` is on.
+Status ReadLabels(const sql::Statement& statement, int column,
+                  LabelPairs* out) {
+  if (DecodeLabels(statement.ColumnBytes(column), out)) return Status::Ok();
+  return Status::Corruption("store: undecodable labels in series table");
 }
 
 // Validation (before any transaction)
@@ -792,7 +748,7 @@ Status Store::Impl::ReadCounters(std::vector<CounterSeries>* out) {
     if (!has_row) return Status::Ok();
     CounterSeries series;
     series.metric = select.ColumnBytes(0);
-    PUM_RETURN_IF_ERROR(DecodeLabels(select.ColumnBytes(1), &series.labels));
+    PUM_RETURN_IF_ERROR(ReadLabels(select, 1, &series.labels));
     series.value = select.ColumnDouble(2);
     out->push_back(std::move(series));
   }
@@ -810,7 +766,7 @@ Status Store::Impl::ReadHistograms(std::vector<HistogramSeries>* out) {
       HistogramSeries series;
       index_of_id[select.ColumnInt64(0)] = out->size();
       series.metric = select.ColumnBytes(1);
-      PUM_RETURN_IF_ERROR(DecodeLabels(select.ColumnBytes(2), &series.labels));
+      PUM_RETURN_IF_ERROR(ReadLabels(select, 2, &series.labels));
       series.sum = select.ColumnDouble(3);
       series.count = static_cast<uint64_t>(select.ColumnInt64(4));
       out->push_back(std::move(series));
