@@ -174,26 +174,27 @@ Status Database::Prepare(const char* sql, Statement* out) {
   return Status::Ok();
 }
 
-Status Database::QueryInt64(const char* sql, int64_t* out) {
-  Statement statement;
-  Status s = Prepare(sql, &statement);
+Status Database::StepToFirstRow(const char* sql, Statement* statement) {
+  Status s = Prepare(sql, statement);
   bool has_row = false;
-  if (s.ok()) s = statement.Step(&has_row);
+  if (s.ok()) s = statement->Step(&has_row);
   if (!s.ok()) return s;
   if (!has_row) return Status::Corruption(path_ + ": no result from " + sql);
-  *out = statement.ColumnInt64(0);
   return Status::Ok();
+}
+
+Status Database::QueryInt64(const char* sql, int64_t* out) {
+  Statement statement;
+  Status s = StepToFirstRow(sql, &statement);
+  if (s.ok()) *out = statement.ColumnInt64(0);
+  return s;
 }
 
 Status Database::QueryText(const char* sql, std::string* out) {
   Statement statement;
-  Status s = Prepare(sql, &statement);
-  bool has_row = false;
-  if (s.ok()) s = statement.Step(&has_row);
-  if (!s.ok()) return s;
-  if (!has_row) return Status::Corruption(path_ + ": no result from " + sql);
-  *out = statement.ColumnBytes(0);
-  return Status::Ok();
+  Status s = StepToFirstRow(sql, &statement);
+  if (s.ok()) *out = statement.ColumnBytes(0);
+  return s;
 }
 
 Status Database::CheckpointPassive(bool* complete) {

@@ -96,7 +96,9 @@ class Database {
   // destroyed before this Database.
   Status Prepare(const char* sql, Statement* out);
 
-  // Runs a statement that returns one row of one column, e.g. a PRAGMA.
+  // Runs `sql`, a statement that returns (at least) one row, and reads the
+  // first column of its first row into `out`, e.g. of a PRAGMA. Corruption
+  // if it returns no row; `out` is unchanged on failure.
   Status QueryInt64(const char* sql, int64_t* out);
   Status QueryText(const char* sql, std::string* out);
 
@@ -129,6 +131,10 @@ class Database {
   friend class Statement;
 
   Status RunCached(Statement* statement, const char* sql);
+  // Prepares `sql` into `statement` and steps it once: OK when it is on a
+  // row (the one QueryInt64() and QueryText() read), Corruption if `sql`
+  // returns none.
+  Status StepToFirstRow(const char* sql, Statement* statement);
   void Close();
 
   sqlite3* db_ = nullptr;
