@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -524,6 +525,7 @@ Status Store::Impl::Migrate() {
                               " has a negative schema version");
   }
   for (; version < kSchemaVersion; ++version) {
+    assert(version >= 0);
     PUM_RETURN_IF_ERROR(kMigrations[version](&db_));
   }
   std::string set_version =
@@ -545,6 +547,7 @@ Status Store::Impl::PrepareStatements() {
 
 Status Store::Impl::Apply(const Batch& batch, int64_t now, ApplyResult* result,
                           OutOfRange* out_of_range) {
+  assert(result != nullptr);
   PUM_RETURN_IF_ERROR(ValidateBatch(batch));
   sql::Transaction transaction(&db_);
   PUM_RETURN_IF_ERROR(transaction.BeginImmediate());
@@ -572,6 +575,7 @@ Status Store::Impl::Apply(const Batch& batch, int64_t now, ApplyResult* result,
 
 // Adds every delta that stays in range; lists the others in `refused`.
 Status Store::Impl::ApplyDeltas(const Batch& batch, OutOfRange* refused) {
+  assert(db_.InTransaction());
   for (size_t i = 0; i < batch.counters.size(); ++i) {
     bool in_range = true;
     PUM_RETURN_IF_ERROR(ApplyCounter(batch.counters[i], &in_range));
@@ -587,6 +591,7 @@ Status Store::Impl::ApplyDeltas(const Batch& batch, OutOfRange* refused) {
 
 Status Store::Impl::RecordBatchId(const BatchId& id, int64_t now,
                                   SeqWindow::Verdict* verdict) {
+  assert(db_.InTransaction());  // Apply()'s: judged and recorded atomically
   SeqWindow window;
   {
     sql::Statement& select = statements_.select_client;
@@ -695,6 +700,7 @@ Status Store::Impl::SeriesId(const SeriesKey& key, int64_t* id) {
 // overflow value (which is never counted against the cap).
 Status Store::Impl::ResolveCappedValue(const std::string& metric,
                                        const Label& label, std::string* value) {
+  assert(label.max_values > 0);
   if (*value == label.overflow_value) return Status::Ok();
   {
     sql::Statement& select = statements_.select_label_value;
