@@ -5,7 +5,8 @@
 //
 // The format is the seed's,
 //   {"allowedMetrics": [{"name", "help", "type", "labels", "buckets"}, ...]}
-// plus pum's extensions (docs: "Allowlist"):
+// plus pum's extensions (documented for users with the configuration, "The
+// allowlist"):
 //   - a label has either "allowedValues" (a list of strings) or "pattern"
 //     (a regular expression in RE2 syntax the whole value must match: the
 //     common subset of ECMAScript without backreferences or lookaround);

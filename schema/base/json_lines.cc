@@ -6,6 +6,7 @@
 #include <rapidjson/stream.h>
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -208,6 +209,7 @@ class TreeBuilder {
   }
 
   bool Close() {
+    assert(!stack_.empty());  // the Reader balances Start and End calls
     stack_.pop_back();
     return true;
   }
