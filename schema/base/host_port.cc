@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "schema/base/json_lines.h"
+#include "schema/base/text.h"
 
 namespace pum {
 namespace {
@@ -38,7 +38,7 @@ bool IsIpv6Address(std::string_view text) {
 }
 
 Status Invalid(std::string_view text, const char* problem) {
-  return Status::InvalidArgument(QuoteForMessage(text) + " " + problem);
+  return Status::InvalidArgument(Quote(text) + " " + problem);
 }
 
 }  // namespace
