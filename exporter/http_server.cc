@@ -21,6 +21,7 @@
 #include "exporter/basic_auth.h"
 #include "exporter/door.h"
 #include "exporter/tls.h"
+#include "schema/base/http_status.h"
 
 namespace pum {
 
@@ -116,24 +117,6 @@ std::string DecimalString(size_t n) {
   return buf;
 }
 
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 503:
-      return "Service Unavailable";
-  }
-  return "Error";
-}
-
 // An RFC 7231 date, built by hand: gmtime() is not thread-safe (CivetWeb's
 // own header functions use it) and strftime() follows LC_TIME.
 std::string HttpDate(time_t now) {
@@ -155,7 +138,7 @@ int Send(mg_connection* conn, const Response& response) {
   const mg_request_info* request = mg_get_request_info(conn);
   bool head = std::strcmp(request->request_method, "HEAD") == 0;
   std::string header = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                       ReasonPhrase(response.status) + "\r\n";
+                       HttpReasonPhrase(response.status) + "\r\n";
   header += std::string("Content-Type: ") + response.content_type + "\r\n";
   header += "Content-Length: " + DecimalString(response.body.size()) + "\r\n";
   if (response.gzipped) header += "Content-Encoding: gzip\r\n";

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "schema/allowlist/allowlist.h"
+#include "schema/base/http_status.h"
 
 namespace pum {
 namespace {
@@ -43,29 +44,6 @@ void Log(const std::string& line) {
 
 std::string Errno(const std::string& what) {
   return what + ": " + std::strerror(errno);
-}
-
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 204:
-      return "No Content";
-    case 400:
-      return "Bad Request";
-    case 403:
-      return "Forbidden";
-    case 405:
-      return "Method Not Allowed";
-    case 413:
-      return "Payload Too Large";
-    case 422:
-      return "Unprocessable Entity";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "";
-  }
 }
 
 std::string Param(const char* name, FCGX_ParamArray envp) {
@@ -130,7 +108,7 @@ Request ReadRequest(FCGX_Request* fcgi, size_t max_body_bytes) {
 
 void WriteResponse(const Response& response, FCGX_Stream* out) {
   std::string head = "Status: " + std::to_string(response.status) + " " +
-                     ReasonPhrase(response.status) + "\r\n";
+                     HttpReasonPhrase(response.status) + "\r\n";
   for (const auto& [name, value] : response.headers) {
     head += name + ": " + value + "\r\n";
   }
