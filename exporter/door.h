@@ -40,6 +40,7 @@
 #include <unordered_set>
 
 #include "schema/base/status.h"
+#include "schema/base/unique_fd.h"
 
 struct ssl_ctx_st;
 
@@ -78,8 +79,8 @@ class Door {
   void RemoveBackendPort(int port);
 
   const DoorOptions options_;
-  int listen_fd_ = -1;
-  int stop_fd_ = -1;  // eventfd
+  UniqueFd listen_fd_;
+  UniqueFd stop_fd_;  // an eventfd: written by Stop() to end the loop
   int port_ = 0;
   std::thread thread_;
   mutable std::mutex ports_mutex_;
