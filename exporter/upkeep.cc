@@ -1,6 +1,7 @@
 #include "exporter/upkeep.h"
 
 #include <cstdio>
+#include <exception>
 #include <utility>
 
 #include "schema/allowlist/allowlist.h"
@@ -66,13 +67,28 @@ void Upkeep::RunOnce(int64_t now, bool force_reload) {
   }
 }
 
+// The thread's boundary: an exception would end the process
+// (std::terminate); instead the round is logged as failed and the next
+// round runs as usual.
+void Upkeep::GuardedRunOnce(bool force_reload) {
+  try {
+    RunOnce(UnixNow(), force_reload);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pum-exporter: upkeep round failed: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr,
+                 "pum-exporter: upkeep round failed: an exception not "
+                 "derived from std::exception\n");
+  }
+}
+
 void Upkeep::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     bool force_reload = reload_requested_;
     reload_requested_ = false;
     lock.unlock();
-    RunOnce(UnixNow(), force_reload);
+    GuardedRunOnce(force_reload);
     lock.lock();
     wake_.wait_for(lock, options_.interval,
                    [this] { return stop_ || reload_requested_; });
