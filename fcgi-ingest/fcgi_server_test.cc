@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -217,7 +218,7 @@ TEST(FcgiServer, AnExceptionAnswers500AndTheWorkerKeepsServing) {
   Ingestor ingestor(store.get(), testing::TestAllowlist(), options);
   FcgiServer server(&ingestor, options,
                     AllowlistFingerprint(options.metrics_dir));
-  int handled = 0;
+  std::atomic<int> handled{0};  // the server's thread counts, this one reads
   server.SetHandlerForTesting([&handled](const Request& request, int64_t) {
     ++handled;
     if (request.body == "std") throw std::runtime_error("handler failed");
@@ -245,7 +246,7 @@ TEST(FcgiServer, AnExceptionAnswers500AndTheWorkerKeepsServing) {
               "Status: 204 No Content")
         << "after " << body;
   }
-  EXPECT_EQ(handled, 6);
+  EXPECT_EQ(handled.load(), 6);
 
   // SIGTERM reaches Run() in its ppoll() (it is blocked elsewhere).
   ::pthread_kill(thread.native_handle(), SIGTERM);
