@@ -1,5 +1,6 @@
 #include "exporter/upkeep.h"
 
+#include <cassert>
 #include <cstdio>
 #include <exception>
 #include <utility>
@@ -17,7 +18,10 @@ int64_t UnixNow() {
 Upkeep::Upkeep(ExporterState* state, UpkeepOptions options)
     : state_(state),
       options_(std::move(options)),
-      fingerprint_(options_.initial_fingerprint) {}
+      fingerprint_(options_.initial_fingerprint) {
+  assert(state_ != nullptr);
+  assert(options_.interval.count() > 0);
+}
 
 Upkeep::~Upkeep() { Stop(); }
 
