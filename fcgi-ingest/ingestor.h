@@ -1,6 +1,7 @@
 // Ingestor: one HTTP request to pum-ingest -> its answer, with the batch
 // applied to the store. Transport-free (FastCGI lives in fcgi_server), so
-// that every answer of PRODUCT.md's table can be tested directly.
+// that every answer of the wire format's status table (the user
+// documentation) can be tested directly.
 //
 // Contract:
 //   - Methods: POST carries a batch; OPTIONS answers a CORS preflight with
