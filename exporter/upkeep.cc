@@ -67,7 +67,9 @@ void Upkeep::RunOnce(int64_t now, bool force_reload) {
   std::string fingerprint = AllowlistFingerprint(state_->metrics_dir());
   if (force_reload || fingerprint != fingerprint_) {
     fingerprint_ = std::move(fingerprint);
-    state_->ReloadAllowlist(now);
+    // A failed reload keeps the previous allowlist; ReloadAllowlist() logs
+    // it and counts it in pum_exporter_allowlist_reloads_total.
+    state_->ReloadAllowlist(now).IgnoreError();
   }
 }
 

@@ -329,7 +329,9 @@ Status FcgiServer::Run() {
       continue;
     }
     if (n == 0) {
-      ingestor_->Flush(::time(nullptr));
+      // A failed flush keeps the counters pending for the next one, and
+      // LogStoreFailures() reports the store's failures.
+      ingestor_->Flush(::time(nullptr)).IgnoreError();
       continue;
     }
     if (fds[0].revents & (POLLERR | POLLNVAL)) {
@@ -352,7 +354,8 @@ Status FcgiServer::Run() {
     FCGX_Finish_r(request);
     LogStoreFailures(::time(nullptr), false);
   }
-  ingestor_->Flush(::time(nullptr));
+  // At shutdown: LogStoreFailures() below reports a failed last flush.
+  ingestor_->Flush(::time(nullptr)).IgnoreError();
   LogStoreFailures(::time(nullptr), true);
   return s;
 }

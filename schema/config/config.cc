@@ -12,14 +12,13 @@
 #include <utility>
 
 #include "schema/base/json_lines.h"
+#include "schema/base/text.h"
 
 namespace pum {
 namespace {
 
 constexpr int64_t kMaxBodyBytesLimit = int64_t{64} << 20;  // 64 MiB
 constexpr int64_t kTenYearsSeconds = int64_t{10} * 366 * 86400;
-
-std::string Quote(std::string_view s) { return QuoteForMessage(s); }
 
 bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(),
@@ -200,15 +199,6 @@ const Key* FindKey(const std::string& name) {
   return nullptr;
 }
 
-std::string Join(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) {
-    if (!out.empty()) out += '\n';
-    out += line;
-  }
-  return out;
-}
-
 // --- flags ----------------------------------------------------------------
 
 // Applies one flag's value; returns the problem or "".
@@ -385,7 +375,7 @@ Status ApplyConfigText(const std::string& text, const std::string& filename,
       errors.push_back(where(member.line) + Quote(member.key) + " " + problem);
     }
   }
-  if (!errors.empty()) return Status::InvalidArgument(Join(errors));
+  if (!errors.empty()) return Status::InvalidArgument(JoinLines(errors));
   *out = std::move(options);
   return Status::Ok();
 }
