@@ -1,4 +1,6 @@
-// HttpServer: a thin CivetWeb layer in front of ExporterState.
+// HttpServer: pum-exporter's HTTP side, a thin CivetWeb layer in front of
+// ExporterState: it answers Prometheus' scrapes of /metrics and the health
+// probes, behind a Door that owns the public socket.
 //
 // Contract:
 //   - Listens on --web.listen-address only ("HOST:PORT" as ParseHostPort()
@@ -32,9 +34,14 @@
 //     path: 404.
 //   - Handlers run on CivetWeb's worker threads (num_threads of them);
 //     ExporterState is thread-safe.
+//   - No exception unwinds into CivetWeb's C code: one thrown by a handler
+//     or by the checks before it (door, basic auth) is caught at the
+//     callback, logged to stderr with the method and path, and answered
+//     500 "Internal Server Error"; the server goes on serving.
 #ifndef PUM_EXPORTER_HTTP_SERVER_H_
 #define PUM_EXPORTER_HTTP_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -69,14 +76,17 @@ class TlsContext;
 
 class HttpServer {
  public:
-  // Starts listening; `state` must outlive the server.
+  // Starts listening on options.listen_address (the error names it) and
+  // serving; `state` must outlive the server. On failure nothing is left
+  // listening and *out is unchanged.
   static Status Start(const HttpServerOptions& options, ExporterState* state,
                       std::unique_ptr<HttpServer>* out);
   ~HttpServer();  // Stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Stops accepting, finishes the requests under way (mg_stop).
+  // Stops accepting, finishes the requests under way (mg_stop) and joins
+  // every thread. Idempotent; the destructor calls it.
   void Stop();
 
   // The port actually bound (the real one when 0 was asked for).
@@ -90,8 +100,16 @@ class HttpServer {
   ExporterState* state() const { return state_; }
   const std::string& version_line() const { return version_line_; }
 
+  // For the tests of the exception boundary: GET or HEAD `path` (exactly)
+  // answers 200 with the text `body()` returns, through the same boundary
+  // as the real handlers, so an exception from `body` gets 500. Call after
+  // Start(), before any request to `path`.
+  void AddTextHandlerForTesting(const std::string& path,
+                                std::function<std::string()> body);
+
   // For CivetWeb's callbacks (http_server.cc).
   struct Callbacks;
+  struct TestHandler;
 
  private:
   HttpServer(ExporterState* state, std::string host, std::string version_line);
@@ -103,6 +121,7 @@ class HttpServer {
   std::unique_ptr<BasicAuth> auth_;
   std::unique_ptr<Door> door_;
   std::vector<std::pair<std::string, std::string>> headers_;
+  std::vector<std::unique_ptr<TestHandler>> test_handlers_;
   mg_context* context_ = nullptr;
   int port_ = 0;
   int civetweb_port_ = 0;

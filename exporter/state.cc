@@ -1,5 +1,6 @@
 #include "exporter/state.h"
 
+#include <cassert>
 #include <chrono>
 #include <cstdio>
 #include <utility>
@@ -17,6 +18,7 @@ ExporterState::ExporterState(std::unique_ptr<Store> store,
     : store_(std::move(store)),
       allowlist_(std::move(allowlist)),
       metrics_dir_(std::move(metrics_dir)) {
+  assert(store_ != nullptr && allowlist_ != nullptr);
   reloads_.last_reload_success_timestamp = static_cast<double>(loaded_at);
 }
 

@@ -9,14 +9,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <memory>
 #include <utility>
 
 #include "schema/allowlist/allowlist.h"
+#include "schema/base/http_status.h"
 #include "schema/base/log.h"
 
 namespace pum {
@@ -40,29 +43,6 @@ constexpr size_t kMaxDrainBytes = size_t{4} << 20;
 
 std::string Errno(const std::string& what) {
   return what + ": " + std::strerror(errno);
-}
-
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 204:
-      return "No Content";
-    case 400:
-      return "Bad Request";
-    case 403:
-      return "Forbidden";
-    case 405:
-      return "Method Not Allowed";
-    case 413:
-      return "Payload Too Large";
-    case 422:
-      return "Unprocessable Entity";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "";
-  }
 }
 
 std::string Param(const char* name, FCGX_ParamArray envp) {
@@ -125,9 +105,11 @@ Request ReadRequest(FCGX_Request* fcgi, size_t max_body_bytes) {
   return request;
 }
 
+// Builds the whole answer before writing any of it (see Serve()).
 void WriteResponse(const Response& response, FCGX_Stream* out) {
+  assert(response.status >= 100 && response.status <= 599);
   std::string head = "Status: " + std::to_string(response.status) + " " +
-                     ReasonPhrase(response.status) + "\r\n";
+                     HttpReasonPhrase(response.status) + "\r\n";
   for (const auto& [name, value] : response.headers) {
     head += name + ": " + value + "\r\n";
   }
@@ -164,6 +146,41 @@ bool TransientAcceptError(int rc) {
          e == ENFILE || e == ECONNRESET || e == ETIMEDOUT;
 }
 
+// Owns one FCGX_Request: FCGX_InitRequest on the listening socket at
+// construction; FCGX_Free at destruction, which frees what an unfinished
+// request holds and closes a connection the web server kept open. Neither
+// copied nor moved: libfcgi's streams point into the FCGX_Request.
+class FcgiRequest {
+ public:
+  explicit FcgiRequest(int listen_fd) {
+    assert(listen_fd >= 0);
+    FCGX_InitRequest(&request_, listen_fd, 0);
+  }
+  ~FcgiRequest() { FCGX_Free(&request_, request_.ipcFd >= 0 ? 1 : 0); }
+  FcgiRequest(const FcgiRequest&) = delete;
+  FcgiRequest& operator=(const FcgiRequest&) = delete;
+
+  FCGX_Request* get() { return &request_; }
+
+ private:
+  FCGX_Request request_;
+};
+
+// The answer to a request whose handling threw: logged, then 500. The
+// answer itself allocates nothing, so that it is sent even after a
+// std::bad_alloc, when the log line may not be.
+void AnswerInternalError(FCGX_Request* fcgi, const char* what) {
+  LogErrorNoThrow("internal error while handling a request; answered 500",
+                  what);
+  static const char kAnswer[] =
+      "Status: 500 Internal Server Error\r\n"
+      "Content-Type: application/json\r\n\r\n"
+      "{\"error\":\"internal_error\"}";
+  if (fcgi->out != nullptr) {
+    FCGX_PutStr(kAnswer, static_cast<int>(sizeof kAnswer - 1), fcgi->out);
+  }
+}
+
 }  // namespace
 
 FcgiServer::FcgiServer(Ingestor* ingestor, Options options,
@@ -178,6 +195,7 @@ FcgiServer::~FcgiServer() {
 }
 
 Status FcgiServer::Open() {
+  assert(!listen_fd_.valid());  // Open() is called once
   if (FCGX_Init() != 0) return Status::IoError("FCGX_Init failed");
   if (options_.listen.empty()) {
     int accepting = 0;
@@ -189,14 +207,14 @@ Status FcgiServer::Open() {
           "spawn-fcgi, a web server's FastCGI spawner or systemd socket "
           "activation, or give --listen=unix:/path or --listen=HOST:PORT");
     }
-    listen_fd_ = 0;
+    listen_fd_.reset(0);
   } else {
     FcgiListen listen;
     Status s = ParseFcgiListen(options_.listen, &listen);
     if (!s.ok()) return s;
     const std::string path = listen.BindPath();
-    listen_fd_ = FCGX_OpenSocket(path.c_str(), kBacklog);
-    if (listen_fd_ < 0) {
+    listen_fd_.reset(FCGX_OpenSocket(path.c_str(), kBacklog));
+    if (!listen_fd_.valid()) {
       return Status::IoError(Errno("cannot listen on " + options_.listen));
     }
     if (!listen.unix_path.empty()) {
@@ -206,8 +224,8 @@ Status FcgiServer::Open() {
       }
     }
   }
-  int flags = fcntl(listen_fd_, F_GETFL);
-  if (flags < 0 || fcntl(listen_fd_, F_SETFL, flags | O_NONBLOCK) < 0) {
+  int flags = fcntl(listen_fd_.get(), F_GETFL);
+  if (flags < 0 || fcntl(listen_fd_.get(), F_SETFL, flags | O_NONBLOCK) < 0) {
     return Status::IoError(Errno("fcntl O_NONBLOCK on the listening socket"));
   }
   return Status::Ok();
@@ -249,6 +267,10 @@ void FcgiServer::LogStoreFailures(int64_t now, bool force) {
 }
 
 Status FcgiServer::Run() {
+  assert(listen_fd_.valid());  // Open() succeeded
+  // A previous Run() in this process (tests) may have left them set.
+  g_stop = 0;
+  g_reload = 0;
   Status s = InstallSignalHandlers();
   if (!s.ok()) return s;
   sigset_t blocked;
@@ -258,14 +280,14 @@ Status FcgiServer::Run() {
   pthread_sigmask(SIG_BLOCK, &blocked, &waiting);
   for (int signo : {SIGTERM, SIGINT, SIGHUP}) sigdelset(&waiting, signo);
 
-  FCGX_Request request;
-  FCGX_InitRequest(&request, listen_fd_, 0);
+  FcgiRequest owner(listen_fd_.get());
+  FCGX_Request* request = owner.get();
   while (s.ok() && !g_stop) {
     // A connection the web server keeps open (FCGI_KEEP_CONN) may bring the
     // next request; libfcgi keeps it in ipcFd.
-    struct pollfd fds[2] = {{listen_fd_, POLLIN, 0},
-                            {request.ipcFd, POLLIN, 0}};
-    int nfds = request.ipcFd >= 0 ? 2 : 1;
+    struct pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0},
+                            {request->ipcFd, POLLIN, 0}};
+    int nfds = request->ipcFd >= 0 ? 2 : 1;
     struct timespec second = {1, 0};
     bool idle_flush = ingestor_->pending_series() > 0;
     int n = ppoll(fds, nfds, idle_flush ? &second : nullptr, &waiting);
@@ -287,19 +309,19 @@ Status FcgiServer::Run() {
     if (nfds == 2 && fds[1].revents == 0) {
       // Only a new connection: drop the idle kept one, or libfcgi would
       // block reading it.
-      FCGX_Free(&request, 1);
+      FCGX_Free(request, 1);
     }
-    int rc = FCGX_Accept_r(&request);
+    int rc = FCGX_Accept_r(request);
     if (rc < 0) {
       if (!TransientAcceptError(rc)) {
         s = Status::IoError(std::string("accept: ") + std::strerror(-rc));
       }
       continue;
     }
-    Serve(&request);
-    FCGX_Finish_r(&request);
+    Serve(request);
+    FCGX_Finish_r(request);
+    LogStoreFailures(::time(nullptr), false);
   }
-  if (request.ipcFd >= 0) FCGX_Free(&request, 1);
   // At shutdown: LogStoreFailures() below reports a failed last flush.
   ingestor_->Flush(::time(nullptr)).IgnoreError();
   LogStoreFailures(::time(nullptr), true);
@@ -307,13 +329,27 @@ Status FcgiServer::Run() {
 }
 
 void FcgiServer::Serve(FCGX_Request* fcgi) {
+  assert(fcgi->in != nullptr && fcgi->out != nullptr);  // accepted
+  // ServeUnguarded() writes nothing before the whole answer is built, and
+  // nothing after it is written, so after an exception nothing of it has
+  // been sent yet.
+  try {
+    ServeUnguarded(fcgi);
+  } catch (const std::exception& e) {
+    AnswerInternalError(fcgi, e.what());
+  } catch (...) {
+    AnswerInternalError(fcgi, "an exception not derived from std::exception");
+  }
+}
+
+void FcgiServer::ServeUnguarded(FCGX_Request* fcgi) {
   MaybeReload(g_reload != 0);
   g_reload = 0;
   Request request = ReadRequest(fcgi, options_.max_body_bytes);
   int64_t now = ::time(nullptr);
-  Response response = ingestor_->Handle(request, now);
+  Response response =
+      handler_ ? handler_(request, now) : ingestor_->Handle(request, now);
   WriteResponse(response, fcgi->out);
-  LogStoreFailures(now, false);
 }
 
 }  // namespace pum

@@ -1,19 +1,26 @@
 #include "fcgi-ingest/fcgi_server.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "fcgi-ingest/test_util.h"
+#include "schema/allowlist/allowlist.h"
+#include "schema/store/store.h"
 #include "schema/testing/temp_dir.h"
 
 namespace pum {
@@ -38,6 +45,32 @@ std::string IngestBinary() {
   for (int i = 0; i < 2; ++i) path = path.substr(0, path.rfind('/'));
   path += "/pum-ingest";
   return Exists(path) ? path : "";
+}
+
+// The whole FastCGI answer (headers and body) to one request sent with
+// cgi-fcgi to the unix socket `socket` (cgi-fcgi sends CONTENT_LENGTH bytes
+// of its stdin; the body goes through a file in `dir`).
+std::string CgiFcgi(const testing::TempDir& dir, const std::string& socket,
+                    const std::string& method, const std::string& body) {
+  dir.Write("body", body);
+  std::string command = "env REQUEST_METHOD=" + method +
+                        " CONTENT_LENGTH=" + std::to_string(body.size()) +
+                        " cgi-fcgi -bind -connect " + socket + " < " +
+                        dir.Path("body");
+  std::string out;
+  if (FILE* p = ::popen(command.c_str(), "r")) {
+    char buffer[4096];
+    size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, p)) > 0) {
+      out.append(buffer, n);
+    }
+    ::pclose(p);
+  }
+  return out;
+}
+
+bool HaveCgiFcgi() {
+  return std::system("command -v cgi-fcgi >/dev/null") == 0;
 }
 
 // Runs the real binary on a unix socket and talks to it with cgi-fcgi.
@@ -69,23 +102,8 @@ class IngestProcess {
   }
 
   // The whole FastCGI answer (headers and body) to one request.
-  // (cgi-fcgi sends CONTENT_LENGTH bytes of its stdin.)
   std::string Request(const std::string& method, const std::string& body) {
-    dir_.Write("body", body);
-    std::string command = "env REQUEST_METHOD=" + method +
-                          " CONTENT_LENGTH=" + std::to_string(body.size()) +
-                          " cgi-fcgi -bind -connect " + socket_ + " < " +
-                          dir_.Path("body");
-    std::string out;
-    if (FILE* p = ::popen(command.c_str(), "r")) {
-      char buffer[4096];
-      size_t n = 0;
-      while ((n = std::fread(buffer, 1, sizeof buffer, p)) > 0) {
-        out.append(buffer, n);
-      }
-      ::pclose(p);
-    }
-    return out;
+    return CgiFcgi(dir_, socket_, method, body);
   }
 
   // Sends `signo` and returns the exit status (-1 if it did not exit).
@@ -112,7 +130,7 @@ std::string StatusLine(const std::string& answer) {
 
 TEST(FcgiServer, RealBinaryAnswersAndStopsCleanly) {
   std::string binary = IngestBinary();
-  if (binary.empty() || std::system("command -v cgi-fcgi >/dev/null") != 0) {
+  if (binary.empty() || !HaveCgiFcgi()) {
     FAIL() << "needs BUILD/pum-ingest and cgi-fcgi (make binaries, make deps)";
   }
   IngestProcess ingest(binary);
@@ -146,6 +164,59 @@ TEST(FcgiServer, RealBinaryAnswersAndStopsCleanly) {
 
   EXPECT_EQ(ingest.Stop(SIGTERM), 0);
   EXPECT_FALSE(Exists(ingest.socket()));
+}
+
+// Regression test (issue 8): an exception thrown while a request was
+// handled left Serve() and Run(), so the worker died without answering.
+// Now that request gets 500 and the next ones are served as usual.
+TEST(FcgiServer, AnExceptionAnswers500AndTheWorkerKeepsServing) {
+  if (!HaveCgiFcgi()) FAIL() << "needs cgi-fcgi (make deps)";
+  testing::TempDir dir;
+  ASSERT_EQ(::mkdir(dir.Path("metrics.d").c_str(), 0755), 0);
+  ASSERT_TRUE(dir.Write("metrics.d/app.json", testing::kTestAllowlist));
+  std::unique_ptr<Store> store;
+  Status s = Store::Open(dir.Path("pum.db"), StoreOptions(), &store);
+  ASSERT_TRUE(s.ok()) << s.message();
+  Options options;
+  options.metrics_dir = dir.Path("metrics.d");
+  options.listen = "unix:" + dir.Path("ingest.sock");
+  Ingestor ingestor(store.get(), testing::TestAllowlist(), options);
+  FcgiServer server(&ingestor, options,
+                    AllowlistFingerprint(options.metrics_dir));
+  std::atomic<int> handled{0};  // the server's thread counts, this one reads
+  server.SetHandlerForTesting([&handled](const Request& request, int64_t) {
+    ++handled;
+    if (request.body == "std") throw std::runtime_error("handler failed");
+    if (request.body == "other") throw 42;
+    if (request.body == "alloc") throw std::bad_alloc();
+    Response response;
+    response.status = 204;
+    return response;
+  });
+  s = server.Open();
+  ASSERT_TRUE(s.ok()) << s.message();
+  Status run = Status::IoError("Run() did not return");
+  std::thread thread([&server, &run] { run = server.Run(); });
+
+  const std::string socket = dir.Path("ingest.sock");
+  const std::string error = "{\"error\":\"internal_error\"}";
+  for (const char* body : {"std", "other", "alloc"}) {
+    std::string answer = CgiFcgi(dir, socket, "POST", body);
+    EXPECT_EQ(StatusLine(answer), "Status: 500 Internal Server Error") << body;
+    EXPECT_NE(answer.find("Content-Type: application/json\r\n"),
+              std::string::npos)
+        << answer;
+    EXPECT_EQ(answer.substr(answer.find("\r\n\r\n") + 4), error) << body;
+    EXPECT_EQ(StatusLine(CgiFcgi(dir, socket, "POST", "[]")),
+              "Status: 204 No Content")
+        << "after " << body;
+  }
+  EXPECT_EQ(handled.load(), 6);
+
+  // SIGTERM reaches Run() in its ppoll() (it is blocked elsewhere).
+  ::pthread_kill(thread.native_handle(), SIGTERM);
+  thread.join();
+  EXPECT_TRUE(run.ok()) << run.message();
 }
 
 }  // namespace

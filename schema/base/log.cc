@@ -263,4 +263,11 @@ void Log(LogLevel level, std::string_view message, LogFields fields) {
   WriteAll(g_fd.load(), line);
 }
 
+void LogErrorNoThrow(std::string_view message, std::string_view err) noexcept {
+  try {
+    LogError(message, {{"err", err}});
+  } catch (...) {  // no memory for the line: it is lost
+  }
+}
+
 }  // namespace pum

@@ -82,6 +82,11 @@ inline void LogError(std::string_view message, LogFields fields = {}) {
   Log(LogLevel::kError, message, fields);
 }
 
+// LogError(message, {{"err", err}}) that never throws: for catch blocks and
+// C callbacks, where an exception (no memory for the line) must not escape.
+// The line is then lost.
+void LogErrorNoThrow(std::string_view message, std::string_view err) noexcept;
+
 // The line Log() writes (with its '\n') for an event at `unix_ms`
 // (milliseconds since the epoch).
 std::string FormatLogLine(LogFormat format, int64_t unix_ms, LogLevel level,

@@ -17,7 +17,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 
-import { bcryptHash, makeCertificate, request, startExporter, tempDir } from './exporter-door.mjs';
+import { request } from '../support/http.mjs';
+import { bcryptHash, makeCertificate, startExporter, tempDir } from './exporter-door.mjs';
 import { logText } from './logfmt.mjs';
 import {
   EXPORTER_BIN, SEED_METRICS, counterEvent, freePort, parseExposition, startStack, valueOf, waitFor,
