@@ -49,7 +49,7 @@ struct ssl_ctx_st;
 namespace pum {
 
 struct DoorOptions {
-  std::string host;  // as ParseListenAddress() gives it
+  std::string host;  // HostPort::host (schema/base/host_port.h)
   int port = 0;
   ssl_ctx_st* tls = nullptr;  // null: plain HTTP; must outlive the door
   int head_timeout_ms = 10000;
