@@ -21,6 +21,29 @@ LIBS_INGEST := -lfcgi
 LIBS_EXPORTER := -lcivetweb -lz -lyaml -lssl -lcrypto -lcrypt
 LIBS_TEST := -lgtest -lgtest_main
 
+# The version --version prints: that of the latest release in CHANGELOG.md
+# (raise both together). The revision is the checkout's short commit id;
+# when git cannot tell (a tarball, no git) it is the one the build already
+# has, else "unknown", so that `sudo make install` of a build relinks
+# nothing (safe.directory: git refuses a repository another user owns).
+# Either can be set on the command line (make PUM_REVISION=...).
+PUM_VERSION := 0.1.0
+PUM_GIT := git -c safe.directory='*' -C '$(CURDIR)'
+ifndef PUM_REVISION
+PUM_REVISION := $(shell \
+  if [ "$$($(PUM_GIT) rev-parse --show-toplevel 2>/dev/null)" = '$(CURDIR)' ]; then \
+    $(PUM_GIT) rev-parse --short HEAD 2>/dev/null; \
+  elif [ -s '$(BUILD)/build-stamp.txt' ]; then \
+    cut -d' ' -f2 '$(BUILD)/build-stamp.txt'; \
+  else echo unknown; fi)
+endif
+# The one object that holds them (schema/base/build_info.h); it is rebuilt
+# when $(BUILD_STAMP) changes, i.e. only when the version or the revision
+# does, and only the two binaries link it.
+BUILD_STAMP_SRC := schema/base/build_stamp.cc
+BUILD_STAMP := $(BUILD)/build-stamp.txt
+BUILD_STAMP_OBJ := $(BUILD)/obj/schema/base/build_stamp.o
+
 # Debian packages the build and the tests need.
 DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
   libcivetweb-dev libsqlite3-dev libre2-dev sqlite3 libgtest-dev zlib1g-dev \
@@ -29,7 +52,7 @@ DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
   lighttpd-modules-lua libyaml-dev libssl-dev libcrypt-dev openssl apache2-utils \
   clang-14 libclang-rt-14-dev
 
-SCHEMA_SRCS := $(filter-out %_test.cc,$(wildcard schema/*/*.cc))
+SCHEMA_SRCS := $(filter-out %_test.cc $(BUILD_STAMP_SRC),$(wildcard schema/*/*.cc))
 INGEST_SRCS := $(filter-out %_test.cc fcgi-ingest/main.cc,$(wildcard fcgi-ingest/*.cc))
 EXPORTER_SRCS := $(filter-out %_test.cc exporter/main.cc,$(wildcard exporter/*.cc))
 
@@ -105,14 +128,26 @@ $(BUILD)/obj/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
+# Rewritten only when its text changes, so that its date tells when.
+.PHONY: FORCE
+$(BUILD_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PUM_VERSION) $(PUM_REVISION)' | cmp -s - $@ 2>/dev/null || \
+	  echo '$(PUM_VERSION) $(PUM_REVISION)' >$@
+
+$(BUILD_STAMP_OBJ): $(BUILD_STAMP_SRC) $(BUILD_STAMP)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -DPUM_VERSION='"$(PUM_VERSION)"' \
+	  -DPUM_REVISION='"$(PUM_REVISION)"' -c $< -o $@
+
 $(BUILD)/libpumschema.a: $(SCHEMA_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/pum-ingest: $(BUILD)/obj/fcgi-ingest/main.o $(INGEST_OBJS) $(BUILD)/libpumschema.a
+$(BUILD)/pum-ingest: $(BUILD)/obj/fcgi-ingest/main.o $(BUILD_STAMP_OBJ) $(INGEST_OBJS) $(BUILD)/libpumschema.a
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LIBS_INGEST) $(LIBS_STORE)
 
-$(BUILD)/pum-exporter: $(BUILD)/obj/exporter/main.o $(EXPORTER_OBJS) $(BUILD)/libpumschema.a
+$(BUILD)/pum-exporter: $(BUILD)/obj/exporter/main.o $(BUILD_STAMP_OBJ) $(EXPORTER_OBJS) $(BUILD)/libpumschema.a
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LIBS_EXPORTER) $(LIBS_STORE)
 
 $(BUILD)/tests/schema_test: $(SCHEMA_TESTS:%.cc=$(BUILD)/obj/%.o) $(BUILD)/libpumschema.a

@@ -38,6 +38,7 @@
 
 #include "exporter/exposition.h"
 #include "schema/allowlist/allowlist.h"
+#include "schema/own_metrics/own_metrics.h"
 #include "schema/store/store.h"
 
 namespace pum {

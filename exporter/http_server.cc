@@ -20,7 +20,10 @@
 
 #include "exporter/basic_auth.h"
 #include "exporter/door.h"
+#include "exporter/landing_page.h"
 #include "exporter/tls.h"
+#include "schema/base/host_port.h"
+#include "schema/base/log.h"
 
 namespace pum {
 
@@ -42,6 +45,7 @@ constexpr char kTextContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kOpenMetricsContentType[] =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 constexpr char kPlainContentType[] = "text/plain; charset=utf-8";
+constexpr char kHtmlContentType[] = "text/html; charset=utf-8";
 
 struct Response {
   int status = 200;
@@ -237,12 +241,19 @@ int HandleReady(mg_connection* conn, void* data) {
   return SendText(conn, 200, "OK\n");
 }
 
-int HandleOther(mg_connection* conn, void* /*data*/) {
-  return SendText(conn, 404, "Not Found\n");
+// "/" is the landing page; any other path CivetWeb hands here is a 404.
+int HandleOther(mg_connection* conn, void* data) {
+  if (int sent = CheckRequest(conn, "/")) return sent;
+  auto* server = static_cast<HttpServer*>(data);
+  Response response;
+  response.content_type = kHtmlContentType;
+  response.body =
+      RenderLandingPage(server->version_line(), *server->state()->allowlist());
+  return Send(conn, response);
 }
 
 int LogMessage(const mg_connection* /*conn*/, const char* message) {
-  std::fprintf(stderr, "pum-exporter: civetweb: %s\n", message);
+  LogError("civetweb", {{"err", message}});
   return 1;
 }
 
@@ -270,37 +281,11 @@ int HttpServer::Callbacks::BeginRequest(mg_connection* conn) {
   return 0;
 }
 
-HttpServer::HttpServer(ExporterState* state, std::string host)
-    : state_(state), host_(std::move(host)) {}
-
-Status ParseListenAddress(const std::string& address, std::string* host,
-                          int* port) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string::npos) {
-    return Status::InvalidArgument("listen address \"" + address +
-                                   "\" is not HOST:PORT");
-  }
-  std::string port_text = address.substr(colon + 1);
-  if (port_text.empty() || port_text.size() > 5 ||
-      port_text.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port_text) > 65535) {
-    return Status::InvalidArgument("listen address \"" + address +
-                                   "\": the port must be 0 to 65535");
-  }
-  std::string host_part = address.substr(0, colon);
-  bool bracketed = !host_part.empty() && host_part.front() == '[';
-  if (bracketed && (host_part.size() < 3 || host_part.back() != ']')) {
-    return Status::InvalidArgument("listen address \"" + address +
-                                   "\": bad IPv6 address");
-  }
-  if (!bracketed && host_part.find(':') != std::string::npos) {
-    return Status::InvalidArgument("listen address \"" + address +
-                                   "\": put an IPv6 address in brackets");
-  }
-  *host = host_part;
-  *port = std::stoi(port_text);
-  return Status::Ok();
-}
+HttpServer::HttpServer(ExporterState* state, std::string host,
+                       std::string version_line)
+    : state_(state),
+      host_(std::move(host)),
+      version_line_(std::move(version_line)) {}
 
 bool AcceptsOpenMetrics(const char* accept) {
   return HeaderListsToken(accept, "application/openmetrics-text");
@@ -332,11 +317,12 @@ Status GzipCompress(std::string_view in, std::string* out) {
 
 Status HttpServer::Start(const HttpServerOptions& options, ExporterState* state,
                          std::unique_ptr<HttpServer>* out) {
-  std::string host;
-  int port = 0;
-  Status status = ParseListenAddress(options.listen_address, &host, &port);
+  HostPort address;
+  Status status = ParseHostPort(options.listen_address, &address);
   if (!status.ok()) return status;
-  std::unique_ptr<HttpServer> server(new HttpServer(state, host));
+  const std::string host = address.HostForUrl();
+  std::unique_ptr<HttpServer> server(
+      new HttpServer(state, host, options.version_line));
   if (options.web.tls.enabled) {
     status = TlsContext::Create(options.web.tls, options.web_config_file,
                                 &server->tls_);
@@ -350,7 +336,7 @@ Status HttpServer::Start(const HttpServerOptions& options, ExporterState* state,
   // The public socket first, so that a taken port is the error reported.
   DoorOptions door_options;
   door_options.host = host;
-  door_options.port = port;
+  door_options.port = address.port;
   door_options.tls = server->tls_ ? server->tls_->get() : nullptr;
   door_options.head_timeout_ms = options.head_timeout_ms;
   door_options.relay_timeout_ms = options.relay_timeout_ms;
@@ -395,7 +381,7 @@ Status HttpServer::Start(const HttpServerOptions& options, ExporterState* state,
                          server.get());
   mg_set_request_handler(server->context_, "/-/ready", HandleReady,
                          server.get());
-  mg_set_request_handler(server->context_, "/", HandleOther, nullptr);
+  mg_set_request_handler(server->context_, "/", HandleOther, server.get());
   mg_server_port bound[4];
   int count = mg_get_server_ports(server->context_, 4, bound);
   if (count < 1) return Status::IoError("cannot learn CivetWeb's port");

@@ -1,8 +1,9 @@
 // HttpServer: a thin CivetWeb layer in front of ExporterState.
 //
 // Contract:
-//   - Listens on --web.listen-address only ("HOST:PORT"; ":PORT" means every
-//     IPv4 interface; PORT 0 picks a free port, which port() then tells).
+//   - Listens on --web.listen-address only ("HOST:PORT" as ParseHostPort()
+//     reads it; ":PORT" means every IPv4 interface; PORT 0 picks a free
+//     port, which port() then tells).
 //     It has no document_root, so it serves no files.
 //   - The listening socket is a Door (exporter/door.h): it accepts, does
 //     TLS when the web config has tls_server_config, waits for the whole
@@ -25,6 +26,8 @@
 //     cannot be read: 503.
 //   - GET or HEAD /-/healthy: 200 "OK" while the process serves.
 //   - GET or HEAD /-/ready: 200 "OK" if the store can be read, else 503.
+//   - GET or HEAD /: the landing page (exporter/landing_page.h) for the
+//     current allowlist, as "text/html; charset=utf-8".
 //   - Another method on those paths: 405 with "Allow: GET, HEAD". Any other
 //     path: 404.
 //   - Handlers run on CivetWeb's worker threads (num_threads of them);
@@ -53,6 +56,8 @@ struct HttpServerOptions {
   // TLS, basic auth and extra headers; the default is plain HTTP, no auth.
   WebConfig web;
   std::string web_config_file;  // for messages
+  // The landing page's version line (build_info.h's VersionLine()).
+  std::string version_line;
   // The door's bounds (door.h).
   int head_timeout_ms = 10000;
   int relay_timeout_ms = 60000;
@@ -83,15 +88,17 @@ class HttpServer {
   std::string MetricsUrl() const;
 
   ExporterState* state() const { return state_; }
+  const std::string& version_line() const { return version_line_; }
 
   // For CivetWeb's callbacks (http_server.cc).
   struct Callbacks;
 
  private:
-  HttpServer(ExporterState* state, std::string host);
+  HttpServer(ExporterState* state, std::string host, std::string version_line);
 
   ExporterState* const state_;
   const std::string host_;
+  const std::string version_line_;
   std::unique_ptr<TlsContext> tls_;
   std::unique_ptr<BasicAuth> auth_;
   std::unique_ptr<Door> door_;
@@ -100,11 +107,6 @@ class HttpServer {
   int port_ = 0;
   int civetweb_port_ = 0;
 };
-
-// Splits "HOST:PORT" (HOST may be empty, meaning every IPv4 interface, or
-// an IPv6 address in brackets); PORT is 0..65535.
-Status ParseListenAddress(const std::string& address, std::string* host,
-                          int* port);
 
 // True if the Accept header asks for OpenMetrics (null: no header).
 bool AcceptsOpenMetrics(const char* accept);

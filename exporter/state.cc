@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "exporter/exposition.h"
+#include "schema/base/log.h"
+#include "schema/config/config.h"
 
 namespace pum {
 
@@ -65,18 +67,18 @@ Status ExporterState::ReloadAllowlist(int64_t now) {
   if (!status.ok()) {
     ++reloads_.reloads_failure;
     reloads_.last_reload_successful = false;
-    std::fprintf(stderr,
-                 "pum-exporter: reloading the allowlist from %s failed; "
-                 "keeping the previous one:\n%s\n",
-                 metrics_dir_.c_str(), status.message().c_str());
+    LogError("reloading the allowlist failed, keeping the previous one",
+             {{"dir", metrics_dir_}, {"err", status.message()}});
     return status;
   }
   ++reloads_.reloads_success;
   reloads_.last_reload_successful = true;
   reloads_.last_reload_success_timestamp = static_cast<double>(now);
-  std::fprintf(stderr,
-               "pum-exporter: reloaded the allowlist: %zu metrics from %s\n",
-               next->metrics().size(), metrics_dir_.c_str());
+  LogInfo("reloaded the allowlist",
+          {{"dir", metrics_dir_}, {"metrics", next->metrics().size()}});
+  if (next->metrics().empty()) {
+    LogWarn(kNoMetricsWarning, {{"dir", metrics_dir_}});
+  }
   allowlist_ = std::move(next);
   return Status::Ok();
 }

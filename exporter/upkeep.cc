@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "schema/allowlist/allowlist.h"
+#include "schema/base/log.h"
 
 namespace pum {
 
@@ -47,22 +48,22 @@ void Upkeep::RequestReload() {
 void Upkeep::RunOnce(int64_t now, bool force_reload) {
   Status status = state_->Checkpoint();
   if (!status.ok()) {
-    std::fprintf(stderr, "pum-exporter: WAL checkpoint failed: %s\n",
-                 status.ToString().c_str());
+    LogError("WAL checkpoint failed", {{"err", status.ToString()}});
   }
   int64_t pruned = 0;
   status =
       state_->PruneClients(now - options_.dedup_retention_seconds, &pruned);
   if (!status.ok()) {
-    std::fprintf(stderr,
-                 "pum-exporter: pruning de-duplication state failed: %s\n",
-                 status.ToString().c_str());
+    LogError("pruning de-duplication state failed",
+             {{"err", status.ToString()}});
   }
   // Fingerprint first: an edit made during the load shows up next round.
   std::string fingerprint = AllowlistFingerprint(state_->metrics_dir());
   if (force_reload || fingerprint != fingerprint_) {
     fingerprint_ = std::move(fingerprint);
-    state_->ReloadAllowlist(now);
+    // A failed reload keeps the previous allowlist; ReloadAllowlist() logs
+    // it and counts it in pum_exporter_allowlist_reloads_total.
+    state_->ReloadAllowlist(now).IgnoreError();
   }
 }
 

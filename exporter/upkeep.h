@@ -13,7 +13,7 @@
 //     notifies a condition variable: call it from a normal thread (main's
 //     sigwait loop), not from a signal handler.
 //   - Stop() wakes the thread and joins it; the destructor calls it.
-//   - Failures are logged to stderr and do not stop the thread.
+//   - Failures are logged (schema/base/log.h) and do not stop the thread.
 #ifndef PUM_EXPORTER_UPKEEP_H_
 #define PUM_EXPORTER_UPKEEP_H_
 

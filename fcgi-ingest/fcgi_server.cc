@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "schema/allowlist/allowlist.h"
+#include "schema/base/log.h"
 
 namespace pum {
 namespace {
@@ -36,10 +37,6 @@ constexpr int kBacklog = 1024;
 // How much of an over-long body is read and thrown away before the
 // connection is closed.
 constexpr size_t kMaxDrainBytes = size_t{4} << 20;
-
-void Log(const std::string& line) {
-  std::fprintf(stderr, "pum-ingest: %s\n", line.c_str());
-}
 
 std::string Errno(const std::string& what) {
   return what + ": " + std::strerror(errno);
@@ -169,37 +166,6 @@ bool TransientAcceptError(int rc) {
 
 }  // namespace
 
-Status ParseListenAddress(const std::string& listen, std::string* path,
-                          bool* is_unix) {
-  if (listen.rfind("unix:", 0) == 0) {
-    *path = listen.substr(5);
-    *is_unix = true;
-    if (path->empty() || path->find(':') != std::string::npos) {
-      return Status::InvalidArgument("--listen=" + listen +
-                                     ": the socket path must be non-empty and "
-                                     "may not contain ':'");
-    }
-    return Status::Ok();
-  }
-  *is_unix = false;
-  size_t colon = listen.rfind(':');
-  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
-  std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
-  bool port_ok = !port.empty() && port.size() <= 5 &&
-                 port.find_first_not_of("0123456789") == std::string::npos &&
-                 std::atoi(port.c_str()) >= 1 &&
-                 std::atoi(port.c_str()) <= 65535;
-  if (!port_ok || host.find(':') != std::string::npos ||
-      host.find('[') != std::string::npos) {
-    return Status::InvalidArgument(
-        "--listen=" + listen +
-        ": expected unix:/path or HOST:PORT (IPv4 host or name; IPv6 is not "
-        "supported)");
-  }
-  *path = listen;
-  return Status::Ok();
-}
-
 FcgiServer::FcgiServer(Ingestor* ingestor, Options options,
                        std::string fingerprint)
     : ingestor_(ingestor),
@@ -225,15 +191,15 @@ Status FcgiServer::Open() {
     }
     listen_fd_ = 0;
   } else {
-    std::string path;
-    bool is_unix = false;
-    Status s = ParseListenAddress(options_.listen, &path, &is_unix);
+    FcgiListen listen;
+    Status s = ParseFcgiListen(options_.listen, &listen);
     if (!s.ok()) return s;
+    const std::string path = listen.BindPath();
     listen_fd_ = FCGX_OpenSocket(path.c_str(), kBacklog);
     if (listen_fd_ < 0) {
       return Status::IoError(Errno("cannot listen on " + options_.listen));
     }
-    if (is_unix) {
+    if (!listen.unix_path.empty()) {
       unix_path_ = path;
       if (::chmod(path.c_str(), 0666) != 0) {
         return Status::IoError(Errno("chmod " + path));
@@ -258,23 +224,26 @@ void FcgiServer::MaybeReload(bool force) {
   Status s = Allowlist::LoadDir(options_.metrics_dir, allowlist.get());
   if (!s.ok()) {
     bad_fingerprint_ = fingerprint;
-    Log("allowlist " + options_.metrics_dir +
-        " is invalid, keeping the previous one:\n" + s.message());
+    LogError("the allowlist is invalid, keeping the previous one",
+             {{"dir", options_.metrics_dir}, {"err", s.message()}});
     return;
   }
   fingerprint_ = fingerprint;
   bad_fingerprint_.clear();
+  const size_t metrics = allowlist->metrics().size();
   ingestor_->SetAllowlist(std::move(allowlist));
-  Log("reloaded the allowlist from " + options_.metrics_dir);
+  LogInfo("reloaded the allowlist",
+          {{"dir", options_.metrics_dir}, {"metrics", metrics}});
+  if (metrics == 0) LogWarn(kNoMetricsWarning, {{"dir", options_.metrics_dir}});
 }
 
 void FcgiServer::LogStoreFailures(int64_t now, bool force) {
   uint64_t failures = ingestor_->store_failures();
   if (failures == logged_failures_) return;
   if (!force && now - last_failure_log_ < 10) return;
-  Log("store: " + ingestor_->last_store_error().message() + " (" +
-      std::to_string(failures - logged_failures_) +
-      " failed transactions since the last report)");
+  LogError("store transactions failed",
+           {{"failed", failures - logged_failures_},
+            {"err", ingestor_->last_store_error().message()}});
   logged_failures_ = failures;
   last_failure_log_ = now;
 }
@@ -306,7 +275,9 @@ Status FcgiServer::Run() {
       continue;
     }
     if (n == 0) {
-      ingestor_->Flush(::time(nullptr));
+      // A failed flush keeps the counters pending for the next one, and
+      // LogStoreFailures() reports the store's failures.
+      ingestor_->Flush(::time(nullptr)).IgnoreError();
       continue;
     }
     if (fds[0].revents & (POLLERR | POLLNVAL)) {
@@ -329,7 +300,8 @@ Status FcgiServer::Run() {
     FCGX_Finish_r(&request);
   }
   if (request.ipcFd >= 0) FCGX_Free(&request, 1);
-  ingestor_->Flush(::time(nullptr));
+  // At shutdown: LogStoreFailures() below reports a failed last flush.
+  ingestor_->Flush(::time(nullptr)).IgnoreError();
   LogStoreFailures(::time(nullptr), true);
   return s;
 }

@@ -10,8 +10,9 @@
 //     a web server running as another user can connect, so restrict access
 //     with the folder's permissions) or "HOST:PORT" (IPv4 or a name with
 //     one IPv4 address; an empty host or "*" listens on every interface;
-//     IPv6 is not supported by libfcgi). The listening socket is set
-//     non-blocking, so that several workers can share it.
+//     IPv6 is not supported by libfcgi), as ParseFcgiListen() (config.h)
+//     reads it. The listening socket is set non-blocking, so that several
+//     workers can share it.
 //   - Run() serves requests until SIGTERM or SIGINT. Those signals (and
 //     SIGHUP) are blocked except while waiting for a connection in
 //     ppoll(), so a request in progress is always finished and answered;
@@ -32,8 +33,8 @@
 //     connection is closed as soon as another connection waits, which can
 //     race with a request the web server sends on it just then: do not
 //     enable keep-alive to pum-ingest.
-//   - It logs to stderr one line per problem (store failures at most once
-//     every 10 seconds with a count), never one per request.
+//   - It logs (schema/base/log.h) one line per problem (store failures at
+//     most once every 10 seconds with a count), never one per request.
 #ifndef PUM_FCGI_INGEST_FCGI_SERVER_H_
 #define PUM_FCGI_INGEST_FCGI_SERVER_H_
 
@@ -76,11 +77,6 @@ class FcgiServer {
   uint64_t logged_failures_ = 0;
   int64_t last_failure_log_ = 0;
 };
-
-// Splits --listen into FCGX_OpenSocket's argument: "unix:/p" -> "/p",
-// "HOST:PORT" -> "HOST:PORT"; `is_unix` tells which. Errors name the value.
-Status ParseListenAddress(const std::string& listen, std::string* path,
-                          bool* is_unix);
 
 }  // namespace pum
 

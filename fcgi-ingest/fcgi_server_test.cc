@@ -19,44 +19,9 @@
 namespace pum {
 namespace {
 
-TEST(FcgiServer, ParseListenAddress) {
-  struct Case {
-    std::string listen;
-    bool ok;
-    std::string path;
-    bool is_unix;
-  };
-  std::vector<Case> cases = {
-      {"unix:/run/pum/ingest.sock", true, "/run/pum/ingest.sock", true},
-      {"unix:relative.sock", true, "relative.sock", true},
-      {"127.0.0.1:9000", true, "127.0.0.1:9000", false},
-      {"localhost:9000", true, "localhost:9000", false},
-      {":9000", true, ":9000", false},
-      {"*:65535", true, "*:65535", false},
-      {"unix:", false, "", true},
-      {"unix:/tmp/a:b", false, "", true},
-      {"127.0.0.1", false, "", false},
-      {"127.0.0.1:", false, "", false},
-      {"127.0.0.1:0", false, "", false},
-      {"127.0.0.1:65536", false, "", false},
-      {"127.0.0.1:90x", false, "", false},
-      {"[::1]:9000", false, "", false},
-      {"::1:9000", false, "", false},
-      {"/tmp/x.sock", false, "", false},
-  };
-  for (const Case& c : cases) {
-    std::string path;
-    bool is_unix = false;
-    Status s = ParseListenAddress(c.listen, &path, &is_unix);
-    EXPECT_EQ(s.ok(), c.ok) << c.listen << ": " << s.message();
-    if (!c.ok) {
-      EXPECT_NE(s.message().find(c.listen), std::string::npos) << s.message();
-      continue;
-    }
-    EXPECT_EQ(path, c.path) << c.listen;
-    EXPECT_EQ(is_unix, c.is_unix) << c.listen;
-  }
-}
+// ParseListenAddress() became ParseFcgiListen(), tested in
+// schema/config/config_test.cc with the HOST:PORT parser's own table in
+// schema/base/host_port_test.cc.
 
 bool Exists(const std::string& path) {
   struct stat st;

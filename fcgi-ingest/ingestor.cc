@@ -6,6 +6,7 @@
 
 #include "fcgi-ingest/batch_parser.h"
 #include "fcgi-ingest/validator.h"
+#include "schema/own_metrics/own_metrics.h"
 
 namespace pum {
 namespace {
@@ -213,7 +214,9 @@ Status Ingestor::ApplyValid(ValidationResult* result, int64_t now,
 Response Ingestor::Finish(Response response, Counters counters, int64_t now) {
   counters[{kRequestsTotal, {"code", std::to_string(response.status)}}] += 1;
   Merge(counters);
-  if (last_failure_ < 0 || now - last_failure_ >= 1) Flush(now);
+  // A failed flush keeps the counters pending (and is recorded in
+  // last_failure_); the answer to this request does not depend on it.
+  if (last_failure_ < 0 || now - last_failure_ >= 1) Flush(now).IgnoreError();
   return response;
 }
 

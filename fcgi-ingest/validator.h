@@ -40,6 +40,7 @@
 
 #include "schema/allowlist/allowlist.h"
 #include "schema/config/config.h"
+#include "schema/own_metrics/own_metrics.h"
 #include "schema/store/store.h"
 
 namespace pum {

@@ -1,581 +1,26 @@
 #include "schema/allowlist/allowlist.h"
 
-#include <dirent.h>
-#include <re2/re2.h>
-#include <sys/stat.h>
-
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
-#include <charconv>
-#include <cmath>
+#include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <sstream>
+#include <system_error>
 #include <utility>
 
-#include "schema/base/json_lines.h"
-#include "schema/store/store.h"
+#include "schema/allowlist/file_parser.h"
+#include "schema/base/text.h"
 
 namespace pum {
 namespace {
 
-// Every combination of enumerated label values is exported at zero, so a
-// metric may not enumerate more than this many series.
-constexpr uint64_t kMaxCombinations = 10000;
-constexpr int64_t kMaxMaxValues = 1000000;
-constexpr char kReservedMetricPrefix[] = "pum_";
+namespace fs = std::filesystem;
+
 constexpr const char* kHistogramSuffixes[] = {"_bucket", "_sum", "_count"};
-
-std::string Quote(std::string_view s) { return QuoteForMessage(s); }
-
-std::string FormatNumber(double d) {
-  char buf[64];
-  auto result = std::to_chars(buf, buf + sizeof buf, d);
-  return std::string(buf, result.ptr);
-}
-
-// Errors of one file, as (line, message); reported sorted by line.
-class FileErrors {
- public:
-  explicit FileErrors(std::string filename) : filename_(std::move(filename)) {}
-
-  void Add(int line, std::string message) {
-    errors_.emplace_back(line, std::move(message));
-  }
-  bool empty() const { return errors_.empty(); }
-  const std::string& filename() const { return filename_; }
-
-  // Appends "file:line: message" lines to `out`.
-  void AppendTo(std::vector<std::string>* out) {
-    std::stable_sort(
-        errors_.begin(), errors_.end(),
-        [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& [line, message] : errors_) {
-      out->push_back(filename_ + ":" + std::to_string(line) + ": " + message);
-    }
-  }
-
- private:
-  std::string filename_;
-  std::vector<std::pair<int, std::string>> errors_;
-};
-
-// Reports a key seen twice in one object; returns true if it is new.
-bool FirstTime(const JsonNode& member, const std::string& context,
-               std::set<std::string>* seen, FileErrors* errors) {
-  if (seen->insert(member.key).second) return true;
-  errors->Add(member.key_line,
-              "duplicate key " + Quote(member.key) + " in " + context);
-  return false;
-}
-
-bool ExpectType(const JsonNode& node, JsonNode::Type type,
-                const std::string& context, FileErrors* errors) {
-  if (node.type == type) return true;
-  std::string prefix = context.empty() ? "" : context + ": ";
-  errors->Add(node.line, prefix + Quote(node.key) + " must be " +
-                             JsonTypeName(type) + ", not " +
-                             JsonTypeName(node.type));
-  return false;
-}
-
-// Parses the metrics of one file; see Allowlist in allowlist.h.
-class FileParser {
- public:
-  FileParser(const std::string& filename, FileErrors* errors)
-      : filename_(filename), errors_(errors) {}
-
-  void ParseRoot(const JsonNode& root, std::vector<MetricDef>* out);
-
- private:
-  void ParseMetric(const JsonNode& node, size_t index,
-                   std::vector<MetricDef>* out);
-  bool ParseMetricMember(const JsonNode& member, const std::string& context,
-                         MetricDef* def, bool* has_type, bool* has_buckets);
-  bool ParseName(const JsonNode& node, const std::string& context,
-                 MetricDef* def);
-  bool ParseType(const JsonNode& node, const std::string& context,
-                 MetricDef* def);
-  bool ParseBuckets(const JsonNode& node, const std::string& context,
-                    MetricDef* def);
-  bool ParseLabels(const JsonNode& node, const std::string& context,
-                   MetricDef* def);
-  bool ParseMaxInc(const JsonNode& node, const std::string& context,
-                   MetricDef* def);
-  bool ParseRange(const JsonNode& node, const std::string& context,
-                  MetricDef* def);
-  bool ParseLabel(const JsonNode& node, size_t index,
-                  const std::string& metric_context, LabelDef* label);
-  bool ParseLabelMember(const JsonNode& member, const std::string& context,
-                        const std::string& where, LabelDef* label);
-  bool ParseAllowedValues(const JsonNode& node, const std::string& context,
-                          LabelDef* label);
-  bool ParsePattern(const JsonNode& node, const std::string& context,
-                    LabelDef* label);
-  bool ParseLabelName(const JsonNode& node, const std::string& context,
-                      const std::string& metric_context, LabelDef* label);
-  bool CheckLabel(const JsonNode& node, const std::string& context,
-                  bool has_max, bool has_overflow);
-  bool CheckTypeOnlyKeys(const JsonNode& node, const std::string& context,
-                         const MetricDef& def);
-  bool CheckMetric(const JsonNode& node, const std::string& context,
-                   const MetricDef& def, bool has_type, bool has_buckets);
-
-  const std::string& filename_;
-  FileErrors* errors_;
-};
-
-void FileParser::ParseRoot(const JsonNode& root, std::vector<MetricDef>* out) {
-  if (!root.IsObject()) {
-    errors_->Add(root.line, std::string("the file must hold an object, not ") +
-                                JsonTypeName(root.type));
-    return;
-  }
-  const JsonNode* metrics = nullptr;
-  std::set<std::string> seen;
-  for (const JsonNode& member : root.children) {
-    if (!FirstTime(member, "the top-level object", &seen, errors_)) continue;
-    if (member.key == "allowedMetrics") {
-      metrics = &member;
-    } else {
-      errors_->Add(member.key_line, "unknown key " + Quote(member.key) +
-                                        " at the top level (expected "
-                                        "\"allowedMetrics\")");
-    }
-  }
-  if (metrics == nullptr) {
-    errors_->Add(root.line, "missing \"allowedMetrics\"");
-    return;
-  }
-  if (!ExpectType(*metrics, JsonNode::Type::kArray, "", errors_)) {
-    return;
-  }
-  for (size_t i = 0; i < metrics->children.size(); ++i) {
-    ParseMetric(metrics->children[i], i, out);
-  }
-}
-
-// The first member of `object` called `key`, or null.
-const JsonNode* FindMember(const JsonNode& object, const char* key) {
-  for (const JsonNode& member : object.children) {
-    if (member.key == key) return &member;
-  }
-  return nullptr;
-}
-
-void FileParser::ParseMetric(const JsonNode& node, size_t index,
-                             std::vector<MetricDef>* out) {
-  std::string context = "allowedMetrics[" + std::to_string(index) + "]";
-  if (!node.IsObject()) {
-    errors_->Add(node.line, context + " must be an object, not " +
-                                JsonTypeName(node.type));
-    return;
-  }
-  const JsonNode* name = FindMember(node, "name");
-  if (name != nullptr && name->IsString()) {
-    context = "metric " + Quote(name->string);
-  }
-  MetricDef def;
-  def.file = filename_;
-  def.line = name != nullptr ? name->line : node.line;
-  bool ok = true, has_type = false, has_buckets = false;
-  std::set<std::string> seen;
-  for (const JsonNode& member : node.children) {
-    if (!FirstTime(member, context, &seen, errors_)) {
-      ok = false;
-      continue;
-    }
-    ok &= ParseMetricMember(member, context, &def, &has_type, &has_buckets);
-  }
-  ok &= CheckMetric(node, context, def, has_type, has_buckets);
-  if (!ok) return;
-  if (def.type == MetricType::kHistogram && !has_buckets) {
-    def.buckets = DefaultBuckets();
-  }
-  out->push_back(std::move(def));
-}
-
-bool FileParser::ParseMetricMember(const JsonNode& member,
-                                   const std::string& context, MetricDef* def,
-                                   bool* has_type, bool* has_buckets) {
-  const std::string& key = member.key;
-  if (key == "name") return ParseName(member, context, def);
-  if (key == "help") {
-    if (!ExpectType(member, JsonNode::Type::kString, context, errors_)) {
-      return false;
-    }
-    def->help = member.string;
-    return true;
-  }
-  if (key == "type") {
-    *has_type = true;
-    return ParseType(member, context, def);
-  }
-  if (key == "labels") return ParseLabels(member, context, def);
-  if (key == "buckets") {
-    *has_buckets = true;
-    return ParseBuckets(member, context, def);
-  }
-  if (key == "max_inc") return ParseMaxInc(member, context, def);
-  if (key == "range") return ParseRange(member, context, def);
-  errors_->Add(member.key_line, "unknown key " + Quote(key) + " in " + context);
-  return false;
-}
-
-bool FileParser::ParseName(const JsonNode& node, const std::string& context,
-                           MetricDef* def) {
-  if (!ExpectType(node, JsonNode::Type::kString, context, errors_)) {
-    return false;
-  }
-  def->name = node.string;
-  if (!IsValidMetricName(def->name)) {
-    errors_->Add(node.line, "metric name " + Quote(def->name) +
-                                " is not a valid Prometheus metric name "
-                                "([a-zA-Z_:][a-zA-Z0-9_:]*)");
-    return false;
-  }
-  if (def->name.compare(0, 4, kReservedMetricPrefix) == 0) {
-    errors_->Add(node.line, "metric name " + Quote(def->name) +
-                                " is reserved: the prefix \"pum_\" is for "
-                                "pum's own metrics");
-    return false;
-  }
-  return true;
-}
-
-bool FileParser::ParseType(const JsonNode& node, const std::string& context,
-                           MetricDef* def) {
-  if (!ExpectType(node, JsonNode::Type::kString, context, errors_)) {
-    return false;
-  }
-  if (node.string == "counter") {
-    def->type = MetricType::kCounter;
-  } else if (node.string == "histogram") {
-    def->type = MetricType::kHistogram;
-  } else {
-    errors_->Add(node.line, context + ": unknown type " + Quote(node.string) +
-                                " (pum supports \"counter\" and "
-                                "\"histogram\")");
-    return false;
-  }
-  return true;
-}
-
-bool FileParser::ParseBuckets(const JsonNode& node, const std::string& context,
-                              MetricDef* def) {
-  if (!ExpectType(node, JsonNode::Type::kArray, context, errors_)) {
-    return false;
-  }
-  if (node.children.empty()) {
-    errors_->Add(node.line, context +
-                                ": \"buckets\" must not be empty (omit it for "
-                                "Prometheus' default buckets)");
-    return false;
-  }
-  bool ok = true;
-  for (const JsonNode& item : node.children) {
-    if (item.type != JsonNode::Type::kNumber || !std::isfinite(item.number)) {
-      errors_->Add(item.line, context +
-                                  ": a bucket must be a finite number, "
-                                  "not " +
-                                  JsonTypeName(item.type));
-      ok = false;
-      continue;
-    }
-    if (!def->buckets.empty() && !(item.number > def->buckets.back())) {
-      errors_->Add(item.line, context +
-                                  ": buckets must be strictly increasing, "
-                                  "but " +
-                                  FormatNumber(item.number) + " follows " +
-                                  FormatNumber(def->buckets.back()));
-      ok = false;
-    }
-    def->buckets.push_back(item.number);
-  }
-  return ok;
-}
-
-bool FileParser::ParseMaxInc(const JsonNode& node, const std::string& context,
-                             MetricDef* def) {
-  if (node.type != JsonNode::Type::kNumber || !(node.number > 0) ||
-      !(node.number < kMaxExactTotal)) {
-    errors_->Add(node.line, context +
-                                ": \"max_inc\" must be a number above 0 and "
-                                "below 2^53");
-    return false;
-  }
-  def->max_inc = node.number;
-  return true;
-}
-
-bool FileParser::ParseRange(const JsonNode& node, const std::string& context,
-                            MetricDef* def) {
-  const bool pair = node.IsArray() && node.children.size() == 2 &&
-                    node.children[0].type == JsonNode::Type::kNumber &&
-                    node.children[1].type == JsonNode::Type::kNumber;
-  if (!pair || !std::isfinite(node.children[0].number) ||
-      !std::isfinite(node.children[1].number) ||
-      !(node.children[0].number < node.children[1].number)) {
-    errors_->Add(node.line, context +
-                                ": \"range\" must be [min, max], two finite "
-                                "numbers with min < max");
-    return false;
-  }
-  def->range_min = node.children[0].number;
-  def->range_max = node.children[1].number;
-  return true;
-}
-
-bool FileParser::ParseLabels(const JsonNode& node, const std::string& context,
-                             MetricDef* def) {
-  if (!ExpectType(node, JsonNode::Type::kArray, context, errors_)) {
-    return false;
-  }
-  bool ok = true;
-  std::map<std::string, int> lines;  // label name -> line
-  for (size_t i = 0; i < node.children.size(); ++i) {
-    LabelDef label;
-    if (!ParseLabel(node.children[i], i, context, &label)) {
-      ok = false;
-      continue;
-    }
-    const JsonNode* name = FindMember(node.children[i], "name");
-    auto [it, inserted] = lines.emplace(label.name, name->line);
-    if (!inserted) {
-      errors_->Add(name->line, context + ": label " + Quote(label.name) +
-                                   " is defined twice (first on line " +
-                                   std::to_string(it->second) + ")");
-      ok = false;
-      continue;
-    }
-    def->labels.push_back(std::move(label));
-  }
-  return ok;
-}
-
-bool FileParser::ParseLabel(const JsonNode& node, size_t index,
-                            const std::string& metric_context,
-                            LabelDef* label) {
-  std::string label_desc = "labels[" + std::to_string(index) + "]";
-  std::string context = metric_context + ": " + label_desc;
-  if (!node.IsObject()) {
-    errors_->Add(node.line, context + " must be an object, not " +
-                                JsonTypeName(node.type));
-    return false;
-  }
-  const JsonNode* name = FindMember(node, "name");
-  if (name != nullptr && name->IsString()) {
-    label_desc = "label " + Quote(name->string);
-    context = metric_context + ": " + label_desc;
-  }
-  const std::string where = label_desc + " of " + metric_context;
-  bool ok = true, has_max = false, has_overflow = false;
-  std::set<std::string> seen;
-  for (const JsonNode& member : node.children) {
-    if (!FirstTime(member, context, &seen, errors_)) {
-      ok = false;
-      continue;
-    }
-    has_max |= member.key == "maxValues";
-    has_overflow |= member.key == "overflowValue";
-    if (member.key == "name") {
-      ok &= ParseLabelName(member, context, metric_context, label);
-    } else {
-      ok &= ParseLabelMember(member, context, where, label);
-    }
-  }
-  if (name == nullptr) {
-    errors_->Add(node.line, context + ": missing \"name\"");
-    return false;
-  }
-  // A pattern label is always capped, so that no client can grow the store
-  // (or Prometheus) without bound.
-  if (!label->enumerated() && label->max_values == 0) {
-    label->max_values = kDefaultPatternMaxValues;
-  }
-  return CheckLabel(node, context, has_max, has_overflow) && ok;
-}
-
-bool FileParser::ParseLabelMember(const JsonNode& member,
-                                  const std::string& context,
-                                  const std::string& where, LabelDef* label) {
-  const std::string& key = member.key;
-  if (key == "allowedValues") return ParseAllowedValues(member, context, label);
-  if (key == "pattern") return ParsePattern(member, context, label);
-  if (key == "maxValues") {
-    if (!member.is_integer || member.integer < 1 ||
-        member.integer > kMaxMaxValues) {
-      errors_->Add(member.line, context +
-                                    ": \"maxValues\" must be an integer from "
-                                    "1 to " +
-                                    std::to_string(kMaxMaxValues));
-      return false;
-    }
-    label->max_values = static_cast<uint32_t>(member.integer);
-    return true;
-  }
-  if (key == "overflowValue") {
-    if (!ExpectType(member, JsonNode::Type::kString, context, errors_)) {
-      return false;
-    }
-    if (member.string.empty()) {
-      errors_->Add(member.line, context + ": \"overflowValue\" is empty");
-      return false;
-    }
-    label->overflow_value = member.string;
-    return true;
-  }
-  errors_->Add(member.key_line, "unknown key " + Quote(key) + " in " + where);
-  return false;
-}
-
-bool FileParser::ParseLabelName(const JsonNode& node,
-                                const std::string& context,
-                                const std::string& metric_context,
-                                LabelDef* label) {
-  if (!ExpectType(node, JsonNode::Type::kString, context, errors_)) {
-    return false;
-  }
-  label->name = node.string;
-  std::string problem;
-  if (!IsValidLabelName(label->name)) {
-    problem = "is not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)";
-  } else if (label->name == "le") {
-    problem = "is reserved (histogram buckets use it)";
-  } else if (label->name.compare(0, 2, "__") == 0) {
-    problem = "is reserved (names starting with \"__\" are for Prometheus)";
-  }
-  if (problem.empty()) return true;
-  errors_->Add(node.line, metric_context + ": label name " +
-                              Quote(label->name) + " " + problem);
-  return false;
-}
-
-bool FileParser::ParseAllowedValues(const JsonNode& node,
-                                    const std::string& context,
-                                    LabelDef* label) {
-  if (!ExpectType(node, JsonNode::Type::kArray, context, errors_)) {
-    return false;
-  }
-  if (node.children.empty()) {
-    errors_->Add(node.line, context + ": \"allowedValues\" is empty");
-    return false;
-  }
-  bool ok = true;
-  std::set<std::string> values;
-  for (const JsonNode& item : node.children) {
-    std::string problem;
-    if (!item.IsString()) {
-      problem = std::string("an allowed value must be a string, not ") +
-                JsonTypeName(item.type);
-    } else if (item.string.empty()) {
-      problem =
-          "an allowed value is empty (Prometheus reads an empty value "
-          "as a missing label)";
-    } else if (!values.insert(item.string).second) {
-      problem = "allowed value " + Quote(item.string) + " is listed twice";
-    }
-    if (!problem.empty()) {
-      errors_->Add(item.line, context + ": " + problem);
-      ok = false;
-      continue;
-    }
-    label->allowed_values.push_back(item.string);
-  }
-  return ok;
-}
-
-bool FileParser::ParsePattern(const JsonNode& node, const std::string& context,
-                              LabelDef* label) {
-  if (!ExpectType(node, JsonNode::Type::kString, context, errors_)) {
-    return false;
-  }
-  if (node.string.empty()) {
-    errors_->Add(node.line, context + ": \"pattern\" is empty");
-    return false;
-  }
-  RE2::Options options;
-  options.set_log_errors(false);
-  options.set_never_capture(true);
-  auto regex = std::make_shared<const RE2>(node.string, options);
-  if (!regex->ok()) {
-    errors_->Add(node.line, context + ": pattern " + Quote(node.string) +
-                                " does not compile (RE2 syntax: no "
-                                "backreferences or lookaround): " +
-                                regex->error());
-    return false;
-  }
-  label->regex = std::move(regex);
-  label->pattern = node.string;
-  return true;
-}
-
-bool FileParser::CheckLabel(const JsonNode& node, const std::string& context,
-                            bool has_max, bool has_overflow) {
-  const bool has_values = FindMember(node, "allowedValues") != nullptr;
-  const bool has_pattern = FindMember(node, "pattern") != nullptr;
-  std::string problem;
-  if (has_values && has_pattern) {
-    problem = "has both \"allowedValues\" and \"pattern\"; give one";
-  } else if (!has_values && !has_pattern) {
-    problem = "needs \"allowedValues\" or \"pattern\"";
-  } else if (has_values && (has_max || has_overflow)) {
-    problem = "\"maxValues\" and \"overflowValue\" go with \"pattern\" only";
-  } else if (has_overflow && !has_max) {
-    problem = "\"overflowValue\" needs \"maxValues\"";
-  }
-  if (problem.empty()) return true;
-  errors_->Add(node.line, context + ": " + problem);
-  return false;
-}
-
-// "max_inc" goes with a counter, "range" with a histogram.
-bool FileParser::CheckTypeOnlyKeys(const JsonNode& node,
-                                   const std::string& context,
-                                   const MetricDef& def) {
-  const bool counter = def.type == MetricType::kCounter;
-  const JsonNode* misplaced = FindMember(node, counter ? "range" : "max_inc");
-  if (misplaced == nullptr) return true;
-  errors_->Add(misplaced->key_line,
-               context + (counter ? ": \"range\" is only for a histogram"
-                                  : ": \"max_inc\" is only for a counter"));
-  return false;
-}
-
-bool FileParser::CheckMetric(const JsonNode& node, const std::string& context,
-                             const MetricDef& def, bool has_type,
-                             bool has_buckets) {
-  bool ok = true;
-  if (FindMember(node, "name") == nullptr) {
-    errors_->Add(node.line, context + ": missing \"name\"");
-    ok = false;
-  }
-  if (!has_type) {
-    errors_->Add(node.line, context + ": missing \"type\"");
-    ok = false;
-  } else if (has_buckets && def.type == MetricType::kCounter &&
-             FindMember(node, "type")->string == "counter") {
-    errors_->Add(FindMember(node, "buckets")->line,
-                 context + ": \"buckets\" is only for a histogram");
-    ok = false;
-  }
-  if (has_type) ok &= CheckTypeOnlyKeys(node, context, def);
-  uint64_t combinations = 1;
-  for (const LabelDef& label : def.labels) {
-    if (!label.enumerated()) continue;
-    combinations *= label.allowed_values.size();
-    if (combinations > kMaxCombinations) {
-      errors_->Add(node.line, context +
-                                  ": its allowed label values make more than " +
-                                  std::to_string(kMaxCombinations) +
-                                  " combinations, each exported as a series");
-      return false;
-    }
-  }
-  return ok;
-}
 
 // True if `name` ends with `suffix` and is longer.
 bool EndsWith(std::string_view name, std::string_view suffix) {
@@ -647,57 +92,53 @@ void Merge(std::vector<MetricDef> added, std::vector<MetricDef>* metrics,
   std::sort(
       metrics->begin(), metrics->end(),
       [](const MetricDef& a, const MetricDef& b) { return a.name < b.name; });
+  assert(std::adjacent_find(metrics->begin(), metrics->end(),
+                            [](const MetricDef& a, const MetricDef& b) {
+                              return a.name == b.name;
+                            }) == metrics->end());
 }
 
-// Parses one file's text and merges its valid definitions into `metrics`.
+// Parses one file's text and merges its valid definitions into `metrics`;
+// appends its problems to `messages`.
 void AddFileTo(const std::string& text, const std::string& filename,
                std::vector<MetricDef>* metrics,
                std::vector<std::string>* messages) {
-  JsonNode root;
-  Status parsed = ParseJsonWithLines(text, filename, false, &root);
-  if (!parsed.ok()) {
-    messages->push_back(parsed.message());
-    return;
-  }
   FileErrors errors(filename);
   std::vector<MetricDef> added;
-  FileParser(filename, &errors).ParseRoot(root, &added);
+  ParseAllowlistFile(text, &errors, &added);
   Merge(std::move(added), metrics, &errors);
   errors.AppendTo(messages);
 }
 
-std::string Join(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) {
-    if (!out.empty()) out += '\n';
-    out += line;
-  }
-  return out;
+// True for the name of an allowlist file: *.json, not hidden.
+bool IsAllowlistFileName(const std::string& name) {
+  return !name.empty() && name[0] != '.' && EndsWith(name, ".json");
 }
 
-// The names of the *.json files in `dir` (regular files, or links to them;
-// not hidden ones), sorted. Returns false with errno set if `dir` cannot be
-// read.
-bool ListJsonFiles(const std::string& dir, std::vector<std::string>* names) {
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return false;
-  while (struct dirent* entry = readdir(d)) {
-    std::string name = entry->d_name;
-    if (name.empty() || name[0] == '.' || !EndsWith(name, ".json")) continue;
-    struct stat st;
-    if (stat((dir + "/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      continue;
-    }
-    names->push_back(name);
-  }
-  closedir(d);
-  std::sort(names->begin(), names->end());
-  return true;
-}
+// An allowlist file of a directory.
+struct JsonFile {
+  std::string name;  // in the directory
+  std::string path;  // the directory's path joined with `name`
+};
 
-std::string JoinPath(const std::string& dir, const std::string& name) {
-  if (dir.empty() || dir.back() == '/') return dir + name;
-  return dir + "/" + name;
+// The allowlist files in `dir` (regular files, or links to them), sorted by
+// name. Returns the error if `dir` cannot be read.
+std::error_code ListJsonFiles(const std::string& dir,
+                              std::vector<JsonFile>* files) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (!IsAllowlistFileName(name)) continue;
+    std::error_code status_ec;  // a dangling link is no file: skipped
+    if (!it->is_regular_file(status_ec)) continue;
+    files->push_back({name, (fs::path(dir) / name).string()});
+  }
+  if (ec) return ec;
+  std::sort(
+      files->begin(), files->end(),
+      [](const JsonFile& a, const JsonFile& b) { return a.name < b.name; });
+  return {};
 }
 
 bool ReadFile(const std::string& path, std::string* out) {
@@ -710,123 +151,29 @@ bool ReadFile(const std::string& path, std::string* out) {
   return true;
 }
 
-MetricDef InternalCounter(const char* name, const char* help, const char* label,
-                          const std::vector<std::string>& values) {
-  MetricDef def;
-  def.name = name;
-  def.help = help;
-  def.type = MetricType::kCounter;
-  if (label != nullptr) {
-    LabelDef l;
-    l.name = label;
-    l.allowed_values = values;
-    def.labels.push_back(std::move(l));
-  }
-  return def;
-}
-
-std::vector<MetricDef> MakeInternalMetrics() {
-  std::vector<MetricDef> defs = {
-      InternalCounter(kReportsTotal, "Batches accepted from browsers.", nullptr,
-                      {}),
-      InternalCounter(kRequestsTotal,
-                      "Requests pum-ingest answered, by HTTP status code.",
-                      "code", IngestStatusCodes()),
-      InternalCounter(kEventsRejectedTotal,
-                      "Events pum-ingest rejected, by reason.", "reason",
-                      RejectionReasons()),
-      InternalCounter(kEventsAcceptedTotal,
-                      "Events pum-ingest validated and applied.", nullptr, {}),
-      InternalCounter(kDuplicateBatchesTotal,
-                      "Batches acknowledged again without being applied, "
-                      "because their (client, seq) was applied before.",
-                      nullptr, {}),
-  };
-  std::sort(
-      defs.begin(), defs.end(),
-      [](const MetricDef& a, const MetricDef& b) { return a.name < b.name; });
-  return defs;
-}
-
 }  // namespace
-
-const char* MetricTypeName(MetricType type) {
-  return type == MetricType::kHistogram ? "histogram" : "counter";
-}
-
-bool LabelDef::Allows(std::string_view value) const {
-  if (enumerated()) {
-    return std::find(allowed_values.begin(), allowed_values.end(), value) !=
-           allowed_values.end();
-  }
-  if (regex == nullptr) return false;
-  return RE2::FullMatch(re2::StringPiece(value.data(), value.size()), *regex);
-}
-
-const LabelDef* MetricDef::FindLabel(std::string_view label_name) const {
-  for (const LabelDef& label : labels) {
-    if (label.name == label_name) return &label;
-  }
-  return nullptr;
-}
-
-bool MetricDef::FullyEnumerated() const {
-  return std::all_of(labels.begin(), labels.end(),
-                     [](const LabelDef& l) { return l.enumerated(); });
-}
-
-const std::vector<double>& DefaultBuckets() {
-  static const std::vector<double> kBuckets = {.005, .01, .025, .05, .1, .25,
-                                               .5,   1,   2.5,  5,   10};
-  return kBuckets;
-}
-
-namespace {
-bool IsNameChar(char c, bool first, bool colon) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
-    return true;
-  }
-  if (colon && c == ':') return true;
-  return !first && c >= '0' && c <= '9';
-}
-
-bool IsValidName(std::string_view name, bool colon) {
-  if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (!IsNameChar(name[i], i == 0, colon)) return false;
-  }
-  return true;
-}
-}  // namespace
-
-bool IsValidMetricName(std::string_view name) {
-  return IsValidName(name, true);
-}
-
-bool IsValidLabelName(std::string_view name) {
-  return IsValidName(name, false);
-}
 
 Status Allowlist::LoadDir(const std::string& dir, Allowlist* out) {
-  std::vector<std::string> names;
-  if (!ListJsonFiles(dir, &names)) {
+  std::vector<JsonFile> files;
+  if (std::error_code ec = ListJsonFiles(dir, &files)) {
     std::string message =
-        dir + ": cannot read the allowlist directory: " + std::strerror(errno);
-    if (errno == ENOENT) return Status::NotFound(message);
+        dir + ": cannot read the allowlist directory: " + ec.message();
+    if (ec == std::errc::no_such_file_or_directory) {
+      return Status::NotFound(message);
+    }
     return Status::IoError(message);
   }
   std::vector<MetricDef> metrics;
   std::vector<std::string> messages;
-  for (const std::string& name : names) {
-    std::string path = JoinPath(dir, name);
+  for (const JsonFile& file : files) {
     std::string text;
-    if (!ReadFile(path, &text)) {
-      messages.push_back(path + ": cannot read: " + std::strerror(errno));
+    if (!ReadFile(file.path, &text)) {
+      messages.push_back(file.path + ": cannot read: " + std::strerror(errno));
       continue;
     }
-    AddFileTo(text, path, &metrics, &messages);
+    AddFileTo(text, file.path, &metrics, &messages);
   }
-  if (!messages.empty()) return Status::InvalidArgument(Join(messages));
+  if (!messages.empty()) return Status::InvalidArgument(JoinLines(messages));
   out->metrics_ = std::move(metrics);
   return Status::Ok();
 }
@@ -836,7 +183,7 @@ Status Allowlist::AddFile(const std::string& text,
   std::vector<MetricDef> metrics = metrics_;
   std::vector<std::string> messages;
   AddFileTo(text, filename, &metrics, &messages);
-  if (!messages.empty()) return Status::InvalidArgument(Join(messages));
+  if (!messages.empty()) return Status::InvalidArgument(JoinLines(messages));
   metrics_ = std::move(metrics);
   return Status::Ok();
 }
@@ -850,48 +197,21 @@ const MetricDef* Allowlist::Find(std::string_view name) const {
 }
 
 std::string AllowlistFingerprint(const std::string& dir) {
-  std::vector<std::string> names;
-  if (!ListJsonFiles(dir, &names)) return "";
+  std::vector<JsonFile> files;
+  if (ListJsonFiles(dir, &files)) return "";
   std::string out = "pum-allowlist\n";
-  for (const std::string& name : names) {
-    struct stat st;
-    if (stat(JoinPath(dir, name).c_str(), &st) != 0) continue;
-    int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
-                       st.st_mtim.tv_nsec;
-    out += name + "\t" + std::to_string(st.st_size) + "\t" +
+  for (const JsonFile& file : files) {
+    std::error_code size_ec, time_ec;
+    const auto size = fs::file_size(file.path, size_ec);
+    const auto mtime = fs::last_write_time(file.path, time_ec);
+    if (size_ec || time_ec) continue;  // gone since it was listed
+    const auto mtime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              mtime.time_since_epoch())
+                              .count();
+    out += file.name + "\t" + std::to_string(size) + "\t" +
            std::to_string(mtime_ns) + "\n";
   }
   return out;
-}
-
-const std::vector<MetricDef>& InternalMetrics() {
-  static const std::vector<MetricDef>* const kMetrics =
-      new std::vector<MetricDef>(MakeInternalMetrics());
-  return *kMetrics;
-}
-
-const std::vector<std::string>& RejectionReasons() {
-  static const std::vector<std::string>* const kReasons =
-      new std::vector<std::string>{
-          reason::kBadEvent,
-          reason::kUnknownMetric,
-          reason::kTypeMismatch,
-          reason::kBadLabels,
-          reason::kLabelValueNotAllowed,
-          reason::kLabelValueTooLong,
-          reason::kBadValue,
-          reason::kTooManyObservations,
-          reason::kTooManyEvents,
-          reason::kValueOutOfRange,
-      };
-  return *kReasons;
-}
-
-const std::vector<std::string>& IngestStatusCodes() {
-  static const std::vector<std::string>* const kCodes =
-      new std::vector<std::string>{"200", "204", "400", "403", "405",
-                                   "409", "413", "422", "503"};
-  return *kCodes;
 }
 
 }  // namespace pum

@@ -6,10 +6,10 @@
 #include <rapidjson/stream.h>
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <string_view>
 #include <system_error>
@@ -209,6 +209,7 @@ class TreeBuilder {
   }
 
   bool Close() {
+    assert(!stack_.empty());  // the Reader balances Start and End calls
     stack_.pop_back();
     return true;
   }
@@ -288,31 +289,6 @@ Status ParseJsonWithLines(const std::string& text, const std::string& filename,
     return Parse<kBase | rapidjson::kParseCommentsFlag>(text, filename, out);
   }
   return Parse<kBase>(text, filename, out);
-}
-
-std::string QuoteForMessage(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (u < 0x20 || u == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-  return out;
 }
 
 }  // namespace pum

@@ -19,7 +19,6 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "schema/base/status.h"
@@ -53,12 +52,6 @@ const char* JsonTypeName(JsonNode::Type type);
 // `allow_comments`, // and /* */ comments are accepted.
 Status ParseJsonWithLines(const std::string& text, const std::string& filename,
                           bool allow_comments, JsonNode* out);
-
-// `s` in double quotes for an error message, with quotes, backslashes and
-// control characters escaped as in JSON, so that a message stays one line
-// whatever a file holds (regression: a name with a "\n" escape made a fake
-// error line; found by fuzzing).
-std::string QuoteForMessage(std::string_view s);
 
 }  // namespace pum
 

@@ -208,21 +208,5 @@ TEST(JsonLines, ATruncatedUtf8SequenceAtTheEndIsAnError) {
   }
 }
 
-TEST(JsonLines, QuoteForMessageKeepsAMessageOnOneLine) {
-  struct Case {
-    std::string in;
-    std::string out;
-  };
-  const Case cases[] = {
-      {"plain", "\"plain\""},
-      {"a\nb", "\"a\\nb\""},
-      {"q\"\\", "\"q\\\"\\\\\""},
-      {std::string("\x01\x1b[31m\x7f", 7), "\"\\u0001\\u001b[31m\\u007f\""},
-      {"tab\there\r", "\"tab\\there\\r\""},
-      {"caf\xc3\xa9", "\"caf\xc3\xa9\""},
-  };
-  for (const Case& c : cases) EXPECT_EQ(QuoteForMessage(c.in), c.out);
-}
-
 }  // namespace
 }  // namespace pum

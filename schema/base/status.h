@@ -4,6 +4,10 @@
 // A default-constructed Status is OK. A failed Status carries a code and a
 // human-readable message; for configuration errors the message starts with
 // "file:line: " so that a user can find the problem.
+//
+// Status is [[nodiscard]]: a caller handles every Status it gets back. One
+// that may be dropped on purpose says so with IgnoreError() and a comment on
+// why, so that each such place can be found with grep.
 #ifndef PUM_SCHEMA_BASE_STATUS_H_
 #define PUM_SCHEMA_BASE_STATUS_H_
 
@@ -12,7 +16,7 @@
 
 namespace pum {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   enum class Code {
     kOk,
@@ -51,6 +55,10 @@ class Status {
   const std::string& message() const { return message_; }
   // "OK" or the message, for logs.
   std::string ToString() const { return ok() ? "OK" : message_; }
+
+  // Drops this Status deliberately (it is [[nodiscard]]); the caller says
+  // at the call site why nothing needs to be done about a failure.
+  void IgnoreError() const {}
 
  private:
   Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}

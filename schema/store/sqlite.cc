@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cassert>
 #include <string>
 #include <utility>
 
@@ -55,20 +56,24 @@ void Statement::NoteBindError(int rc) {
 }
 
 void Statement::BindInt64(int index, int64_t value) {
+  assert(is_valid());
   NoteBindError(sqlite3_bind_int64(stmt_, index + 1, value));
 }
 
 void Statement::BindDouble(int index, double value) {
+  assert(is_valid());
   NoteBindError(sqlite3_bind_double(stmt_, index + 1, value));
 }
 
 void Statement::BindText(int index, std::string_view value) {
+  assert(is_valid());
   NoteBindError(sqlite3_bind_text64(stmt_, index + 1, value.data(),
                                     value.size(), SQLITE_TRANSIENT,
                                     SQLITE_UTF8));
 }
 
 void Statement::BindBlob(int index, std::string_view value) {
+  assert(is_valid());
   // A zero-length blob still binds as a blob, not NULL: the pointer must be
   // non-null.
   static const char kEmpty = 0;
@@ -104,14 +109,17 @@ Status Statement::Run() {
 }
 
 int64_t Statement::ColumnInt64(int index) const {
+  assert(is_valid());
   return sqlite3_column_int64(stmt_, index);
 }
 
 double Statement::ColumnDouble(int index) const {
+  assert(is_valid());
   return sqlite3_column_double(stmt_, index);
 }
 
 std::string Statement::ColumnBytes(int index) const {
+  assert(is_valid());
   const void* data = sqlite3_column_blob(stmt_, index);
   int size = sqlite3_column_bytes(stmt_, index);
   if (data == nullptr || size <= 0) return std::string();
@@ -150,16 +158,19 @@ Status Database::Open(const std::string& path) {
 }
 
 void Database::SetBusyTimeout(int ms) {
+  assert(is_open());
   busy_timeout_ms_ = ms;
   sqlite3_busy_timeout(db_, ms);
 }
 
 Status Database::Execute(const char* sql) {
+  assert(is_open());
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
   return rc == SQLITE_OK ? Status::Ok() : Error(rc, sql);
 }
 
 Status Database::Prepare(const char* sql, Statement* out) {
+  assert(is_open());
   out->Finalize();
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
@@ -174,29 +185,31 @@ Status Database::Prepare(const char* sql, Statement* out) {
   return Status::Ok();
 }
 
-Status Database::QueryInt64(const char* sql, int64_t* out) {
-  Statement statement;
-  Status s = Prepare(sql, &statement);
+Status Database::StepToFirstRow(const char* sql, Statement* statement) {
+  Status s = Prepare(sql, statement);
   bool has_row = false;
-  if (s.ok()) s = statement.Step(&has_row);
+  if (s.ok()) s = statement->Step(&has_row);
   if (!s.ok()) return s;
   if (!has_row) return Status::Corruption(path_ + ": no result from " + sql);
-  *out = statement.ColumnInt64(0);
   return Status::Ok();
+}
+
+Status Database::QueryInt64(const char* sql, int64_t* out) {
+  Statement statement;
+  Status s = StepToFirstRow(sql, &statement);
+  if (s.ok()) *out = statement.ColumnInt64(0);
+  return s;
 }
 
 Status Database::QueryText(const char* sql, std::string* out) {
   Statement statement;
-  Status s = Prepare(sql, &statement);
-  bool has_row = false;
-  if (s.ok()) s = statement.Step(&has_row);
-  if (!s.ok()) return s;
-  if (!has_row) return Status::Corruption(path_ + ": no result from " + sql);
-  *out = statement.ColumnBytes(0);
-  return Status::Ok();
+  Status s = StepToFirstRow(sql, &statement);
+  if (s.ok()) *out = statement.ColumnBytes(0);
+  return s;
 }
 
 Status Database::CheckpointPassive(bool* complete) {
+  assert(is_open());
   int log_frames = -1;
   int checkpointed = -1;
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
@@ -211,6 +224,7 @@ Status Database::CheckpointPassive(bool* complete) {
 }
 
 Status Database::CheckpointTruncate(int wait_ms) {
+  assert(is_open());
   sqlite3_busy_timeout(db_, wait_ms);
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE,
                                      nullptr, nullptr);
@@ -244,10 +258,14 @@ bool Database::InTransaction() const {
 }
 
 int64_t Database::LastInsertRowId() const {
+  assert(is_open());
   return sqlite3_last_insert_rowid(db_);
 }
 
-int64_t Database::Changes() const { return sqlite3_changes64(db_); }
+int64_t Database::Changes() const {
+  assert(is_open());
+  return sqlite3_changes64(db_);
+}
 
 Status Database::Error(int rc, std::string_view what) const {
   std::string message = "sqlite " + path_ + ": ";
@@ -270,8 +288,9 @@ Transaction::~Transaction() { Rollback(); }
 
 void Transaction::AbandonStale() {
   // Transactions do not nest: one still open here is left over from a
-  // ROLLBACK that failed, and would make every later BEGIN fail.
-  if (db_->InTransaction()) db_->Rollback();
+  // ROLLBACK that failed, and would make every later BEGIN fail. If this
+  // ROLLBACK fails too, the BEGIN that follows reports it.
+  if (db_->InTransaction()) db_->Rollback().IgnoreError();
 }
 
 Status Transaction::BeginImmediate() {
@@ -299,8 +318,10 @@ void Transaction::Rollback() {
   if (!open_) return;
   open_ = false;
   // Some errors (SQLITE_FULL, SQLITE_IOERR, ...) roll the transaction back by
-  // themselves; a second ROLLBACK would only fail.
-  if (db_->InTransaction()) db_->Rollback();
+  // themselves; a second ROLLBACK would only fail. A ROLLBACK that fails
+  // leaves the transaction open; the next Begin*() abandons it
+  // (AbandonStale()), and nothing of it was committed.
+  if (db_->InTransaction()) db_->Rollback().IgnoreError();
 }
 
 }  // namespace sql

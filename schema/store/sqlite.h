@@ -34,7 +34,9 @@ Status StatusFromSqlite(int rc, std::string message);
 
 class Database;
 
-// A prepared statement. Bind() and Column() indices start at 0.
+// A prepared statement, made by Database::Prepare(). Bind and Column
+// indices start at 0. Binding and reading columns need a prepared
+// statement (asserted); Step() on an unprepared one fails with Corruption.
 class Statement {
  public:
   Statement() = default;
@@ -42,21 +44,31 @@ class Statement {
   Statement& operator=(const Statement&) = delete;
   ~Statement();
 
+  // True once prepared (until the Database closes it).
   bool is_valid() const { return stmt_ != nullptr; }
 
-  // Makes the statement ready to run again and clears its bindings.
+  // Makes the statement ready to run again (ending any read it holds) and
+  // clears its bindings. Does nothing to an unprepared statement.
   void Reset();
 
+  // Bind a parameter (the value is copied). A bind that fails, e.g. an
+  // index out of range, is reported by the next Step(), which then does not
+  // run the statement.
   void BindInt64(int index, int64_t value);
   void BindDouble(int index, double value);
+  // UTF-8 text; the bytes are stored as given.
   void BindText(int index, std::string_view value);
+  // A blob; an empty one binds as a zero-length blob, not NULL.
   void BindBlob(int index, std::string_view value);
 
-  // Steps once. On OK, *has_row says whether a row is available.
+  // Steps once. On OK, *has_row says whether a row is available. After a
+  // failure the statement needs Reset() before it runs again.
   Status Step(bool* has_row);
   // Steps until done, ignoring any rows.
   Status Run();
 
+  // A column of the current row: only after Step() gave a row. NULL reads
+  // as 0, 0.0 or "".
   int64_t ColumnInt64(int index) const;
   double ColumnDouble(int index) const;
   // Text or blob bytes, exactly (embedded NULs included).
@@ -73,7 +85,9 @@ class Statement {
   int bind_rc_ = 0;  // the first failed bind, reported by Step()
 };
 
-// One connection to one database file.
+// One connection to one database file. Every method but Open(),
+// is_open(), path(), InTransaction() and Error() needs an open connection
+// (asserted).
 class Database {
  public:
   Database();
@@ -81,7 +95,9 @@ class Database {
   Database& operator=(const Database&) = delete;
   ~Database();
 
-  // Opens (creating if absent) `path` for reading and writing.
+  // Opens (creating if absent) `path` for reading and writing, with
+  // extended result codes; closes the connection this held first. On
+  // failure the Database is left closed.
   Status Open(const std::string& path);
   bool is_open() const { return db_ != nullptr; }
   const std::string& path() const { return path_; }
@@ -89,14 +105,17 @@ class Database {
   // How long a statement waits for a lock before failing with Busy.
   void SetBusyTimeout(int ms);
 
-  // Runs one or more statements that return no rows the caller wants.
+  // Runs one or more statements that return no rows the caller wants; stops
+  // at the first that fails.
   Status Execute(const char* sql);
 
   // Prepares `sql` into `out`, to be reused. The Statement must be
   // destroyed before this Database.
   Status Prepare(const char* sql, Statement* out);
 
-  // Runs a statement that returns one row of one column, e.g. a PRAGMA.
+  // Runs `sql`, a statement that returns (at least) one row, and reads the
+  // first column of its first row into `out`, e.g. of a PRAGMA. Corruption
+  // if it returns no row; `out` is unchanged on failure.
   Status QueryInt64(const char* sql, int64_t* out);
   Status QueryText(const char* sql, std::string* out);
 
@@ -118,8 +137,12 @@ class Database {
   Status Commit();
   Status Rollback();
 
+  // True while a transaction is open on this connection (false when
+  // closed).
   bool InTransaction() const;
+  // The rowid of the last successful INSERT on this connection.
   int64_t LastInsertRowId() const;
+  // The rows changed by the last INSERT, UPDATE or DELETE that completed.
   int64_t Changes() const;
 
   // A Status for `rc`, with this database's path and its last error message.
@@ -129,6 +152,10 @@ class Database {
   friend class Statement;
 
   Status RunCached(Statement* statement, const char* sql);
+  // Prepares `sql` into `statement` and steps it once: OK when it is on a
+  // row (the one QueryInt64() and QueryText() read), Corruption if `sql`
+  // returns none.
+  Status StepToFirstRow(const char* sql, Statement* statement);
   void Close();
 
   sqlite3* db_ = nullptr;
@@ -165,10 +192,16 @@ class Transaction {
 
   // BEGIN IMMEDIATE: takes the write lock now (waiting up to the busy
   // timeout), so the transaction can never fail later for want of it.
+  // A transaction left open on the connection by a failed ROLLBACK is
+  // rolled back first (transactions do not nest). Once per Transaction.
   Status BeginImmediate();
-  // BEGIN DEFERRED: a read snapshot taken at the first read.
+  // BEGIN DEFERRED: a read snapshot taken at the first read; as above.
   Status BeginDeferred();
+  // COMMIT; Corruption if no Begin*() succeeded. On failure the
+  // transaction stays open and the destructor rolls it back.
   Status Commit();
+  // Rolls back an open transaction; does nothing otherwise. A ROLLBACK that
+  // fails is left for the next Begin*() to clean up.
   void Rollback();
 
  private:

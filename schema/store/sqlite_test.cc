@@ -2,13 +2,13 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <cmath>
-#include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
+
+#include "schema/testing/temp_dir.h"
 
 namespace pum {
 namespace sql {
@@ -16,24 +16,12 @@ namespace {
 
 using Code = Status::Code;
 
-class TempDb {
- public:
-  TempDb() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "pum_sqlite_XXXXXX").string();
-    EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    EXPECT_TRUE(db.Open(dir_ + "/test.db").ok());
-  }
-  ~TempDb() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
+// A database in a fresh directory, removed at the end of the test.
+struct TempDb {
+  TempDb() { EXPECT_TRUE(db.Open(dir.Path("test.db")).ok()); }
 
+  testing::TempDir dir;  // before db: made before it, removed after it closes
   Database db;
-
- private:
-  std::string dir_;
 };
 
 TEST(Sqlite, MapsResultCodesOntoStatusCodes) {
@@ -150,6 +138,30 @@ TEST(Sqlite, ErrorsNameTheStatement) {
   statement.BindInt64(5, 1);  // out of range
   bool has_row = false;
   EXPECT_FALSE(statement.Step(&has_row).ok());
+}
+
+TEST(Sqlite, QueriesReadTheFirstColumnOfTheFirstRow) {
+  TempDb t;
+  int64_t number = -1;
+  ASSERT_TRUE(
+      t.db.QueryInt64("SELECT 42, 7 UNION ALL SELECT 1, 2", &number).ok());
+  EXPECT_EQ(number, 42);
+  std::string text;
+  ASSERT_TRUE(t.db.QueryText("SELECT 'a' || char(0) || 'b'", &text).ok());
+  EXPECT_EQ(text, std::string("a\0b", 3));
+  ASSERT_TRUE(t.db.QueryText("PRAGMA journal_mode", &text).ok());
+  EXPECT_EQ(text, "delete");
+
+  // No row: Corruption naming the statement, and `out` unchanged.
+  Status s = t.db.QueryInt64("SELECT 1 WHERE 0", &number);
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_NE(s.message().find("no result from SELECT 1 WHERE 0"),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(number, 42);
+  s = t.db.QueryText("SELECT nope", &text);
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_EQ(text, "delete");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -14,6 +15,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "schema/store/label_codec.h"
 #include "schema/store/seq_window.h"
 #include "schema/store/sqlite.h"
 
@@ -24,7 +26,7 @@ namespace {
 // -----------------------------------------------------------------------
 //
 // series:       one row per (metric, labels); `labels` is the canonical
-//               encoding of the label pairs (see EncodeLabels()).
+//               encoding of the label pairs (label_codec.h).
 // counters:     the total of each counter series.
 // histograms:   the sum and count of each histogram series.
 // buckets:      observations per (series, upper bound), not cumulative; the
@@ -229,56 +231,11 @@ Status TooNew(const std::string& path, int64_t version) {
       std::to_string(Store::kSchemaVersion) + "); upgrade pum");
 }
 
-// Labels
-// -------------------------------------------------------------------------
-//
-// The canonical encoding of a series' labels: the pairs sorted by name, each
-// name and value written as <decimal length>:<bytes>, e.g.
-// {feature="a:b", browser=""} -> "7:browser0:7:feature3:a:b". Any bytes round
-// trip, and two different label sets never share an encoding.
-
-using LabelPairs = std::vector<std::pair<std::string, std::string>>;
-
-void AppendField(std::string_view field, std::string* out) {
-  out->append(std::to_string(field.size()));
-  out->push_back(':');
-  out->append(field.data(), field.size());
-}
-
-std::string EncodeLabels(LabelPairs* labels) {
-  std::sort(labels->begin(), labels->end());
-  std::string out;
-  for (const auto& [name, value] : *labels) {
-    AppendField(name, &out);
-    AppendField(value, &out);
-  }
-  return out;
-}
-
-bool DecodeField(std::string_view* in, std::string* out) {
-  size_t size = 0;
-  size_t i = 0;
-  for (; i < in->size() && i < 10 && (*in)[i] >= '0' && (*in)[i] <= '9'; ++i) {
-    size = size * 10 + static_cast<size_t>((*in)[i] - '0');
-  }
-  if (i == 0 || i >= in->size() || (*in)[i] != ':') return false;
-  in->remove_prefix(i + 1);
-  if (size > in->size()) return false;
-  out->assign(in->data(), size);
-  in->remove_prefix(size);
-  return true;
-}
-
-Status DecodeLabels(std::string_view in, LabelPairs* out) {
-  out->clear();
-  while (!in.empty()) {
-    std::pair<std::string, std::string> label;
-    if (!DecodeField(&in, &label.first) || !DecodeField(&in, &label.second)) {
-      return Status::Corruption("store: undecodable labels in series table");
-    }
-    out->push_back(std::move(label));
-  }
-  return Status::Ok();
+// The label set in column `column` of the row `statement` is on.
+Status ReadLabels(const sql::Statement& statement, int column,
+                  LabelPairs* out) {
+  if (DecodeLabels(statement.ColumnBytes(column), out)) return Status::Ok();
+  return Status::Corruption("store: undecodable labels in series table");
 }
 
 // Validation (before any transaction)
@@ -568,6 +525,7 @@ Status Store::Impl::Migrate() {
                               " has a negative schema version");
   }
   for (; version < kSchemaVersion; ++version) {
+    assert(version >= 0);
     PUM_RETURN_IF_ERROR(kMigrations[version](&db_));
   }
   std::string set_version =
@@ -589,6 +547,7 @@ Status Store::Impl::PrepareStatements() {
 
 Status Store::Impl::Apply(const Batch& batch, int64_t now, ApplyResult* result,
                           OutOfRange* out_of_range) {
+  assert(result != nullptr);
   PUM_RETURN_IF_ERROR(ValidateBatch(batch));
   sql::Transaction transaction(&db_);
   PUM_RETURN_IF_ERROR(transaction.BeginImmediate());
@@ -616,6 +575,7 @@ Status Store::Impl::Apply(const Batch& batch, int64_t now, ApplyResult* result,
 
 // Adds every delta that stays in range; lists the others in `refused`.
 Status Store::Impl::ApplyDeltas(const Batch& batch, OutOfRange* refused) {
+  assert(db_.InTransaction());
   for (size_t i = 0; i < batch.counters.size(); ++i) {
     bool in_range = true;
     PUM_RETURN_IF_ERROR(ApplyCounter(batch.counters[i], &in_range));
@@ -631,6 +591,7 @@ Status Store::Impl::ApplyDeltas(const Batch& batch, OutOfRange* refused) {
 
 Status Store::Impl::RecordBatchId(const BatchId& id, int64_t now,
                                   SeqWindow::Verdict* verdict) {
+  assert(db_.InTransaction());  // Apply()'s: judged and recorded atomically
   SeqWindow window;
   {
     sql::Statement& select = statements_.select_client;
@@ -739,6 +700,7 @@ Status Store::Impl::SeriesId(const SeriesKey& key, int64_t* id) {
 // overflow value (which is never counted against the cap).
 Status Store::Impl::ResolveCappedValue(const std::string& metric,
                                        const Label& label, std::string* value) {
+  assert(label.max_values > 0);
   if (*value == label.overflow_value) return Status::Ok();
   {
     sql::Statement& select = statements_.select_label_value;
@@ -792,7 +754,7 @@ Status Store::Impl::ReadCounters(std::vector<CounterSeries>* out) {
     if (!has_row) return Status::Ok();
     CounterSeries series;
     series.metric = select.ColumnBytes(0);
-    PUM_RETURN_IF_ERROR(DecodeLabels(select.ColumnBytes(1), &series.labels));
+    PUM_RETURN_IF_ERROR(ReadLabels(select, 1, &series.labels));
     series.value = select.ColumnDouble(2);
     out->push_back(std::move(series));
   }
@@ -810,7 +772,7 @@ Status Store::Impl::ReadHistograms(std::vector<HistogramSeries>* out) {
       HistogramSeries series;
       index_of_id[select.ColumnInt64(0)] = out->size();
       series.metric = select.ColumnBytes(1);
-      PUM_RETURN_IF_ERROR(DecodeLabels(select.ColumnBytes(2), &series.labels));
+      PUM_RETURN_IF_ERROR(ReadLabels(select, 2, &series.labels));
       series.sum = select.ColumnDouble(3);
       series.count = static_cast<uint64_t>(select.ColumnInt64(4));
       out->push_back(std::move(series));

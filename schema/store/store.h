@@ -157,6 +157,9 @@ class Store {
   // The schema version this pum writes (PRAGMA user_version).
   static constexpr int kSchemaVersion = 2;
 
+  // Opens (creating, migrating or refusing, see the contract above) the
+  // store at `path`; its directory must exist (NotFound otherwise). On
+  // success `*out` is the Store, on failure it is unchanged.
   static Status Open(const std::string& path, const StoreOptions& options,
                      std::unique_ptr<Store>* out);
 
@@ -165,18 +168,27 @@ class Store {
   ~Store();
 
   // Applies `batch` in one transaction; see the contract above. `now` (unix
-  // seconds) is recorded as the client's last activity. For kOutOfRange,
-  // `out_of_range` (if given) lists the deltas at fault.
+  // seconds) is recorded as the client's last activity. On OK `*result`
+  // says what happened; for kOutOfRange, `out_of_range` (if given) lists
+  // the deltas at fault. A batch that is not valid (an empty metric name,
+  // a label name twice in one key, a negative or non-finite increment, a
+  // non-finite sum, a NaN bucket bound, buckets that do not add up to the
+  // count, a batch id without a client or with a negative seq) is
+  // InvalidArgument, checked before anything is written.
   Status Apply(const Batch& batch, int64_t now, ApplyResult* result,
                OutOfRange* out_of_range = nullptr);
 
-  // Reads every series in one read transaction (never blocks writers).
+  // Reads every series in one read transaction (never blocks writers),
+  // sorted as Snapshot says. On failure `*out` is unchanged.
   Status Read(Snapshot* out);
 
-  // Size and counts, for the exporter's own metrics.
+  // Size and counts, for the exporter's own metrics. On failure `*out` is
+  // unchanged.
   Status Stats(StoreStats* out);
 
-  // Forgets the de-duplication state of clients last seen before `before`.
+  // Forgets the de-duplication state of clients last seen before `before`
+  // (unix seconds); `*pruned` is how many. A pruned client's next batch is
+  // judged as the first of a new client.
   Status PruneClients(int64_t before, int64_t* pruned);
 
   // A passive WAL checkpoint (never waits for readers or writers); when it
@@ -185,7 +197,7 @@ class Store {
   // 100 ms for other connections (a long reader makes it give up quietly).
   Status Checkpoint();
 
-  // True if the database can be read (for /-/healthy).
+  // OK if the database can be read (for /-/healthy).
   Status Ping();
 
  private:

@@ -23,35 +23,17 @@
 
 #include "schema/store/seq_window.h"
 #include "schema/store/sqlite.h"
+#include "schema/testing/temp_dir.h"
 
 namespace pum {
 namespace {
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 using Code = Status::Code;
+using testing::TempDir;
 
 constexpr int64_t kNow = 1700000000;
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// A fresh directory, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "pum_store_XXXXXX").string();
-    char* made = mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 std::unique_ptr<Store> OpenStore(const std::string& path,
                                  StoreOptions options = {}) {
@@ -135,7 +117,7 @@ int64_t QueryInt(const std::string& path, const char* sql) {
 
 TEST(Store, AppliesAndReadsCounters) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   Batch batch;
   batch.counters = {
       {Key("usage_total", {{"browser", "chrome"}, {"feature", "qq"}}), 3.5},
@@ -160,7 +142,7 @@ TEST(Store, AppliesAndReadsCounters) {
 
 TEST(Store, AppliesAndReadsHistograms) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   HistogramDelta delta;
   delta.key = Key("firebase_response_time", {{"host", "a"}});
   delta.sum = 0.45;
@@ -192,7 +174,7 @@ TEST(Store, AppliesAndReadsHistograms) {
 
 TEST(Store, InfinityIsStoredAsRealInfinity) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   {
     auto store = OpenStore(path);
     HistogramDelta delta{Key("h"), 1, 1, {{kInf, 1}}};
@@ -208,7 +190,7 @@ TEST(Store, InfinityIsStoredAsRealInfinity) {
 
 TEST(Store, DeltasAddWithinBatchAcrossBatchesAndReopen) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   {
     auto store = OpenStore(path);
     Batch batch = CounterBatch("usage_total", {{"f", "x"}}, 3.5);
@@ -233,7 +215,7 @@ TEST(Store, DeltasAddWithinBatchAcrossBatchesAndReopen) {
 
 TEST(Store, RejectsInvalidDeltasWithoutApplyingAnything) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   const double nan = std::nan("");
   struct Case {
     const char* name;
@@ -274,7 +256,7 @@ TEST(Store, RejectsInvalidDeltasWithoutApplyingAnything) {
 
 TEST(Store, SortsSeriesByMetricThenLabels) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   Batch batch;
   for (const char* metric : {"b_total", "a_total"}) {
     for (const char* value : {"z", "m", "a"}) {
@@ -301,7 +283,7 @@ TEST(Store, SortsSeriesByMetricThenLabels) {
 
 TEST(Store, LabelsWithHostileBytesRoundTripExactly) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   const std::vector<std::string> values = {
       "",
       "\"quoted\" \\back\\slash",
@@ -338,7 +320,7 @@ TEST(Store, LabelsWithHostileBytesRoundTripExactly) {
 
 TEST(Store, LabelSetsThatConcatenateAlikeStayDistinct) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   Batch batch;
   batch.counters = {
       {Key("m", {{"a", "b"}, {"c", "d"}}), 1},
@@ -353,7 +335,7 @@ TEST(Store, LabelSetsThatConcatenateAlikeStayDistinct) {
 
 TEST(Store, LabelOrderDoesNotSplitASeries) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   ASSERT_TRUE(
       Apply(store.get(), CounterBatch("m", {{"x", "1"}, {"a", "2"}}, 1)).ok());
   ASSERT_TRUE(
@@ -367,7 +349,7 @@ TEST(Store, LabelOrderDoesNotSplitASeries) {
 
 TEST(Store, CapsDistinctLabelValuesWithOverflowValue) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   auto capped = [](const std::string& metric, const std::string& value) {
     SeriesKey key = Key(metric);
     key.labels.push_back(Label{"path", value, 2, "__overflow__"});
@@ -413,7 +395,7 @@ TEST(Store, CapsDistinctLabelValuesWithOverflowValue) {
 
 TEST(Store, DuplicateBatchIsNotAppliedTwice) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   ApplyResult result;
   {
     auto store = OpenStore(path);
@@ -433,7 +415,7 @@ TEST(Store, DuplicateBatchIsNotAppliedTwice) {
 
 TEST(Store, SeqWindowAppliesOutOfOrderSeqsOnceAndRefusesTooOld) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   constexpr ApplyResult kA = ApplyResult::kApplied;
   constexpr ApplyResult kD = ApplyResult::kDuplicate;
   constexpr ApplyResult kO = ApplyResult::kTooOld;
@@ -459,7 +441,7 @@ TEST(Store, SeqWindowAppliesOutOfOrderSeqsOnceAndRefusesTooOld) {
 // seq 165 then 100 counted once; a new client's seq 1000 then 0 counted once.
 TEST(Store, OutOfOrderBatchesWithinTheWindowAreEachCountedOnce) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   std::vector<int64_t> seqs(200);
   std::iota(seqs.begin(), seqs.end(), 0);
   std::shuffle(seqs.begin(), seqs.end(), std::mt19937(3));
@@ -477,7 +459,7 @@ TEST(Store, OutOfOrderBatchesWithinTheWindowAreEachCountedOnce) {
 
 TEST(Store, TooOldAppliesNothing) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   ApplyResult result;
   ASSERT_TRUE(Apply(store.get(), IdBatch("c", 5000, 2), &result).ok());
   Batch old = IdBatch("c", 5000 - SeqWindow::kSize - 1, 7);
@@ -495,7 +477,7 @@ TEST(Store, TooOldAppliesNothing) {
 
 TEST(Store, HugeSeqJumpsAreSafe) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   const int64_t max = std::numeric_limits<int64_t>::max();
   ApplyResult result;
   for (int64_t seq : {int64_t{0}, max - 1, max, int64_t{0}, max - 64}) {
@@ -512,7 +494,7 @@ TEST(Store, HugeSeqJumpsAreSafe) {
 // two observations of 1e308 made a histogram's _sum +Inf.
 TEST(Store, NoDeltaMakesATotalNonFiniteOrInexact) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   ApplyResult result;
   OutOfRange refused;
   Batch big = CounterBatch("c", {}, kMaxExactTotal - 10);
@@ -574,7 +556,7 @@ TEST(Store, NoDeltaMakesATotalNonFiniteOrInexact) {
 
 TEST(Store, HistogramCountsStayExact) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   const auto max = static_cast<uint64_t>(kMaxExactTotal);
   ApplyResult result;
   Batch full;
@@ -598,7 +580,7 @@ TEST(Store, HistogramCountsStayExact) {
 
 TEST(Store, RefusesHistogramDeltasWhoseBucketsDoNotAddUp) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   ApplyResult result;
   Batch batch;
   batch.histograms.push_back({Key("h"), 1, 2, {{1, 1}}});
@@ -607,7 +589,7 @@ TEST(Store, RefusesHistogramDeltasWhoseBucketsDoNotAddUp) {
 
 TEST(Store, PrunesIdleClients) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   ApplyResult result;
   ASSERT_TRUE(store->Apply(IdBatch("old", 0), 100, &result).ok());
   ASSERT_TRUE(store->Apply(IdBatch("new", 0), 200, &result).ok());
@@ -632,7 +614,7 @@ TEST(Store, PrunesIdleClients) {
 
 TEST(Store, CreatesVersionedSchemaInWalMode) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   OpenStore(path);
   EXPECT_EQ(QueryInt(path, "PRAGMA user_version"), Store::kSchemaVersion);
   sql::Database db;
@@ -644,7 +626,7 @@ TEST(Store, CreatesVersionedSchemaInWalMode) {
 
 TEST(Store, RefusesNewerSchemaVersion) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   OpenStore(path);
   {
     sql::Database db;
@@ -686,7 +668,7 @@ PRAGMA user_version = 1;
 
 TEST(Store, MigratesVersion1KeepingTotalsAndDeduplication) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   {
     sql::Database db;
     ASSERT_TRUE(db.Open(path).ok());
@@ -714,7 +696,7 @@ TEST(Store, MigratesVersion1KeepingTotalsAndDeduplication) {
 
 TEST(Store, RefusesFileThatIsNotADatabase) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   std::ofstream(path) << std::string(4096, 'x') << "not a database\n";
   std::unique_ptr<Store> store;
   Status s = Store::Open(path, {}, &store);
@@ -726,7 +708,7 @@ TEST(Store, RefusesFileThatIsNotADatabase) {
 
 TEST(Store, RefusesSqliteDatabaseOfAnotherProgram) {
   TempDir dir;
-  std::string path = dir.File("other.db");
+  std::string path = dir.Path("other.db");
   {
     sql::Database db;
     ASSERT_TRUE(db.Open(path).ok());
@@ -748,7 +730,7 @@ std::string FileBytes(const std::string& path) {
 // it was refused.
 TEST(Store, RefusesAForeignDatabaseWithoutChangingIt) {
   TempDir dir;
-  std::string path = dir.File("other.db");
+  std::string path = dir.Path("other.db");
   {
     sql::Database db;
     ASSERT_TRUE(db.Open(path).ok());
@@ -767,7 +749,7 @@ TEST(Store, RefusesAForeignDatabaseWithoutChangingIt) {
 // every batch then failed with 503.
 TEST(Store, RefusesAPumStoreWithCorruptPages) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   {
     auto store = OpenStore(path);
     for (int i = 0; i < 200; ++i) {
@@ -792,7 +774,7 @@ TEST(Store, RefusesAPumStoreWithCorruptPages) {
 TEST(Store, MissingDirectoryIsNotFound) {
   TempDir dir;
   std::unique_ptr<Store> store;
-  Status s = Store::Open(dir.File("no/such/dir/pum.db"), {}, &store);
+  Status s = Store::Open(dir.Path("no/such/dir/pum.db"), {}, &store);
   EXPECT_EQ(s.code(), Code::kNotFound) << s.ToString();
 }
 
@@ -802,7 +784,7 @@ TEST(Store, ConcurrentOpenOfNewFileIsSafe) {
   constexpr int kBatches = 5;
   TempDir dir;
   for (int round = 0; round < 3; ++round) {
-    std::string path = dir.File("race" + std::to_string(round) + ".db");
+    std::string path = dir.Path("race" + std::to_string(round) + ".db");
     int gate[2];
     ASSERT_EQ(pipe(gate), 0);
     std::vector<pid_t> children;
@@ -838,7 +820,7 @@ TEST(Store, ConcurrentWritersGiveExactTotals) {
   constexpr int kProcesses = 6;
   constexpr int kBatches = 40;
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   OpenStore(path);
   std::vector<pid_t> children;
   for (int p = 0; p < kProcesses; ++p) {
@@ -870,7 +852,7 @@ TEST(Store, ConcurrentWritersGiveExactTotals) {
 
 TEST(Store, BusyPastTimeoutAppliesNothingAndRecovers) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   StoreOptions options;
   options.busy_timeout_ms = 200;
   auto store = OpenStore(path, options);
@@ -898,7 +880,7 @@ TEST(Store, BusyPastTimeoutAppliesNothingAndRecovers) {
 
 TEST(Store, ReadSeesOnlyCommittedDataWhileAWriterIsOpen) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   auto store = OpenStore(path);
   ASSERT_TRUE(Apply(store.get(), CounterBatch("c", {}, 1)).ok());
   sql::Database other;
@@ -914,7 +896,7 @@ TEST(Store, ReadSeesOnlyCommittedDataWhileAWriterIsOpen) {
 // none of it, and leaves the Store usable.
 TEST(Store, DiskFullIsIoErrorAndAppliesNothing) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   OpenStore(path);
   struct Case {
     int series;
@@ -969,7 +951,7 @@ TEST(Store, DiskFullIsIoErrorAndAppliesNothing) {
 TEST(Store, KillDuringAppliesKeepsEveryAcknowledgedBatch) {
   TempDir dir;
   for (int round = 0; round < 3; ++round) {
-    std::string path = dir.File("kill" + std::to_string(round) + ".db");
+    std::string path = dir.Path("kill" + std::to_string(round) + ".db");
     int acks[2];
     ASSERT_EQ(pipe(acks), 0);
     pid_t pid = Spawn([&] {
@@ -1020,7 +1002,7 @@ TEST(Store, KillDuringAppliesKeepsEveryAcknowledgedBatch) {
 
 TEST(Store, StatsCountSeriesClientsAndBytes) {
   TempDir dir;
-  auto store = OpenStore(dir.File("pum.db"));
+  auto store = OpenStore(dir.Path("pum.db"));
   StoreStats stats;
   ASSERT_TRUE(store->Stats(&stats).ok());
   EXPECT_EQ(stats.series, 0);
@@ -1041,7 +1023,7 @@ TEST(Store, StatsCountSeriesClientsAndBytes) {
 
 TEST(Store, CheckpointAndPing) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   auto store = OpenStore(path);
   EXPECT_TRUE(store->Ping().ok());
   for (int i = 0; i < 20; ++i) {
@@ -1077,7 +1059,7 @@ void Burst(Store* store, const std::string& prefix, int clients) {
 // stayed there (passive checkpoints only, no journal_size_limit).
 TEST(Store, TheWalShrinksBackAfterABurst) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   StoreOptions options;
   options.wal_limit_bytes = 256 << 10;
   options.wal_autocheckpoint_pages = 100000;  // only Checkpoint() works
@@ -1092,7 +1074,7 @@ TEST(Store, TheWalShrinksBackAfterABurst) {
 
 TEST(Store, TheWalShrinksBackAfterALongReader) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   StoreOptions options;
   options.wal_limit_bytes = 256 << 10;
   options.wal_autocheckpoint_pages = 1000;
@@ -1119,7 +1101,7 @@ TEST(Store, TheWalShrinksBackAfterALongReader) {
 
 TEST(Store, WritersBoundTheWalWithoutCheckpointCalls) {
   TempDir dir;
-  std::string path = dir.File("pum.db");
+  std::string path = dir.Path("pum.db");
   StoreOptions options;
   options.wal_limit_bytes = 256 << 10;
   options.wal_autocheckpoint_pages = 200;
@@ -1137,7 +1119,7 @@ TEST(Store, SynchronousFullOption) {
   TempDir dir;
   StoreOptions options;
   options.synchronous_full = true;
-  auto store = OpenStore(dir.File("pum.db"), options);
+  auto store = OpenStore(dir.Path("pum.db"), options);
   ASSERT_TRUE(Apply(store.get(), CounterBatch("c", {}, 1)).ok());
   EXPECT_EQ(CounterValue(store.get(), "c"), 1);
 }

@@ -4,13 +4,12 @@
 #ifndef PUM_SCHEMA_TESTING_TEMP_DIR_H_
 #define PUM_SCHEMA_TESTING_TEMP_DIR_H_
 
-#include <dirent.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <stdlib.h>  // mkdtemp
 
-#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace pum {
@@ -19,20 +18,27 @@ namespace testing {
 class TempDir {
  public:
   TempDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-        "/pum-test-XXXXXX";
+    std::error_code ec;
+    std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
+    if (ec) tmp = "/tmp";
+    std::string pattern = (tmp / "pum-test-XXXXXX").string();
     std::vector<char> buf(pattern.begin(), pattern.end());
     buf.push_back('\0');
     if (mkdtemp(buf.data()) != nullptr) path_ = buf.data();
   }
-  ~TempDir() { RemoveTree(path_); }
+  // Removes the directory and everything in it (links are removed, not
+  // followed).
+  ~TempDir() {
+    if (path_.empty()) return;
+    std::error_code ec;  // nothing to do about a failure in a test
+    std::filesystem::remove_all(path_, ec);
+  }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 
   // Empty if the directory could not be made.
   const std::string& path() const { return path_; }
+  // The path of `name` in the directory.
   std::string Path(const std::string& name) const { return path_ + "/" + name; }
   // Writes `text` to the file `name` in the directory; true on success.
   bool Write(const std::string& name, const std::string& text) const {
@@ -42,25 +48,6 @@ class TempDir {
   }
 
  private:
-  static void RemoveTree(const std::string& path) {
-    if (path.empty()) return;
-    if (DIR* d = opendir(path.c_str())) {
-      while (struct dirent* e = readdir(d)) {
-        std::string name = e->d_name;
-        if (name == "." || name == "..") continue;
-        std::string child = path + "/" + name;
-        struct stat st;
-        if (lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-          RemoveTree(child);
-        } else {
-          unlink(child.c_str());
-        }
-      }
-      closedir(d);
-    }
-    rmdir(path.c_str());
-  }
-
   std::string path_;
 };
 

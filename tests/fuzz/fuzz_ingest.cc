@@ -56,6 +56,7 @@
 #include "fcgi-ingest/ingestor.h"
 #include "schema/allowlist/allowlist.h"
 #include "schema/config/config.h"
+#include "schema/own_metrics/own_metrics.h"
 #include "schema/store/store.h"
 #include "schema/testing/temp_dir.h"
 

@@ -11,6 +11,7 @@ import zlib from 'node:zlib';
 import {
   EXPORTER_BIN, REPO, SEED_METRICS, SHIPPED_CONFIG, SHIPPED_METRICS_DIR, counterEvent, histogramProblems, run, itStopsCleanly, useStack, valueOf, waitFor,
 } from './stack.mjs';
+import { logRecords } from './logfmt.mjs';
 
 const hooks = { before, after };
 const T = { timeout: 30000 };
@@ -21,10 +22,12 @@ describe('pum-exporter', () => {
     config: { upkeep_interval_seconds: 1 },
   });
 
-  it('prints one "listening on" line on stderr', T, async () => {
+  it('logs one "listening on" line on stderr', T, async () => {
     const s = st.s;
     const lines = s.exporterStderr.split('\n').filter((l) => l.includes('listening on'));
-    assert.deepEqual(lines, [`pum-exporter: listening on http://127.0.0.1:${s.metricsPort}/metrics`]);
+    assert.equal(lines.length, 1, s.exporterStderr);
+    assert.match(lines[0], /^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=info msg="listening on http:\/\/127\.0\.0\.1:(\d+)\/metrics"$/);
+    assert.equal(logRecords(lines[0])[0].msg, `listening on http://127.0.0.1:${s.metricsPort}/metrics`);
   });
 
   it('GET /-/healthy is 200, an unknown path 404, POST /metrics not served', T, async () => {
