@@ -291,14 +291,15 @@ fuzz: fuzz-build
 #       compare with $(PUMDATADIR)/conf/)
 #   $(SYSTEMDUNITDIR)/pum-exporter.service, pum-ingest.socket,
 #       pum-ingest@.service;  $(SYSUSERSDIR)/pum.conf (the user pum)
-#   $(DOCDIR)/README.md
+#   $(DOCDIR)/README.md, CHANGELOG.md, LICENSE, docs/*.md,
+#       client-js/README.md (the README's links resolve there too)
 # In the units and the deploy/ files it installs, the default paths
 # /usr/local/bin, /usr/local/share/pum, /usr/local/share/doc/pum and
 # /etc/pum are replaced by the installed ones. pum.json is conf/pum.json
 # with metrics_dir $(PUMCONFDIR)/metrics.d and storage_path
 # /var/lib/pum/pum.db (the units' StateDirectory=pum). It needs root only to
 # write outside DESTDIR, writes nothing into $(BUILD), and never runs
-# systemctl: see README ("Installing") for enabling the units.
+# systemctl: see docs/install.md ("Running it with systemd") for enabling the units.
 # PREFIX=/usr puts the units in /usr/lib/systemd/system (on Debian /lib is
 # /usr/lib); set SYSTEMDUNITDIR (e.g. to
 # `pkg-config --variable=systemdsystemunitdir systemd`) to choose another.
@@ -330,7 +331,10 @@ install: all
 	$(INSTALL) -m 0755 $(BUILD)/pum-ingest $(BUILD)/pum-exporter $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 $(BUILD)/pum.js $(BUILD)/pum.esm.js $(BUILD)/snippet.min.html \
 	  client-js/pum.d.ts $(DESTDIR)$(PUMDATADIR)/
-	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/client-js
+	$(INSTALL) -m 0644 README.md CHANGELOG.md LICENSE $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+	$(INSTALL) -m 0644 client-js/README.md $(DESTDIR)$(DOCDIR)/client-js/
 	{ $(INSTALL_SED) deploy/systemd/pum.json.head && \
 	  sed -e '1,/^{/{/^{/!d;}' \
 	    -e 's|^\( *"metrics_dir": *\)"[^"]*"|\1"$(PUMCONFDIR)/metrics.d"|' \
