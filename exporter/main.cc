@@ -33,6 +33,7 @@
 #include "schema/base/log.h"
 #include "schema/base/status.h"
 #include "schema/config/config.h"
+#include "schema/config/program_main.h"
 #include "schema/store/store.h"
 
 namespace pum {
@@ -42,13 +43,6 @@ constexpr Program kProgram = Program::kExporter;
 
 void PrintProblems(const std::string& message) {
   std::fprintf(stderr, "%s\n", message.c_str());
-}
-
-bool HasFlag(int argc, const char* const* argv, const char* flag) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], flag) == 0) return true;
-  }
-  return false;
 }
 
 // Reads the --web.config.file (if any) and, with TLS, loads its
@@ -201,27 +195,9 @@ int Run(const Options& options) {
 }  // namespace pum
 
 int main(int argc, char** argv) {
-  pum::Options options;
-  pum::Status status =
-      pum::ParseCommandLine(pum::kProgram, argc, argv, &options);
-  const char* name = pum::ProgramName(pum::kProgram);
-  if (!status.ok()) {
-    std::fprintf(stderr, "%s: %s\nTry %s --help.\n", name,
-                 status.message().c_str(), name);
-    return pum::HasFlag(argc, argv, "--check-config") ? 1 : 2;
-  }
-  if (options.help) {
-    std::fputs(pum::Usage(pum::kProgram).c_str(), stdout);
-    return 0;
-  }
-  if (options.version) {
-    std::fputs(pum::VersionText(name, pum::ThisBuild()).c_str(), stdout);
-    return 0;
-  }
-  if (options.check_config) return pum::CheckConfig(options);
-  pum::LogOptions log;
-  log.level = options.log_level;
-  log.format = options.log_format;
-  pum::SetLogOptions(log);
-  return pum::Run(options);
+  pum::ProgramActions actions;
+  actions.check_config = pum::CheckConfig;
+  actions.run = pum::Run;
+  actions.build = pum::ThisBuild();
+  return pum::ProgramMain(pum::kProgram, argc, argv, actions);
 }

@@ -22,19 +22,13 @@
 #include "schema/base/build_info.h"
 #include "schema/base/log.h"
 #include "schema/config/config.h"
+#include "schema/config/program_main.h"
 #include "schema/store/store.h"
 
 namespace pum {
 namespace {
 
 constexpr Program kProgram = Program::kIngest;
-
-bool HasFlag(int argc, const char* const* argv, const char* flag) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], flag) == 0) return true;
-  }
-  return false;
-}
 
 int CheckConfig(const Options& options) {
   Allowlist allowlist;
@@ -107,26 +101,9 @@ int Run(const Options& options) {
 }  // namespace pum
 
 int main(int argc, char** argv) {
-  pum::Options options;
-  pum::Status s = pum::ParseCommandLine(pum::kProgram, argc, argv, &options);
-  const char* name = pum::ProgramName(pum::kProgram);
-  if (!s.ok()) {
-    std::fprintf(stderr, "%s: %s\nTry %s --help.\n", name, s.message().c_str(),
-                 name);
-    return pum::HasFlag(argc, argv, "--check-config") ? 1 : 2;
-  }
-  if (options.help) {
-    std::fputs(pum::Usage(pum::kProgram).c_str(), stdout);
-    return 0;
-  }
-  if (options.version) {
-    std::fputs(pum::VersionText(name, pum::ThisBuild()).c_str(), stdout);
-    return 0;
-  }
-  if (options.check_config) return pum::CheckConfig(options);
-  pum::LogOptions log;
-  log.level = options.log_level;
-  log.format = options.log_format;
-  pum::SetLogOptions(log);
-  return pum::Run(options);
+  pum::ProgramActions actions;
+  actions.check_config = pum::CheckConfig;
+  actions.run = pum::Run;
+  actions.build = pum::ThisBuild();
+  return pum::ProgramMain(pum::kProgram, argc, argv, actions);
 }
