@@ -346,7 +346,7 @@ async function checkInstall(t, { destdir, prefix, expectedBefore }) {
   // is installed as it is: it describes the default layout).
   if (prefix !== '/usr/local') {
     for (const f of files.keys()) {
-      if (f.startsWith(`${doc}/`) || exp.get(f) === 0o755 && f.startsWith(`${bin}/`)) continue;
+      if (f.startsWith(`${prefix}/share/doc/pum/`) || exp.get(f) === 0o755 && f.startsWith(`${bin}/`)) continue;
       const text = fs.readFileSync(D(f), 'utf8');
       for (const old of ['/usr/local/bin/', '/usr/local/share/pum']) {
         assert.ok(!text.includes(old), `${f} still names ${old} (PREFIX=${prefix})`);
