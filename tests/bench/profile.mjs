@@ -3,21 +3,25 @@
 //
 // - ingest: one pum-ingest under `valgrind --tool=callgrind`, started by
 //   spawn-fcgi behind nginx as in `make bench`, the shipped allowlist,
-//   synchronous=normal. After PUM_PROFILE_WARMUP (20) requests of the
-//   page-load batch (the seed's array shape) its counters are zeroed
-//   (callgrind_control -z), then it serves PUM_PROFILE_REQUESTS (400)
-//   more, then SIGTERM ends it and callgrind writes its profile.
-// - scrape: pum-exporter under callgrind on a store of PUM_PROFILE_SIZE
-//   (8000) histograms x 11 buckets (filled as scrape.mjs does). One write
-//   and one scrape first (not counted), then zeroed counters, one write
-//   (one series, through pum-ingest, not profiled) and ONE scrape as
+//   synchronous=normal. Callgrind starts with its instrumentation off
+//   (--instr-atstart=no: start-up is not counted); after
+//   PUM_PROFILE_WARMUP (20) requests of the page-load batch (the seed's
+//   array shape) `callgrind_control -i on` switches it on, the worker serves
+//   PUM_PROFILE_REQUESTS (400) more, then SIGTERM ends it and callgrind
+//   writes its profile. (Zeroing the counters with callgrind_control -z or
+//   -d instead leaves the self costs of the frames active at that moment
+//   wrong: everything lands in clone() or main().)
+// - scrape: pum-exporter under callgrind, the same way, on a store of
+//   PUM_PROFILE_SIZE (8000) histograms x 11 buckets (filled as scrape.mjs
+//   does): one write and one scrape uncounted, then instrumentation on, one
+//   write (one series, through pum-ingest, not profiled) and ONE scrape as
 //   Prometheus scrapes (its Accept header, gzip), then SIGTERM.
 // Each profile is summarized with callgrind_annotate: the total
-// instructions (Ir), per request for the ingest, and the top entries by
-// inclusive and by self cost. Frames that only wrap everything (main,
-// libc's start, thread start) are left out of the inclusive list. The raw
-// callgrind.out files stay in $BUILD/bench/ for callgrind_annotate or
-// kcachegrind.
+// instructions (Ir), per request for the ingest, and the top
+// PUM_PROFILE_TOP (15) functions by inclusive and by self cost. Frames that
+// only wrap everything (main, libc's start, thread start) are left out of
+// the inclusive list. The raw callgrind.out files stay in $BUILD/bench/
+// for callgrind_annotate or kcachegrind.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,7 +35,7 @@ const OUT_DIR = path.join(BUILD_DIR, 'bench');
 const TOP = envInt('PUM_PROFILE_TOP', 15);
 
 function valgrindArgs(outFile) {
-  return ['--tool=callgrind', `--callgrind-out-file=${outFile}`, '--vgdb=yes'];
+  return ['--tool=callgrind', `--callgrind-out-file=${outFile}`, '--vgdb=yes', '--instr-atstart=no'];
 }
 
 // A Stack whose one pum-ingest runs under callgrind.
@@ -58,30 +62,59 @@ function callgrindControl(args) {
   if (r.status !== 0) throw new Error(`callgrind_control ${args.join(' ')}: ${r.status} ${r.stderr}${r.stdout}`);
 }
 
-// Frames that contain everything and say nothing.
-const WRAPPERS = /\(below main\)|__libc_start_main|libc_start_call_main|:main(\s|$)|start_thread|\bclone3?\b|^\?\?\?:0x[0-9a-f]+ \[\/usr\/lib\/x86_64-linux-gnu\/ld-linux/;
+// Frames that contain everything and say nothing (the inclusive list
+// leaves them out).
+const WRAPPERS = /^(\(below main\)|main|__libc_start_main.*|libc_start_call_main|start_thread|clone3?)$/;
 
-function shorten(fn) {
-  return fn.replaceAll(`${REPO}/`, '').replace(/\[\/[^\]]*\/([^/\]]+)\]$/, '[$1]').replace(/^\.\/[^:]*\//, '')
-    .replace(/\s+/g, ' ').slice(0, 200);
+// "file:function [object]" as callgrind_annotate prints it, to
+// {key, fn, obj}: the function with the standard templates' long names
+// shortened, the object's base name. A function without a symbol (a
+// static function of a library built without them) keeps its address.
+export function prettyName(raw) {
+  let obj = '';
+  let s = raw;
+  const m = /\s\[([^\]]+)\]$/.exec(s);
+  if (m) {
+    obj = path.basename(m[1]);
+    s = s.slice(0, m.index);
+  }
+  const colon = s.indexOf(':');
+  let fn = colon >= 0 ? s.slice(colon + 1) : s;
+  fn = fn.replaceAll('std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >', 'std::string')
+    .replaceAll('std::basic_string_view<char, std::char_traits<char> >', 'std::string_view')
+    .replaceAll('rapidjson::GenericReader<rapidjson::UTF8<char>, rapidjson::UTF8<char>, rapidjson::CrtAllocator>', 'rapidjson::Reader')
+    .replaceAll('rapidjson::UTF8<char>', 'UTF8').replaceAll('std::__cxx11::', 'std::').replaceAll('[abi:cxx11]', '')
+    .replace(/\s+/g, ' ');
+  const unnamed = /^0x[0-9a-f]+$/.test(fn);
+  if (fn.length > 180) fn = `${fn.slice(0, 177)}...`;
+  return { key: unnamed ? `${obj} ${fn}` : fn, fn: unnamed ? `(no symbol) ${fn.replace(/^0x0+/, '0x')}` : fn, obj };
 }
 
-// callgrind_annotate's table: [{ir, pct, fn}], and the program total.
+// callgrind_annotate's table: {total, rows: [{ir, pct, fn, obj}]}, the
+// rows merged by function (callgrind lists a function once per source file
+// its code came from, inlined headers included): self costs summed,
+// inclusive costs the largest.
 function annotate(file, inclusive) {
-  const r = spawnSync('callgrind_annotate', [`--inclusive=${inclusive ? 'yes' : 'no'}`, '--threshold=100', file],
-    { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync('callgrind_annotate', [`--inclusive=${inclusive ? 'yes' : 'no'}`, '--threshold=100', '--auto=no', file],
+    { encoding: 'utf8', maxBuffer: 256 << 20 });
   if (r.status !== 0) throw new Error(`callgrind_annotate ${file}: ${r.stderr}`);
   const lines = r.stdout.split('\n');
   const total = Number((/^([\d,]+)\s+\(100\.0%\)\s+PROGRAM TOTALS/m.exec(r.stdout) || [0, '0'])[1].replace(/,/g, ''));
   const start = lines.findIndex((l) => /^Ir\s+file:function/.test(l));
-  const rows = [];
+  const merged = new Map();
   for (const l of lines.slice(start + 2)) {
+    if (l.startsWith('----')) break; // the end of the function table
     const m = /^\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(.*)$/.exec(l);
     if (!m) continue;
-    if (inclusive && WRAPPERS.test(m[3])) continue;
-    rows.push({ ir: Number(m[1].replace(/,/g, '')), pct: Number(m[2]), fn: shorten(m[3]) });
-    if (rows.length >= TOP) break;
+    const ir = Number(m[1].replace(/,/g, ''));
+    const name = prettyName(m[3]);
+    if (inclusive && (WRAPPERS.test(name.fn) || (name.fn.startsWith('(no symbol)') && ir > 0.95 * total))) continue;
+    const seen = merged.get(name.key);
+    if (!seen) merged.set(name.key, { ...name, ir });
+    else seen.ir = inclusive ? Math.max(seen.ir, ir) : seen.ir + ir;
   }
+  const rows = [...merged.values()].sort((a, b) => b.ir - a.ir).slice(0, TOP)
+    .map((x) => ({ ir: x.ir, pct: total ? (100 * x.ir) / total : 0, fn: x.fn, obj: x.obj }));
   return { total, rows };
 }
 
@@ -108,7 +141,7 @@ async function profileIngest({ log, runId, arrayBody, warmup, requests }) {
     });
     const w = await lg(warmup, `${runId}-w`);
     if (w.ok !== warmup) throw new Error(`profile warm-up: ${w.ok} of ${warmup} answered 2xx`);
-    callgrindControl(['-z', String(stack.workerPids[0])]);
+    callgrindControl(['-i', 'on', String(stack.workerPids[0])]);
     const t0 = Date.now();
     const r = await lg(requests, `${runId}-p`);
     if (r.ok !== requests) throw new Error(`profile: ${r.ok} of ${requests} answered 2xx`);
@@ -157,7 +190,7 @@ async function profileScrape({ log, size }) {
     await write(stack, model, 'one', 0);
     await scrape();
     await write(stack, model, 'one', 1);
-    callgrindControl(['-z', String(exporter.pid)]);
+    callgrindControl(['-i', 'on', String(exporter.pid)]);
     const t0 = Date.now();
     const got = await scrape();
     log(`  scrape: ${size} histograms under callgrind in ${((Date.now() - t0) / 1000).toFixed(1)} s (${got.bytes} B, ${got.type}, ${got.encoding})`);

@@ -267,14 +267,15 @@ export function renderNumbers(json) {
 }
 
 function profileTable(p) {
-  const rows = (list) => list.rows.map((r) => [f0(r.ir), `${f2(r.pct)}%`, `\`${r.fn.replaceAll('|', '\\|').replaceAll('`', "'")}\``]);
-  return `Inclusive (what a function and its callees cost; frames that wrap everything left out):
+  const code = (x) => `\`${x.replaceAll('|', '\\|').replaceAll('`', "'")}\``;
+  const rows = (list) => list.rows.map((r) => [f0(r.ir), `${f1(r.pct)}%`, code(r.fn), /^pum-/.test(r.obj) ? '' : r.obj]);
+  return `Inclusive (a function and its callees; frames that wrap everything left out; a function listed once, however many source files its code came from):
 
-${table(['Ir', '%', 'function'], rows(p.inclusive), ['r', 'r', 'l'])}
+${table(['Ir', '%', 'function', 'library'], rows(p.inclusive), ['r', 'r', 'l', 'l'])}
 
-Self (the function's own instructions):
+Self (the function's own instructions; "(no symbol)": a static function of a library without symbols, e.g. zlib's deflate_slow and longest_match, SQLite's internals):
 
-${table(['Ir', '%', 'function'], rows(p.self), ['r', 'r', 'l'])}
+${table(['Ir', '%', 'function', 'library'], rows(p.self), ['r', 'r', 'l', 'l'])}
 `;
 }
 
@@ -286,12 +287,12 @@ export function renderProfiles(json) {
 
 ### pum-ingest: ${p.ingest.requests} requests of the page-load batch
 
-One worker (spawn-fcgi, behind nginx), the shipped allowlist, \`synchronous=NORMAL\`, the seed's array batch (${p.ingest.body_bytes} B, 20 events); counters zeroed after ${p.ingest.warmup} warm-up requests, then ${p.ingest.requests} requests and the worker's exit. **${f0(p.ingest.inclusive.total)} Ir in all, ${f0(p.ingest.ir_per_request)} per request.**
+One worker (spawn-fcgi, behind nginx), the shipped allowlist, \`synchronous=NORMAL\`, the seed's array batch (${p.ingest.body_bytes} B, 20 events); instrumentation on after ${p.ingest.warmup} warm-up requests (start-up and warm-up not counted), then ${p.ingest.requests} requests and the worker's exit. **${f0(p.ingest.inclusive.total)} Ir in all, ${f0(p.ingest.ir_per_request)} per request.**
 
 ${profileTable(p.ingest)}
 ### pum-exporter: one scrape of ${f0(p.scrape.size)} histograms
 
-As Prometheus scrapes (\`Accept: ${p.scrape.accept}\`, gzip; answered ${p.scrape.response.type}, ${p.scrape.response.encoding || 'identity'}, ${f0(p.scrape.response.bytes)} B), after one write (one series, through pum-ingest); counters zeroed after an earlier write and scrape, so this is one steady-state scrape. **${f0(p.scrape.inclusive.total)} Ir.**
+As Prometheus scrapes (\`Accept: ${p.scrape.accept}\`, gzip; answered ${p.scrape.response.type}, ${p.scrape.response.encoding || 'identity'}, ${f0(p.scrape.response.bytes)} B), after one write (one series, through pum-ingest); instrumentation on after an earlier write and scrape (start-up not counted), so this is one steady-state scrape. **${f0(p.scrape.inclusive.total)} Ir.**
 
 ${profileTable(p.scrape)}`;
 }
