@@ -4,7 +4,8 @@
 # is missing. `make install` (PREFIX, DESTDIR, SYSCONFDIR) installs the
 # binaries, pum.js, the configuration and the systemd units; see below.
 #
-# BUILD selects the output folder; `make asan` uses build-asan.
+# BUILD selects the output folder; `make asan` uses build-asan, `make tsan`
+# build-tsan.
 
 BUILD ?= build
 # Parallel compile jobs for the sub-makes.
@@ -21,6 +22,29 @@ LIBS_INGEST := -lfcgi
 LIBS_EXPORTER := -lcivetweb -lz -lyaml -lssl -lcrypto -lcrypt
 LIBS_TEST := -lgtest -lgtest_main
 
+# The version --version prints: that of the latest release in CHANGELOG.md
+# (raise both together). The revision is the checkout's short commit id;
+# when git cannot tell (a tarball, no git) it is the one the build already
+# has, else "unknown", so that `sudo make install` of a build relinks
+# nothing (safe.directory: git refuses a repository another user owns).
+# Either can be set on the command line (make PUM_REVISION=...).
+PUM_VERSION := 0.1.0
+PUM_GIT := git -c safe.directory='*' -C '$(CURDIR)'
+ifndef PUM_REVISION
+PUM_REVISION := $(shell \
+  if [ "$$($(PUM_GIT) rev-parse --show-toplevel 2>/dev/null)" = '$(CURDIR)' ]; then \
+    $(PUM_GIT) rev-parse --short HEAD 2>/dev/null; \
+  elif [ -s '$(BUILD)/build-stamp.txt' ]; then \
+    cut -d' ' -f2 '$(BUILD)/build-stamp.txt'; \
+  else echo unknown; fi)
+endif
+# The one object that holds them (schema/base/build_info.h); it is rebuilt
+# when $(BUILD_STAMP) changes, i.e. only when the version or the revision
+# does, and only the two binaries link it.
+BUILD_STAMP_SRC := schema/base/build_stamp.cc
+BUILD_STAMP := $(BUILD)/build-stamp.txt
+BUILD_STAMP_OBJ := $(BUILD)/obj/schema/base/build_stamp.o
+
 # Debian packages the build and the tests need.
 DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
   libcivetweb-dev libsqlite3-dev libre2-dev sqlite3 libgtest-dev zlib1g-dev \
@@ -29,7 +53,7 @@ DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
   lighttpd-modules-lua libyaml-dev libssl-dev libcrypt-dev openssl apache2-utils \
   clang-14 libclang-rt-14-dev
 
-SCHEMA_SRCS := $(filter-out %_test.cc,$(wildcard schema/*/*.cc))
+SCHEMA_SRCS := $(filter-out %_test.cc $(BUILD_STAMP_SRC),$(wildcard schema/*/*.cc))
 INGEST_SRCS := $(filter-out %_test.cc fcgi-ingest/main.cc,$(wildcard fcgi-ingest/*.cc))
 EXPORTER_SRCS := $(filter-out %_test.cc exporter/main.cc,$(wildcard exporter/*.cc))
 
@@ -52,8 +76,8 @@ CLIENT_OUT := $(BUILD)/pum.js $(BUILD)/pum.esm.js $(BUILD)/pum.core.js \
 UNIT_TEST_BINS := $(BUILD)/tests/schema_test $(BUILD)/tests/ingest_test \
   $(BUILD)/tests/exporter_test
 
-.PHONY: all deps binaries client client-test unit-tests test asan run bench clean format check-format \
-  install uninstall fuzz fuzz-build
+.PHONY: all deps binaries client client-test unit-tests test asan tsan run bench clean format \
+  check-format install uninstall fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 # `make` only builds: it installs nothing. When a package the build needs
@@ -105,14 +129,26 @@ $(BUILD)/obj/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
+# Rewritten only when its text changes, so that its date tells when.
+.PHONY: FORCE
+$(BUILD_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PUM_VERSION) $(PUM_REVISION)' | cmp -s - $@ 2>/dev/null || \
+	  echo '$(PUM_VERSION) $(PUM_REVISION)' >$@
+
+$(BUILD_STAMP_OBJ): $(BUILD_STAMP_SRC) $(BUILD_STAMP)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -DPUM_VERSION='"$(PUM_VERSION)"' \
+	  -DPUM_REVISION='"$(PUM_REVISION)"' -c $< -o $@
+
 $(BUILD)/libpumschema.a: $(SCHEMA_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/pum-ingest: $(BUILD)/obj/fcgi-ingest/main.o $(INGEST_OBJS) $(BUILD)/libpumschema.a
+$(BUILD)/pum-ingest: $(BUILD)/obj/fcgi-ingest/main.o $(BUILD_STAMP_OBJ) $(INGEST_OBJS) $(BUILD)/libpumschema.a
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LIBS_INGEST) $(LIBS_STORE)
 
-$(BUILD)/pum-exporter: $(BUILD)/obj/exporter/main.o $(EXPORTER_OBJS) $(BUILD)/libpumschema.a
+$(BUILD)/pum-exporter: $(BUILD)/obj/exporter/main.o $(BUILD_STAMP_OBJ) $(EXPORTER_OBJS) $(BUILD)/libpumschema.a
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LIBS_EXPORTER) $(LIBS_STORE)
 
 $(BUILD)/tests/schema_test: $(SCHEMA_TESTS:%.cc=$(BUILD)/obj/%.o) $(BUILD)/libpumschema.a
@@ -146,6 +182,47 @@ asan: deps
 	-$(MAKE) -j$(JOBS) fuzz-build
 	BUILD=build-asan FUZZ_BUILD=$(FUZZ_BUILD) ASAN_OPTIONS=detect_leaks=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1 sh tests/run-all.sh
+
+# `make tsan`: the multi-threaded code under ThreadSanitizer. Not part of
+# `make test`. It builds everything into $(TSAN_BUILD) (-fsanitize=thread
+# -O1 -g) and runs, one at a time:
+#   - the three GoogleTest binaries: the exporter's door thread, upkeep
+#     thread and CivetWeb workers (HttpServer, concurrent scrapes, the
+#     exception boundary), pum-ingest's request loop on a thread of its own
+#     (the exception test), and the real binaries they start;
+#   - the integration tests of TSAN_INTEGRATION, which drive the real
+#     binaries' threads: exporter, exporter-idle and web-config (the door
+#     with idle, slowloris and TLS connections, CivetWeb, basic auth, the
+#     upkeep thread's reloads), pipeline and listen (pum-ingest workers
+#     under spawn-fcgi and nginx, the exporter reading their store).
+# Every instrumented process, children of the tests included (they inherit
+# TSAN_OPTIONS), writes its reports to $(TSAN_BUILD)/tsan/report.PID, so a
+# race in a process whose stderr no test reads still fails the target: it
+# ends by printing every report. No suppression is needed today; one would
+# go in a file passed with TSAN_OPTIONS=suppressions=..., each entry with a
+# comment saying why it is a false positive. Extra TSAN_OPTIONS from the
+# environment are appended.
+TSAN_BUILD := build-tsan
+TSAN_INTEGRATION := exporter exporter-idle web-config pipeline listen
+tsan: deps
+	$(MAKE) -j$(JOBS) BUILD=$(TSAN_BUILD) OPT="-O1 -g" SANITIZE="-fsanitize=thread" \
+	  binaries unit-tests
+	@rm -rf $(TSAN_BUILD)/tsan && mkdir -p $(TSAN_BUILD)/tsan
+	@TSAN_OPTIONS="log_path=$(CURDIR)/$(TSAN_BUILD)/tsan/report second_deadlock_stack=1 $$TSAN_OPTIONS"; \
+	export TSAN_OPTIONS; failed=0; \
+	for t in $(notdir $(UNIT_TEST_BINS)); do \
+	  echo "== $(TSAN_BUILD)/tests/$$t"; \
+	  $(TSAN_BUILD)/tests/$$t --gtest_brief=1 --gtest_color=no || failed=1; \
+	done; \
+	echo "== node --test $(TSAN_INTEGRATION:%=tests/integration/%.test.mjs)"; \
+	BUILD=$(TSAN_BUILD) node --test --test-concurrency=1 --test-timeout=600000 \
+	  $(TSAN_INTEGRATION:%=tests/integration/%.test.mjs) || failed=1; \
+	if ls $(TSAN_BUILD)/tsan/report.* >/dev/null 2>&1; then \
+	  cat $(TSAN_BUILD)/tsan/report.*; failed=1; \
+	  echo "make tsan: ThreadSanitizer reports above ($(TSAN_BUILD)/tsan/)" >&2; \
+	fi; \
+	if [ $$failed -ne 0 ]; then echo "make tsan: FAILED" >&2; exit 1; fi; \
+	echo "make tsan: passed, no ThreadSanitizer report"
 
 # A single-host stack on loopback: nginx, workers, exporter; Ctrl-C stops it.
 run: deps-run
@@ -232,14 +309,15 @@ fuzz: fuzz-build
 #       compare with $(PUMDATADIR)/conf/)
 #   $(SYSTEMDUNITDIR)/pum-exporter.service, pum-ingest.socket,
 #       pum-ingest@.service;  $(SYSUSERSDIR)/pum.conf (the user pum)
-#   $(DOCDIR)/README.md
+#   $(DOCDIR)/README.md, CHANGELOG.md, LICENSE, docs/*.md,
+#       client-js/README.md (the README's links resolve there too)
 # In the units and the deploy/ files it installs, the default paths
 # /usr/local/bin, /usr/local/share/pum, /usr/local/share/doc/pum and
 # /etc/pum are replaced by the installed ones. pum.json is conf/pum.json
 # with metrics_dir $(PUMCONFDIR)/metrics.d and storage_path
 # /var/lib/pum/pum.db (the units' StateDirectory=pum). It needs root only to
 # write outside DESTDIR, writes nothing into $(BUILD), and never runs
-# systemctl: see README ("Installing") for enabling the units.
+# systemctl: see docs/install.md ("Running it with systemd") for enabling the units.
 # PREFIX=/usr puts the units in /usr/lib/systemd/system (on Debian /lib is
 # /usr/lib); set SYSTEMDUNITDIR (e.g. to
 # `pkg-config --variable=systemdsystemunitdir systemd`) to choose another.
@@ -271,7 +349,10 @@ install: all
 	$(INSTALL) -m 0755 $(BUILD)/pum-ingest $(BUILD)/pum-exporter $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 $(BUILD)/pum.js $(BUILD)/pum.esm.js $(BUILD)/snippet.min.html \
 	  client-js/pum.d.ts $(DESTDIR)$(PUMDATADIR)/
-	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/client-js
+	$(INSTALL) -m 0644 README.md CHANGELOG.md LICENSE $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+	$(INSTALL) -m 0644 client-js/README.md $(DESTDIR)$(DOCDIR)/client-js/
 	{ $(INSTALL_SED) deploy/systemd/pum.json.head && \
 	  sed -e '1,/^{/{/^{/!d;}' \
 	    -e 's|^\( *"metrics_dir": *\)"[^"]*"|\1"$(PUMCONFDIR)/metrics.d"|' \
@@ -341,6 +422,6 @@ client-types:
 	client-js/node_modules/.bin/tsc -p client-js
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz
 
--include $(shell find $(BUILD) build-asan $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) build-asan build-tsan $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

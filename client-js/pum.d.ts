@@ -29,6 +29,18 @@ export interface Options {
    * in browser_client_dropped_events_total{reason="queue_full"}.
    */
   maxQueue?: number;
+  /**
+   * Debug mode, for the page's author while writing the page: every answer
+   * of the server other than 204 (a 200 whose `rejected` list names events
+   * the allowlist refused, or a 4xx/5xx) is printed with `console.warn`:
+   * `pum: <url> <status> <answer> <events>`, where `answer.rejected` holds
+   * `{index, reason}` and `events[index]` is the event it names (its
+   * `metricName`, labels and value). The server counts the same rejections
+   * in `pum_ingest_events_rejected_total{reason}`. Beacons (sent when the
+   * page is hidden) have no answer to show. Default `false`: pum.js never
+   * writes to the console.
+   */
+  debug?: boolean;
   /** The automatic metrics; each is on unless set to `false` (`api` is off unless given hosts). */
   auto?: {
     /** browser_page_views_total: 1 per page view (per client). */

@@ -1,7 +1,9 @@
 #include "exporter/collect.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <string>
@@ -39,6 +41,11 @@ AccumMap MakeAccums(const Allowlist& allowlist) {
     accum.def = &def;
     if (def.type == MetricType::kHistogram) {
       accum.bounds = def.buckets.empty() ? DefaultBuckets() : def.buckets;
+      // AddHistogram()'s lower_bound needs them increasing (the allowlist
+      // parser refuses any other order).
+      assert(std::adjacent_find(accum.bounds.begin(), accum.bounds.end(),
+                                std::greater_equal<double>()) ==
+             accum.bounds.end());
     }
     accums.emplace(def.name, std::move(accum));
   };
@@ -116,6 +123,7 @@ void ZeroFill(MetricAccum* accum) {
 }
 
 LabelPairs ToLabelPairs(const MetricDef& def, const LabelValues& values) {
+  assert(values.size() == def.labels.size());
   LabelPairs pairs;
   for (size_t i = 0; i < values.size(); ++i) {
     pairs.emplace_back(def.labels[i].name, values[i]);
@@ -125,6 +133,7 @@ LabelPairs ToLabelPairs(const MetricDef& def, const LabelValues& values) {
 
 HistogramSample ToHistogram(const std::vector<double>& bounds,
                             const SeriesAccum& series) {
+  assert(series.per_bucket.size() == bounds.size());
   HistogramSample sample;
   sample.sum = series.sum;
   sample.count = series.count;
@@ -279,6 +288,8 @@ std::vector<MetricFamily> ExporterFamilies(const ExporterStats& stats) {
 
 void MergeFamilies(std::vector<MetricFamily> more,
                    std::vector<MetricFamily>* families) {
+  assert(std::is_sorted(families->begin(), families->end(), ByName));
+  assert(std::is_sorted(more.begin(), more.end(), ByName));
   std::vector<MetricFamily> merged;
   merged.reserve(families->size() + more.size());
   std::merge(std::make_move_iterator(families->begin()),

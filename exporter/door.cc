@@ -14,11 +14,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <exception>
 #include <list>
+#include <memory>
 #include <string>
+#include <utility>
+
+#include "schema/base/http_status.h"
+#include "schema/base/log.h"
+#include "schema/base/unique_fd.h"
 
 namespace pum {
 namespace {
@@ -33,8 +42,8 @@ int64_t NowMs() {
       .count();
 }
 
-std::string PlainAnswer(const char* status_line, const std::string& body) {
-  return std::string("HTTP/1.1 ") + status_line +
+std::string PlainAnswer(int status, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(status) + " " + HttpReasonPhrase(status) +
          "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
@@ -50,6 +59,16 @@ size_t HeadEnd(const std::string& in) {
   if (lf == std::string::npos) return crlf + 4;
   return std::min(crlf + 4, lf + 2);
 }
+
+struct SslFree {
+  void operator()(SSL* ssl) const { SSL_free(ssl); }
+};
+using SslPtr = std::unique_ptr<SSL, SslFree>;
+
+struct AddrinfoFree {
+  void operator()(addrinfo* list) const { freeaddrinfo(list); }
+};
+using AddrinfoPtr = std::unique_ptr<addrinfo, AddrinfoFree>;
 
 }  // namespace
 
@@ -71,9 +90,9 @@ struct Door::Loop {
     bool backend;
   };
   struct Conn {
-    int client = -1;
-    SSL* ssl = nullptr;
-    int backend = -1;
+    UniqueFd client;
+    SslPtr ssl;        // on a TLS port, from the first handshake byte on
+    UniqueFd backend;  // the loopback connection to CivetWeb
     int backend_port = 0;
     Phase phase = Phase::kSniff;
     int64_t accepted_ms = 0;
@@ -93,7 +112,7 @@ struct Door::Loop {
   };
 
   Door* door;
-  int epoll_fd = -1;
+  UniqueFd epoll_fd;
   int backend_port = 0;
   size_t max_connections = 0;
   std::list<Conn> conns;
@@ -109,20 +128,19 @@ struct Door::Loop {
     ev.events = wanted;
     ev.data.ptr = tag;
     if (*current == 0) {
-      epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+      epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, fd, &ev);
     } else if (wanted == 0) {
-      epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+      epoll_ctl(epoll_fd.get(), EPOLL_CTL_DEL, fd, nullptr);
     } else {
-      epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev);
+      epoll_ctl(epoll_fd.get(), EPOLL_CTL_MOD, fd, &ev);
     }
     *current = wanted;
   }
 
   void CloseBackend(Conn* c) {
-    if (c->backend < 0) return;
-    SetEvents(c->backend, &c->backend_tag, &c->backend_events, 0);
-    close(c->backend);
-    c->backend = -1;
+    if (!c->backend.valid()) return;
+    SetEvents(c->backend.get(), &c->backend_tag, &c->backend_events, 0);
+    c->backend.reset();
     door->RemoveBackendPort(c->backend_port);
   }
 
@@ -132,59 +150,63 @@ struct Door::Loop {
   void Linger(Conn* c) {
     CloseBackend(c);
     if (c->ssl != nullptr) {
-      SSL_shutdown(c->ssl);  // best effort close_notify
-      SSL_free(c->ssl);
-      c->ssl = nullptr;
+      SSL_shutdown(c->ssl.get());  // best effort close_notify
+      c->ssl.reset();
       ERR_clear_error();
     }
-    shutdown(c->client, SHUT_WR);
+    shutdown(c->client.get(), SHUT_WR);
     c->phase = Phase::kLinger;
     c->deadline_ms = std::min(c->deadline_ms, NowMs() + kLingerMs);
   }
 
   void Close(Conn* c) {
     if (c->dead) return;
+    assert(live > 0);
     c->dead = true;
     --live;
     CloseBackend(c);
-    SetEvents(c->client, &c->client_tag, &c->client_events, 0);
-    if (c->ssl != nullptr) {
-      SSL_free(c->ssl);
-      c->ssl = nullptr;
-    }
-    close(c->client);
-    c->client = -1;
+    SetEvents(c->client.get(), &c->client_tag, &c->client_events, 0);
+    c->ssl.reset();
+    c->client.reset();
     ERR_clear_error();
+  }
+
+  // The boundary of the loop: an exception while advancing one connection
+  // (std::bad_alloc, say) closes that connection, is logged, and the door
+  // goes on with the others.
+  void CloseAfterException(Conn* c, const char* what) {
+    LogErrorNoThrow("door: internal error on a connection; closed it", what);
+    Close(c);
   }
 
   // Reads from the client: >0 bytes, 0 end of stream, -1 try later, -2
   // error.
   ssize_t ReadClient(Conn* c, char* buf, size_t size) {
     if (c->ssl == nullptr) {
-      ssize_t n = recv(c->client, buf, size, 0);
+      ssize_t n = recv(c->client.get(), buf, size, 0);
       if (n >= 0) return n;
       return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1
                                                                        : -2;
     }
-    int n = SSL_read(c->ssl, buf, static_cast<int>(size));
+    int n = SSL_read(c->ssl.get(), buf, static_cast<int>(size));
     if (n > 0) return n;
     return SslResult(c, n, true);
   }
 
   ssize_t WriteClient(Conn* c, const char* buf, size_t size) {
     if (c->ssl == nullptr) {
-      ssize_t n = send(c->client, buf, size, MSG_NOSIGNAL);
+      ssize_t n = send(c->client.get(), buf, size, MSG_NOSIGNAL);
       if (n >= 0) return n;
       return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1
                                                                        : -2;
     }
-    int n = SSL_write(c->ssl, buf, static_cast<int>(size));
+    int n = SSL_write(c->ssl.get(), buf, static_cast<int>(size));
     if (n > 0) return n;
     return SslResult(c, n, false);
   }
 
   ssize_t SslResult(Conn* c, int n, bool reading) {
-    int error = SSL_get_error(c->ssl, n);
+    int error = SSL_get_error(c->ssl.get(), n);
     c->ssl_wants_write = error == SSL_ERROR_WANT_WRITE;
     if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
       return -1;
@@ -205,9 +227,9 @@ struct Door::Loop {
 
   void Accept() {
     for (;;) {
-      int fd = accept4(door->listen_fd_, nullptr, nullptr,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
+      UniqueFd fd(accept4(door->listen_fd_.get(), nullptr, nullptr,
+                          SOCK_NONBLOCK | SOCK_CLOEXEC));
+      if (!fd.valid()) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
             errno == ENOMEM) {
           // No descriptor: make room by evicting, else pause accepting.
@@ -215,21 +237,28 @@ struct Door::Loop {
         }
         return;
       }
-      if (live >= max_connections && !EvictOne()) {
-        close(fd);
-        continue;
-      }
+      if (live >= max_connections && !EvictOne()) continue;  // closes fd
       int one = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       conns.emplace_back();
       ++live;
       Conn* c = &conns.back();
       c->self = std::prev(conns.end());
-      c->client = fd;
+      c->client = std::move(fd);
       c->accepted_ms = NowMs();
       c->deadline_ms = c->accepted_ms + door->options_.head_timeout_ms;
       c->phase = door->options_.tls != nullptr ? Phase::kSniff : Phase::kHead;
+      GuardedStep(c);
+    }
+  }
+
+  void GuardedStep(Conn* c) {
+    try {
       Step(c);
+    } catch (const std::exception& e) {
+      CloseAfterException(c, e.what());
+    } catch (...) {
+      CloseAfterException(c, "an exception not derived from std::exception");
     }
   }
 
@@ -247,9 +276,10 @@ struct Door::Loop {
   }
 
   void StartBackend(Conn* c) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      Answer(c, PlainAnswer("503 Service Unavailable", "no descriptor\n"));
+    assert(!c->backend.valid());
+    UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) {
+      Answer(c, PlainAnswer(503, "no descriptor\n"));
       return;
     }
     sockaddr_in addr{};
@@ -262,21 +292,23 @@ struct Door::Loop {
     local.sin_family = AF_INET;
     local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(local);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) {
-      close(fd);
-      Answer(c, PlainAnswer("503 Service Unavailable", "no local port\n"));
+    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof(local)) !=
+            0 ||
+        getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len) != 0) {
+      Answer(c, PlainAnswer(503, "no local port\n"));
       return;
     }
-    c->backend = fd;
+    // Registered before CloseBackend() can see it (which unregisters it).
+    door->AddBackendPort(ntohs(local.sin_port));
+    c->backend = std::move(fd);
     c->backend_port = ntohs(local.sin_port);
-    door->AddBackendPort(c->backend_port);
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 &&
+    setsockopt(c->backend.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(c->backend.get(), reinterpret_cast<sockaddr*>(&addr),
+                sizeof(addr)) != 0 &&
         errno != EINPROGRESS) {
       CloseBackend(c);
-      Answer(c, PlainAnswer("503 Service Unavailable", "backend down\n"));
+      Answer(c, PlainAnswer(503, "backend down\n"));
       return;
     }
     c->phase = Phase::kConnecting;
@@ -292,7 +324,7 @@ struct Door::Loop {
       switch (c->phase) {
         case Phase::kSniff: {
           unsigned char first = 0;
-          ssize_t n = recv(c->client, &first, 1, MSG_PEEK);
+          ssize_t n = recv(c->client.get(), &first, 1, MSG_PEEK);
           if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
                          errno != EINTR)) {
             Close(c);
@@ -306,8 +338,9 @@ struct Door::Loop {
                    "an HTTP request to an HTTPS server.\n");
             continue;
           }
-          c->ssl = SSL_new(door->options_.tls);
-          if (c->ssl == nullptr || SSL_set_fd(c->ssl, c->client) != 1) {
+          c->ssl.reset(SSL_new(door->options_.tls));
+          if (c->ssl == nullptr ||
+              SSL_set_fd(c->ssl.get(), c->client.get()) != 1) {
             Close(c);
             return;
           }
@@ -315,7 +348,7 @@ struct Door::Loop {
           continue;
         }
         case Phase::kHandshake: {
-          int r = SSL_accept(c->ssl);
+          int r = SSL_accept(c->ssl.get());
           if (r == 1) {
             c->phase = Phase::kHead;
             continue;
@@ -335,14 +368,12 @@ struct Door::Loop {
           size_t end = HeadEnd(c->in);
           if (end == std::string::npos &&
               c->in.size() > door->options_.max_head_bytes) {
-            Answer(c, PlainAnswer("431 Request Header Fields Too Large",
-                                  "request head too large\n"));
+            Answer(c, PlainAnswer(431, "request head too large\n"));
             continue;
           }
           if (end == std::string::npos) continue;
           if (end > door->options_.max_head_bytes) {
-            Answer(c, PlainAnswer("431 Request Header Fields Too Large",
-                                  "request head too large\n"));
+            Answer(c, PlainAnswer(431, "request head too large\n"));
             continue;
           }
           StartBackend(c);
@@ -352,13 +383,13 @@ struct Door::Loop {
           // Writable means connected (or failed: SO_ERROR).
           int error = 0;
           socklen_t len = sizeof(error);
-          getsockopt(c->backend, SOL_SOCKET, SO_ERROR, &error, &len);
+          getsockopt(c->backend.get(), SOL_SOCKET, SO_ERROR, &error, &len);
           if (error != 0) {
             CloseBackend(c);
-            Answer(c, PlainAnswer("503 Service Unavailable", "backend down\n"));
+            Answer(c, PlainAnswer(503, "backend down\n"));
             continue;
           }
-          ssize_t n = send(c->backend, c->in.data() + c->in_sent,
+          ssize_t n = send(c->backend.get(), c->in.data() + c->in_sent,
                            c->in.size() - c->in_sent, MSG_NOSIGNAL);
           if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
                         errno == EINTR || errno == ENOTCONN)) {
@@ -366,7 +397,7 @@ struct Door::Loop {
           }
           if (n < 0) {
             CloseBackend(c);
-            Answer(c, PlainAnswer("503 Service Unavailable", "backend down\n"));
+            Answer(c, PlainAnswer(503, "backend down\n"));
             continue;
           }
           c->in_sent += static_cast<size_t>(n);
@@ -379,8 +410,8 @@ struct Door::Loop {
         case Phase::kRelay:
         case Phase::kFlush: {
           bool progress = false;
-          if (c->backend >= 0 && !c->backend_eof) {
-            ssize_t n = recv(c->backend, buf, sizeof(buf), 0);
+          if (c->backend.valid() && !c->backend_eof) {
+            ssize_t n = recv(c->backend.get(), buf, sizeof(buf), 0);
             if (n > 0) {
               c->out.append(buf, static_cast<size_t>(n));
               progress = true;
@@ -419,7 +450,7 @@ struct Door::Loop {
           break;
         }
         case Phase::kLinger: {
-          ssize_t n = recv(c->client, buf, sizeof(buf), 0);
+          ssize_t n = recv(c->client.get(), buf, sizeof(buf), 0);
           if (n > 0) continue;
           if (n < 0 &&
               (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
@@ -451,19 +482,19 @@ struct Door::Loop {
       case Phase::kRelay:
       case Phase::kFlush:
         if (c->out_sent < c->out.size()) {
-          client =
-              c->ssl != nullptr && !c->ssl_wants_write && SSL_want_read(c->ssl)
-                  ? EPOLLIN
-                  : EPOLLOUT;
+          client = c->ssl != nullptr && !c->ssl_wants_write &&
+                           SSL_want_read(c->ssl.get())
+                       ? EPOLLIN
+                       : EPOLLOUT;
         }
-        if (c->backend >= 0 && !c->backend_eof) backend = EPOLLIN;
+        if (c->backend.valid() && !c->backend_eof) backend = EPOLLIN;
         break;
       case Phase::kLinger:
         client = EPOLLIN;
         break;
     }
-    SetEvents(c->client, &c->client_tag, &c->client_events, client);
-    SetEvents(c->backend, &c->backend_tag, &c->backend_events, backend);
+    SetEvents(c->client.get(), &c->client_tag, &c->client_events, client);
+    SetEvents(c->backend.get(), &c->backend_tag, &c->backend_events, backend);
   }
 
   void Sweep() {
@@ -479,9 +510,9 @@ struct Door::Loop {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = &listen_tag;
-    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, door->listen_fd_, &ev);
+    epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, door->listen_fd_.get(), &ev);
     ev.data.ptr = &stop_tag;
-    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, door->stop_fd_, &ev);
+    epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, door->stop_fd_.get(), &ev);
     int64_t next_sweep = NowMs() + kSweepMs;
     epoll_event events[256];
     for (;;) {
@@ -489,18 +520,19 @@ struct Door::Loop {
       if (!listening && now >= accept_paused_until) {
         ev.events = EPOLLIN;
         ev.data.ptr = &listen_tag;
-        epoll_ctl(epoll_fd, EPOLL_CTL_ADD, door->listen_fd_, &ev);
+        epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, door->listen_fd_.get(), &ev);
         listening = true;
       }
       int timeout = static_cast<int>(std::max<int64_t>(0, next_sweep - now));
-      int n = epoll_wait(epoll_fd, events, 256, timeout);
+      int n = epoll_wait(epoll_fd.get(), events, 256, timeout);
       for (int i = 0; i < n; ++i) {
         Tag* tag = static_cast<Tag*>(events[i].data.ptr);
         if (tag == &stop_tag) return;
         if (tag == &listen_tag) {
-          Accept();
+          GuardedAccept();
           if (accept_paused_until > NowMs() && listening) {
-            epoll_ctl(epoll_fd, EPOLL_CTL_DEL, door->listen_fd_, nullptr);
+            epoll_ctl(epoll_fd.get(), EPOLL_CTL_DEL, door->listen_fd_.get(),
+                      nullptr);
             listening = false;
           }
           continue;
@@ -511,7 +543,7 @@ struct Door::Loop {
           Close(c);
           continue;
         }
-        Step(c);
+        GuardedStep(c);
       }
       // Connections closed in Step() are erased here, not while `events`
       // may still point at them.
@@ -526,9 +558,23 @@ struct Door::Loop {
     }
   }
 
+  // Accept() with the loop's boundary: an exception (no memory for one
+  // more connection) is logged; the connection it was accepting is closed
+  // by its UniqueFd.
+  void GuardedAccept() {
+    try {
+      Accept();
+    } catch (const std::exception& e) {
+      LogErrorNoThrow("door: cannot accept", e.what());
+    } catch (...) {
+      LogErrorNoThrow("door: cannot accept",
+                      "an exception not derived from std::exception");
+    }
+  }
+
   ~Loop() {
     for (Conn& c : conns) Close(&c);
-    if (epoll_fd >= 0) close(epoll_fd);
+    assert(live == 0);
   }
 };
 
@@ -542,47 +588,49 @@ Status Door::Create(const DoorOptions& options, std::unique_ptr<Door>* out) {
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   hints.ai_family = host.empty() ? AF_INET : AF_UNSPEC;
-  addrinfo* found = nullptr;
+  addrinfo* list = nullptr;
   const std::string port_text = std::to_string(options.port);
   int gai = getaddrinfo(host.empty() ? nullptr : host.c_str(),
-                        port_text.c_str(), &hints, &found);
+                        port_text.c_str(), &hints, &list);
   if (gai != 0) {
     return Status::IoError("cannot listen on " + shown + ": " +
                            gai_strerror(gai));
   }
+  AddrinfoPtr found(list);
   std::string problem = "no address";
-  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    a->ai_protocol);
-    if (fd < 0) {
+  for (addrinfo* a = found.get(); a != nullptr; a = a->ai_next) {
+    UniqueFd fd(socket(a->ai_family,
+                       a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                       a->ai_protocol));
+    if (!fd.valid()) {
       problem = std::strerror(errno);
       continue;
     }
     int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (a->ai_family == AF_INET6) {
-      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+      setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     }
-    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+    if (bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 ||
+        listen(fd.get(), 1024) != 0) {
       problem = std::strerror(errno);
-      close(fd);
-      continue;
+      continue;  // closes fd
     }
-    door->listen_fd_ = fd;
+    door->listen_fd_ = std::move(fd);
     break;
   }
-  freeaddrinfo(found);
-  if (door->listen_fd_ < 0) {
+  if (!door->listen_fd_.valid()) {
     return Status::IoError("cannot listen on " + shown + ": " + problem);
   }
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
-  getsockname(door->listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len);
+  getsockname(door->listen_fd_.get(), reinterpret_cast<sockaddr*>(&bound),
+              &len);
   door->port_ = bound.ss_family == AF_INET6
                     ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
                     : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  door->stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (door->stop_fd_ < 0) {
+  door->stop_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!door->stop_fd_.valid()) {
     return Status::IoError(std::string("eventfd: ") + std::strerror(errno));
   }
   *out = std::move(door);
@@ -590,6 +638,8 @@ Status Door::Create(const DoorOptions& options, std::unique_ptr<Door>* out) {
 }
 
 Status Door::Run(int backend_port) {
+  assert(listen_fd_.valid() && stop_fd_.valid());  // made by Create()
+  assert(!thread_.joinable());                     // Run() is called once
   // Each connection takes two descriptors while relaying.
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
@@ -603,8 +653,8 @@ Status Door::Run(int backend_port) {
   loop->door = this;
   loop->backend_port = backend_port;
   loop->max_connections = std::min(options_.max_connections, by_fds);
-  loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  if (loop->epoll_fd < 0) {
+  loop->epoll_fd.reset(epoll_create1(EPOLL_CLOEXEC));
+  if (!loop->epoll_fd.valid()) {
     return Status::IoError(std::string("epoll_create1: ") +
                            std::strerror(errno));
   }
@@ -615,19 +665,13 @@ Status Door::Run(int backend_port) {
 void Door::Stop() {
   if (thread_.joinable()) {
     uint64_t one = 1;
-    if (write(stop_fd_, &one, sizeof(one)) < 0) {
+    if (write(stop_fd_.get(), &one, sizeof(one)) < 0) {
       // eventfd writes only fail on overflow; the thread is woken anyway.
     }
     thread_.join();
   }
-  if (listen_fd_ >= 0) {
-    close(listen_fd_);
-    listen_fd_ = -1;
-  }
-  if (stop_fd_ >= 0) {
-    close(stop_fd_);
-    stop_fd_ = -1;
-  }
+  listen_fd_.reset();
+  stop_fd_.reset();
 }
 
 Door::~Door() { Stop(); }
@@ -639,12 +683,17 @@ bool Door::IsOwnBackendPort(int local_port) const {
 
 void Door::AddBackendPort(int port) {
   std::lock_guard<std::mutex> lock(ports_mutex_);
-  backend_ports_.insert(port);
+  // A bound local port belongs to one socket at a time.
+  bool added = backend_ports_.insert(port).second;
+  assert(added);
+  (void)added;
 }
 
 void Door::RemoveBackendPort(int port) {
   std::lock_guard<std::mutex> lock(ports_mutex_);
-  backend_ports_.erase(port);
+  size_t removed = backend_ports_.erase(port);
+  assert(removed == 1);
+  (void)removed;
 }
 
 }  // namespace pum

@@ -21,12 +21,14 @@
 //     relay_timeout_ms. One request per connection (HttpServer answers
 //     "Connection: close").
 //   - At most max_connections at once (also bounded by RLIMIT_NOFILE,
-//     whose soft limit Create() raises to the hard one): when full, a new
+//     whose soft limit Run() raises to the hard one): when full, a new
 //     connection evicts the oldest one still in its handshake or head; if
 //     every connection has sent its head, the new one is closed.
 //   - IsOwnBackendPort() tells HttpServer whether a loopback connection to
 //     CivetWeb comes from the door (by its local port), so that no other
 //     local process can reach CivetWeb around TLS.
+//   - An exception while one connection is advanced (no memory, say)
+//     closes that connection and is logged to stderr; the door goes on.
 //   - Stop() (and the destructor) closes every connection and joins.
 #ifndef PUM_EXPORTER_DOOR_H_
 #define PUM_EXPORTER_DOOR_H_
@@ -40,13 +42,14 @@
 #include <unordered_set>
 
 #include "schema/base/status.h"
+#include "schema/base/unique_fd.h"
 
 struct ssl_ctx_st;
 
 namespace pum {
 
 struct DoorOptions {
-  std::string host;  // as ParseListenAddress() gives it
+  std::string host;  // HostPort::host (schema/base/host_port.h)
   int port = 0;
   ssl_ctx_st* tls = nullptr;  // null: plain HTTP; must outlive the door
   int head_timeout_ms = 10000;
@@ -57,16 +60,24 @@ struct DoorOptions {
 
 class Door {
  public:
+  // Binds and listens on options.host:options.port (see above); nothing is
+  // accepted before Run(). The error names the address.
   static Status Create(const DoorOptions& options, std::unique_ptr<Door>* out);
   ~Door();  // Stop()
   Door(const Door&) = delete;
   Door& operator=(const Door&) = delete;
 
-  // Starts relaying to 127.0.0.1:backend_port.
+  // Starts the thread that accepts and relays to 127.0.0.1:backend_port.
+  // Call once, after Create().
   Status Run(int backend_port);
+  // Closes every connection and the listening socket, joins the thread.
+  // Idempotent.
   void Stop();
 
+  // The port bound (the real one when 0 was asked for).
   int port() const { return port_; }
+  // True while a connection of the door to CivetWeb uses `local_port` as
+  // its local port. Thread-safe (CivetWeb's threads ask).
   bool IsOwnBackendPort(int local_port) const;
 
   // For the loop (door.cc).
@@ -74,12 +85,13 @@ class Door {
 
  private:
   explicit Door(const DoorOptions& options) : options_(options) {}
+  // Registers / unregisters a backend connection's local port (each once).
   void AddBackendPort(int port);
   void RemoveBackendPort(int port);
 
   const DoorOptions options_;
-  int listen_fd_ = -1;
-  int stop_fd_ = -1;  // eventfd
+  UniqueFd listen_fd_;
+  UniqueFd stop_fd_;  // an eventfd: written by Stop() to end the loop
   int port_ = 0;
   std::thread thread_;
   mutable std::mutex ports_mutex_;

@@ -1,5 +1,7 @@
 #include "exporter/exposition.h"
 
+#include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -184,6 +186,11 @@ void AppendSamples(std::string* out, const MetricFamily& family) {
 void AppendHistogram(std::string* out, const std::string& name,
                      const HistogramSample& series, Format format) {
   const std::string bucket_name = name + "_bucket";
+  // Cumulative counts (Collect's ToHistogram() builds them so).
+  assert(std::adjacent_find(series.buckets.begin(), series.buckets.end(),
+                            [](const auto& a, const auto& b) {
+                              return a.first >= b.first || a.second > b.second;
+                            }) == series.buckets.end());
   for (const auto& [bound, cumulative] : series.buckets) {
     if (std::isinf(bound) && bound > 0) continue;  // added below
     std::string le = format == Format::kOpenMetrics

@@ -8,11 +8,14 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <cassert>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <exception>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -20,7 +23,12 @@
 
 #include "exporter/basic_auth.h"
 #include "exporter/door.h"
+#include "exporter/landing_page.h"
 #include "exporter/tls.h"
+#include "schema/base/host_port.h"
+#include "schema/base/http_status.h"
+#include "schema/base/log.h"
+#include "schema/base/unique_fd.h"
 
 namespace pum {
 
@@ -34,6 +42,13 @@ struct HttpServer::Callbacks {
     return Of(conn)->headers_;
   }
   static int BeginRequest(mg_connection* conn);
+  static int BeginRequestUnguarded(mg_connection* conn);
+};
+
+// A handler registered by AddTextHandlerForTesting().
+struct HttpServer::TestHandler {
+  std::string path;
+  std::function<std::string()> body;
 };
 
 namespace {
@@ -42,6 +57,7 @@ constexpr char kTextContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kOpenMetricsContentType[] =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 constexpr char kPlainContentType[] = "text/plain; charset=utf-8";
+constexpr char kHtmlContentType[] = "text/html; charset=utf-8";
 
 struct Response {
   int status = 200;
@@ -116,24 +132,6 @@ std::string DecimalString(size_t n) {
   return buf;
 }
 
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 503:
-      return "Service Unavailable";
-  }
-  return "Error";
-}
-
 // An RFC 7231 date, built by hand: gmtime() is not thread-safe (CivetWeb's
 // own header functions use it) and strftime() follows LC_TIME.
 std::string HttpDate(time_t now) {
@@ -155,7 +153,7 @@ int Send(mg_connection* conn, const Response& response) {
   const mg_request_info* request = mg_get_request_info(conn);
   bool head = std::strcmp(request->request_method, "HEAD") == 0;
   std::string header = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                       ReasonPhrase(response.status) + "\r\n";
+                       HttpReasonPhrase(response.status) + "\r\n";
   header += std::string("Content-Type: ") + response.content_type + "\r\n";
   header += "Content-Length: " + DecimalString(response.body.size()) + "\r\n";
   if (response.gzipped) header += "Content-Encoding: gzip\r\n";
@@ -237,20 +235,86 @@ int HandleReady(mg_connection* conn, void* data) {
   return SendText(conn, 200, "OK\n");
 }
 
-int HandleOther(mg_connection* conn, void* /*data*/) {
-  return SendText(conn, 404, "Not Found\n");
+// "/" is the landing page; any other path CivetWeb hands here is a 404.
+int HandleOther(mg_connection* conn, void* data) {
+  if (int sent = CheckRequest(conn, "/")) return sent;
+  auto* server = static_cast<HttpServer*>(data);
+  Response response;
+  response.content_type = kHtmlContentType;
+  response.body =
+      RenderLandingPage(server->version_line(), *server->state()->allowlist());
+  return Send(conn, response);
 }
 
-int LogMessage(const mg_connection* /*conn*/, const char* message) {
-  std::fprintf(stderr, "pum-exporter: civetweb: %s\n", message);
+int HandleForTesting(mg_connection* conn, void* data) {
+  auto* handler = static_cast<const HttpServer::TestHandler*>(data);
+  if (int sent = CheckRequest(conn, handler->path.c_str())) return sent;
+  return SendText(conn, 200, handler->body());
+}
+
+int LogMessage(const mg_connection* /*conn*/, const char* message) noexcept {
+  LogErrorNoThrow("civetweb", message);
   return 1;
+}
+
+// The answer to a request whose handler threw: logged, then 500 with the
+// usual headers; should building those throw too, a fixed answer that
+// needs no memory. Nothing of the failed answer was sent: Send() builds
+// the whole head before its first write.
+int AnswerInternalError(mg_connection* conn, const char* what) noexcept {
+  const mg_request_info* request = mg_get_request_info(conn);
+  try {
+    LogError(
+        "internal error; answered 500",
+        {{"method",
+          request->request_method != nullptr ? request->request_method : "-"},
+         {"path", request->local_uri != nullptr ? request->local_uri : "-"},
+         {"err", what}});
+  } catch (...) {  // out of memory for the line: the answer still goes out
+  }
+  try {
+    return SendText(conn, 500, "Internal Server Error\n");
+  } catch (...) {
+    static const char kAnswer[] =
+        "HTTP/1.1 500 Internal Server Error\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: 22\r\nCache-Control: no-store\r\n"
+        "Connection: close\r\n\r\nInternal Server Error\n";
+    mg_write(conn, kAnswer, sizeof kAnswer - 1);
+    return 500;
+  }
+}
+
+// The boundary between CivetWeb's C code and ours: no exception may
+// unwind through CivetWeb's frames, so `run`'s are caught here and the
+// request answered 500.
+template <typename Run>
+int Guarded(mg_connection* conn, const Run& run) noexcept {
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    return AnswerInternalError(conn, e.what());
+  } catch (...) {
+    return AnswerInternalError(conn,
+                               "an exception not derived from std::exception");
+  }
+}
+
+// `Handler` as a CivetWeb request handler, behind the boundary.
+template <int (*Handler)(mg_connection*, void*)>
+int GuardedHandler(mg_connection* conn, void* data) noexcept {
+  return Guarded(conn, [conn, data] { return Handler(conn, data); });
 }
 
 }  // namespace
 
+int HttpServer::Callbacks::BeginRequest(mg_connection* conn) {
+  return Guarded(conn, [conn] { return BeginRequestUnguarded(conn); });
+}
+
 // Before any handler: the connection must come through the door, and carry
 // the credentials when basic auth is on.
-int HttpServer::Callbacks::BeginRequest(mg_connection* conn) {
+int HttpServer::Callbacks::BeginRequestUnguarded(mg_connection* conn) {
   HttpServer* server = Of(conn);
   const mg_request_info* request = mg_get_request_info(conn);
   if (server->door_ == nullptr ||
@@ -270,37 +334,11 @@ int HttpServer::Callbacks::BeginRequest(mg_connection* conn) {
   return 0;
 }
 
-HttpServer::HttpServer(ExporterState* state, std::string host)
-    : state_(state), host_(std::move(host)) {}
-
-Status ParseListenAddress(const std::string& address, std::string* host,
-                          int* port) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string::npos) {
-    return Status::InvalidArgument("listen address \"" + address +
-                                   "\" is not HOST:PORT");
-  }
-  std::string port_text = address.substr(colon + 1);
-  if (port_text.empty() || port_text.size() > 5 ||
-      port_text.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port_text) > 65535) {
-    return Status::InvalidArgument("listen address \"" + address +
-                                   "\": the port must be 0 to 65535");
-  }
-  std::string host_part = address.substr(0, colon);
-  bool bracketed = !host_part.empty() && host_part.front() == '[';
-  if (bracketed && (host_part.size() < 3 || host_part.back() != ']')) {
-    return Status::InvalidArgument("listen address \"" + address +
-                                   "\": bad IPv6 address");
-  }
-  if (!bracketed && host_part.find(':') != std::string::npos) {
-    return Status::InvalidArgument("listen address \"" + address +
-                                   "\": put an IPv6 address in brackets");
-  }
-  *host = host_part;
-  *port = std::stoi(port_text);
-  return Status::Ok();
-}
+HttpServer::HttpServer(ExporterState* state, std::string host,
+                       std::string version_line)
+    : state_(state),
+      host_(std::move(host)),
+      version_line_(std::move(version_line)) {}
 
 bool AcceptsOpenMetrics(const char* accept) {
   return HeaderListsToken(accept, "application/openmetrics-text");
@@ -332,11 +370,12 @@ Status GzipCompress(std::string_view in, std::string* out) {
 
 Status HttpServer::Start(const HttpServerOptions& options, ExporterState* state,
                          std::unique_ptr<HttpServer>* out) {
-  std::string host;
-  int port = 0;
-  Status status = ParseListenAddress(options.listen_address, &host, &port);
+  HostPort address;
+  Status status = ParseHostPort(options.listen_address, &address);
   if (!status.ok()) return status;
-  std::unique_ptr<HttpServer> server(new HttpServer(state, host));
+  const std::string host = address.HostForUrl();
+  std::unique_ptr<HttpServer> server(
+      new HttpServer(state, host, options.version_line));
   if (options.web.tls.enabled) {
     status = TlsContext::Create(options.web.tls, options.web_config_file,
                                 &server->tls_);
@@ -350,7 +389,7 @@ Status HttpServer::Start(const HttpServerOptions& options, ExporterState* state,
   // The public socket first, so that a taken port is the error reported.
   DoorOptions door_options;
   door_options.host = host;
-  door_options.port = port;
+  door_options.port = address.port;
   door_options.tls = server->tls_ ? server->tls_->get() : nullptr;
   door_options.head_timeout_ms = options.head_timeout_ms;
   door_options.relay_timeout_ms = options.relay_timeout_ms;
@@ -389,13 +428,14 @@ Status HttpServer::Start(const HttpServerOptions& options, ExporterState* state,
     return Status::IoError("cannot start CivetWeb on 127.0.0.1: " +
                            std::string(error_text));
   }
-  mg_set_request_handler(server->context_, "/metrics", HandleMetrics,
+  mg_set_request_handler(server->context_, "/metrics",
+                         GuardedHandler<HandleMetrics>, server.get());
+  mg_set_request_handler(server->context_, "/-/healthy",
+                         GuardedHandler<HandleHealthy>, server.get());
+  mg_set_request_handler(server->context_, "/-/ready",
+                         GuardedHandler<HandleReady>, server.get());
+  mg_set_request_handler(server->context_, "/", GuardedHandler<HandleOther>,
                          server.get());
-  mg_set_request_handler(server->context_, "/-/healthy", HandleHealthy,
-                         server.get());
-  mg_set_request_handler(server->context_, "/-/ready", HandleReady,
-                         server.get());
-  mg_set_request_handler(server->context_, "/", HandleOther, nullptr);
   mg_server_port bound[4];
   int count = mg_get_server_ports(server->context_, 4, bound);
   if (count < 1) return Status::IoError("cannot learn CivetWeb's port");
@@ -416,14 +456,13 @@ namespace {
 // took 2 s; a connection wakes it to see the stop flag.
 void WakeListener(int port, const std::atomic<bool>* done) {
   while (!done->load()) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return;
+    UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) return;
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(static_cast<uint16_t>(port));
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    close(fd);
+    connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
@@ -440,6 +479,16 @@ void HttpServer::Stop() {
     waker.join();
     context_ = nullptr;
   }
+}
+
+void HttpServer::AddTextHandlerForTesting(const std::string& path,
+                                          std::function<std::string()> body) {
+  assert(context_ != nullptr);  // after Start()
+  test_handlers_.push_back(
+      std::make_unique<TestHandler>(TestHandler{path, std::move(body)}));
+  mg_set_request_handler(context_, path.c_str(),
+                         GuardedHandler<HandleForTesting>,
+                         test_handlers_.back().get());
 }
 
 std::string HttpServer::MetricsUrl() const {

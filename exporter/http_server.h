@@ -1,8 +1,11 @@
-// HttpServer: a thin CivetWeb layer in front of ExporterState.
+// HttpServer: pum-exporter's HTTP side, a thin CivetWeb layer in front of
+// ExporterState: it answers Prometheus' scrapes of /metrics and the health
+// probes, behind a Door that owns the public socket.
 //
 // Contract:
-//   - Listens on --web.listen-address only ("HOST:PORT"; ":PORT" means every
-//     IPv4 interface; PORT 0 picks a free port, which port() then tells).
+//   - Listens on --web.listen-address only ("HOST:PORT" as ParseHostPort()
+//     reads it; ":PORT" means every IPv4 interface; PORT 0 picks a free
+//     port, which port() then tells).
 //     It has no document_root, so it serves no files.
 //   - The listening socket is a Door (exporter/door.h): it accepts, does
 //     TLS when the web config has tls_server_config, waits for the whole
@@ -25,13 +28,20 @@
 //     cannot be read: 503.
 //   - GET or HEAD /-/healthy: 200 "OK" while the process serves.
 //   - GET or HEAD /-/ready: 200 "OK" if the store can be read, else 503.
+//   - GET or HEAD /: the landing page (exporter/landing_page.h) for the
+//     current allowlist, as "text/html; charset=utf-8".
 //   - Another method on those paths: 405 with "Allow: GET, HEAD". Any other
 //     path: 404.
 //   - Handlers run on CivetWeb's worker threads (num_threads of them);
 //     ExporterState is thread-safe.
+//   - No exception unwinds into CivetWeb's C code: one thrown by a handler
+//     or by the checks before it (door, basic auth) is caught at the
+//     callback, logged to stderr with the method and path, and answered
+//     500 "Internal Server Error"; the server goes on serving.
 #ifndef PUM_EXPORTER_HTTP_SERVER_H_
 #define PUM_EXPORTER_HTTP_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -53,6 +63,8 @@ struct HttpServerOptions {
   // TLS, basic auth and extra headers; the default is plain HTTP, no auth.
   WebConfig web;
   std::string web_config_file;  // for messages
+  // The landing page's version line (build_info.h's VersionLine()).
+  std::string version_line;
   // The door's bounds (door.h).
   int head_timeout_ms = 10000;
   int relay_timeout_ms = 60000;
@@ -64,14 +76,17 @@ class TlsContext;
 
 class HttpServer {
  public:
-  // Starts listening; `state` must outlive the server.
+  // Starts listening on options.listen_address (the error names it) and
+  // serving; `state` must outlive the server. On failure nothing is left
+  // listening and *out is unchanged.
   static Status Start(const HttpServerOptions& options, ExporterState* state,
                       std::unique_ptr<HttpServer>* out);
   ~HttpServer();  // Stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Stops accepting, finishes the requests under way (mg_stop).
+  // Stops accepting, finishes the requests under way (mg_stop) and joins
+  // every thread. Idempotent; the destructor calls it.
   void Stop();
 
   // The port actually bound (the real one when 0 was asked for).
@@ -83,28 +98,34 @@ class HttpServer {
   std::string MetricsUrl() const;
 
   ExporterState* state() const { return state_; }
+  const std::string& version_line() const { return version_line_; }
+
+  // For the tests of the exception boundary: GET or HEAD `path` (exactly)
+  // answers 200 with the text `body()` returns, through the same boundary
+  // as the real handlers, so an exception from `body` gets 500. Call after
+  // Start(), before any request to `path`.
+  void AddTextHandlerForTesting(const std::string& path,
+                                std::function<std::string()> body);
 
   // For CivetWeb's callbacks (http_server.cc).
   struct Callbacks;
+  struct TestHandler;
 
  private:
-  HttpServer(ExporterState* state, std::string host);
+  HttpServer(ExporterState* state, std::string host, std::string version_line);
 
   ExporterState* const state_;
   const std::string host_;
+  const std::string version_line_;
   std::unique_ptr<TlsContext> tls_;
   std::unique_ptr<BasicAuth> auth_;
   std::unique_ptr<Door> door_;
   std::vector<std::pair<std::string, std::string>> headers_;
+  std::vector<std::unique_ptr<TestHandler>> test_handlers_;
   mg_context* context_ = nullptr;
   int port_ = 0;
   int civetweb_port_ = 0;
 };
-
-// Splits "HOST:PORT" (HOST may be empty, meaning every IPv4 interface, or
-// an IPv6 address in brackets); PORT is 0..65535.
-Status ParseListenAddress(const std::string& address, std::string* host,
-                          int* port);
 
 // True if the Accept header asks for OpenMetrics (null: no header).
 bool AcceptsOpenMetrics(const char* accept);

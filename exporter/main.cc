@@ -1,19 +1,19 @@
 // pum-exporter: renders the totals of the pum store on /metrics for
-// Prometheus (PRODUCT.md, "Command-line contract").
+// Prometheus, with a landing page on / (schema/config has its flags); it
+// logs with schema/base/log (--log.level, --log.format).
 //
-//   pum-exporter [--config.file=FILE] [--storage.path=FILE]
-//                [--metrics.dir=DIR] [--web.listen-address=HOST:PORT]
-//                [--web.config.file=FILE]
-//   pum-exporter --check-config ...
-//
-// Exit codes: 0 after SIGTERM/SIGINT or a good --check-config; 1 when the
-// configuration is wrong or the store or the port cannot be opened; 2 for
-// a bad command line. At startup it prints one line to stderr:
-//   pum-exporter: listening on http://HOST:PORT/metrics
+// --help and --version print to stdout; a bad command line is one line on
+// stderr; --check-config prints its findings for a human (problems and
+// warnings on stderr, "configuration OK" on stdout). Once serving, it logs
+//   ... level=info msg="listening on http://HOST:PORT/metrics"
 // (https:// when the --web.config.file turns TLS on; a bad web config file
 // is an error naming the file, the line and the problem, at startup and
-// under --check-config alike).
-// SIGHUP reloads the allowlist.
+// under --check-config alike). SIGHUP reloads the allowlist.
+//
+// Exit codes: 0 after SIGTERM/SIGINT, --help, --version or a good
+// --check-config; 1 when the configuration is wrong or the store or the
+// port cannot be opened; 2 for a bad command line (1 under --check-config,
+// as nginx -t).
 #include <pthread.h>
 #include <signal.h>
 
@@ -22,7 +22,6 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "exporter/http_server.h"
 #include "exporter/state.h"
@@ -30,40 +29,20 @@
 #include "exporter/upkeep.h"
 #include "exporter/web_config.h"
 #include "schema/allowlist/allowlist.h"
+#include "schema/base/build_info.h"
+#include "schema/base/log.h"
 #include "schema/base/status.h"
 #include "schema/config/config.h"
+#include "schema/config/program_main.h"
 #include "schema/store/store.h"
 
 namespace pum {
 namespace {
 
-constexpr char kProgram[] = "pum-exporter";
+constexpr Program kProgram = Program::kExporter;
 
 void PrintProblems(const std::string& message) {
   std::fprintf(stderr, "%s\n", message.c_str());
-}
-
-bool HasFlag(int argc, const char* const* argv, const char* flag) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], flag) == 0) return true;
-  }
-  return false;
-}
-
-// Problems with the settings that ParseCommandLine() does not check.
-std::vector<std::string> CheckSettings(const Options& options) {
-  std::vector<std::string> problems;
-  std::string host;
-  int port = 0;
-  Status status = ParseListenAddress(options.web_listen_address, &host, &port);
-  if (!status.ok()) problems.push_back(status.message());
-  if (options.upkeep_interval_seconds <= 0) {
-    problems.push_back("upkeep_interval_seconds must be positive");
-  }
-  if (options.dedup_retention_seconds <= 0) {
-    problems.push_back("dedup_retention_seconds must be positive");
-  }
-  return problems;
 }
 
 // Reads the --web.config.file (if any) and, with TLS, loads its
@@ -84,12 +63,6 @@ int CheckConfig(const Options& options) {
     PrintProblems(web_status.message());
     ok = false;
   }
-  for (const std::string& problem : CheckSettings(options)) {
-    const std::string& where =
-        options.config_file.empty() ? "command line" : options.config_file;
-    std::fprintf(stderr, "%s: %s\n", where.c_str(), problem.c_str());
-    ok = false;
-  }
   Allowlist allowlist;
   Status status = Allowlist::LoadDir(options.metrics_dir, &allowlist);
   if (!status.ok()) {
@@ -97,6 +70,10 @@ int CheckConfig(const Options& options) {
     ok = false;
   }
   if (!ok) return 1;
+  if (allowlist.metrics().empty()) {
+    std::fprintf(stderr, "warning: %s: %s\n", options.metrics_dir.c_str(),
+                 kNoMetricsWarning);
+  }
   std::printf("configuration OK: %zu metrics from %s\n",
               allowlist.metrics().size(), options.metrics_dir.c_str());
   if (!options.web_config_file.empty()) {
@@ -120,6 +97,16 @@ sigset_t BlockSignals() {
   return signals;
 }
 
+const char* SignalName(int signal_number) {
+  switch (signal_number) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+  }
+  return "another signal";
+}
+
 // Waits for SIGTERM or SIGINT; each SIGHUP asks `upkeep` for a reload.
 void WaitForStop(const sigset_t& signals, Upkeep* upkeep) {
   for (;;) {
@@ -129,34 +116,40 @@ void WaitForStop(const sigset_t& signals, Upkeep* upkeep) {
       upkeep->RequestReload();
       continue;
     }
-    std::fprintf(stderr, "%s: %s, stopping\n", kProgram,
-                 strsignal(signal_number));
+    LogInfo("stopping", {{"signal", SignalName(signal_number)}});
     return;
   }
 }
 
 int Run(const Options& options) {
-  std::vector<std::string> problems = CheckSettings(options);
-  if (!problems.empty()) {
-    for (const std::string& p : problems) {
-      std::fprintf(stderr, "%s: %s\n", kProgram, p.c_str());
-    }
-    return 1;
-  }
+  const BuildInfo build = ThisBuild();
+  LogInfo("starting pum-exporter",
+          {{"version", build.version}, {"revision", build.revision}});
+  LogDebug("settings", {{"config_file", options.config_file},
+                        {"storage_path", options.storage_path},
+                        {"metrics_dir", options.metrics_dir},
+                        {"web_listen_address", options.web_listen_address},
+                        {"web_config_file", options.web_config_file}});
   WebConfig web;
-  Status web_status = LoadWeb(options, &web);
-  if (!web_status.ok()) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, web_status.message().c_str());
+  Status status = LoadWeb(options, &web);
+  if (!status.ok()) {
+    LogError("cannot use the web config file", {{"err", status.message()}});
     return 1;
   }
   const sigset_t signals = BlockSignals();
 
   std::string fingerprint = AllowlistFingerprint(options.metrics_dir);
   auto allowlist = std::make_shared<Allowlist>();
-  Status status = Allowlist::LoadDir(options.metrics_dir, allowlist.get());
+  status = Allowlist::LoadDir(options.metrics_dir, allowlist.get());
   if (!status.ok()) {
-    PrintProblems(status.message());
+    LogError("cannot load the allowlist",
+             {{"dir", options.metrics_dir}, {"err", status.message()}});
     return 1;
+  }
+  LogInfo("loaded the allowlist", {{"dir", options.metrics_dir},
+                                   {"metrics", allowlist->metrics().size()}});
+  if (allowlist->metrics().empty()) {
+    LogWarn(kNoMetricsWarning, {{"dir", options.metrics_dir}});
   }
   StoreOptions store_options;
   store_options.busy_timeout_ms = options.busy_timeout_ms;
@@ -164,8 +157,8 @@ int Run(const Options& options) {
   std::unique_ptr<Store> store;
   status = Store::Open(options.storage_path, store_options, &store);
   if (!status.ok()) {
-    std::fprintf(stderr, "%s: cannot open the store %s: %s\n", kProgram,
-                 options.storage_path.c_str(), status.message().c_str());
+    LogError("cannot open the store",
+             {{"path", options.storage_path}, {"err", status.message()}});
     return 1;
   }
   ExporterState state(std::move(store), std::move(allowlist),
@@ -175,15 +168,14 @@ int Run(const Options& options) {
   server_options.listen_address = options.web_listen_address;
   server_options.web = std::move(web);
   server_options.web_config_file = options.web_config_file;
+  server_options.version_line = VersionLine(ProgramName(kProgram), build);
   std::unique_ptr<HttpServer> server;
   status = HttpServer::Start(server_options, &state, &server);
   if (!status.ok()) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, status.message().c_str());
+    LogError("cannot serve HTTP", {{"err", status.message()}});
     return 1;
   }
-  std::fprintf(stderr, "%s: listening on %s\n", kProgram,
-               server->MetricsUrl().c_str());
-  std::fflush(stderr);
+  LogInfo("listening on " + server->MetricsUrl());
 
   UpkeepOptions upkeep_options;
   upkeep_options.interval =
@@ -203,17 +195,9 @@ int Run(const Options& options) {
 }  // namespace pum
 
 int main(int argc, char** argv) {
-  pum::Options options;
-  pum::Status status = pum::ParseCommandLine(argc, argv, &options);
-  if (!status.ok()) {
-    std::fprintf(stderr, "%s: %s\nTry %s --help.\n", pum::kProgram,
-                 status.message().c_str(), pum::kProgram);
-    return pum::HasFlag(argc, argv, "--check-config") ? 1 : 2;
-  }
-  if (options.help) {
-    std::fputs(pum::Usage(pum::kProgram).c_str(), stdout);
-    return 0;
-  }
-  if (options.check_config) return pum::CheckConfig(options);
-  return pum::Run(options);
+  pum::ProgramActions actions;
+  actions.check_config = pum::CheckConfig;
+  actions.run = pum::Run;
+  actions.build = pum::ThisBuild();
+  return pum::ProgramMain(pum::kProgram, argc, argv, actions);
 }

@@ -1,6 +1,7 @@
 // Runs the pum-exporter binary next to this test binary ($BUILD/tests/../):
-// the startup line, --check-config, SIGHUP and SIGTERM. Skipped when the
-// binary has not been built.
+// the command line (--help, --version, bad flags), --check-config, the log
+// lines, the landing page, SIGHUP and SIGTERM. Fails when the binary has not
+// been built.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -25,7 +26,8 @@ namespace {
 const char kOneJson[] = R"({"allowedMetrics": [
   {"name": "one_total", "help": "One.", "type": "counter"}]})";
 const char kTwoJson[] = R"({"allowedMetrics": [
-  {"name": "two_total", "help": "Two.", "type": "counter"}]})";
+  {"name": "two_total", "help": "Two <script>alert(\"x\")</script> & co.",
+   "type": "counter"}]})";
 // Line 3 has the problem.
 const char kBadJson[] =
     "{\"allowedMetrics\": [\n"
@@ -169,33 +171,143 @@ TEST_F(MainTest, CheckConfigBadListenAddress) {
   EXPECT_NE(err.find("HOST:PORT"), std::string::npos) << err;
 }
 
-TEST_F(MainTest, BadFlagExits2) {
-  Child child = Spawn({binary_, "--no-such-flag"});
-  ReadFrom(child.err, "", 10000);
-  EXPECT_EQ(Wait(child), 2);
+TEST_F(MainTest, CheckConfigWarnsOnAnEmptyAllowlist) {
+  const std::string empty = dir_.Path("empty.d");
+  ASSERT_EQ(mkdir(empty.c_str(), 0755), 0);
+  ASSERT_TRUE(dir_.Write("empty.d/README.txt", "not a .json file"));
+  ASSERT_TRUE(dir_.Write("empty.d/none.json", R"({"allowedMetrics": []})"));
+  Child child = Spawn({binary_, "--check-config", "--metrics.dir=" + empty});
+  std::string out = ReadFrom(child.out, "", 10000);
+  std::string err = ReadFrom(child.err, "", 10000);
+  EXPECT_EQ(Wait(child), 0);
+  EXPECT_EQ(out, "configuration OK: 0 metrics from " + empty + "\n");
+  EXPECT_EQ(err, "warning: " + empty +
+                     ": the allowlist has no metrics (no *.json file in the "
+                     "directory, or none defines one): every event will be "
+                     "rejected as unknown_metric\n");
 }
 
-TEST_F(MainTest, HelpPrintsUsage) {
-  Child child = Spawn({binary_, "--help"});
+// Regression: pum-exporter --listen=... (pum-ingest's flag) was ignored.
+TEST_F(MainTest, BadCommandLinesExit2NamingTheFlag) {
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{"--no-such-flag"}, 2, "unknown flag --no-such-flag"},
+      {{"--listen=127.0.0.1:9000"},
+       2,
+       "unknown flag --listen (a flag of pum-ingest, not of pum-exporter)"},
+      {{"--max-body-bytes", "1000"},
+       2,
+       "unknown flag --max-body-bytes (a flag of pum-ingest, not of "
+       "pum-exporter)"},
+      {{"--log.level=verbose"},
+       2,
+       "flag --log.level needs debug, info, warn or error, not \"verbose\""},
+      {{"--log.format=text"},
+       2,
+       "flag --log.format needs logfmt or json, not \"text\""},
+      {{"metrics.d"},
+       2,
+       "unexpected argument \"metrics.d\" (flags start with --)"},
+      {{"--web.listen-address=[::1:9102"},
+       2,
+       "flag --web.listen-address \"[::1:9102\" has no valid IPv6 address in "
+       "its brackets"},
+      // Under --check-config every problem exits 1, as nginx -t does.
+      {{"--check-config", "--listen=127.0.0.1:9000"},
+       1,
+       "unknown flag --listen (a flag of pum-ingest, not of pum-exporter)"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {binary_};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    Child child = Spawn(args);
+    std::string err = ReadFrom(child.err, "", 10000);
+    std::string out = ReadFrom(child.out, "", 10000);
+    EXPECT_EQ(Wait(child), c.code) << c.args[0];
+    EXPECT_EQ(err,
+              "pum-exporter: " + c.message + "\nTry pum-exporter --help.\n");
+    EXPECT_EQ(out, "") << c.args[0];
+  }
+}
+
+TEST_F(MainTest, HelpListsTheExportersOwnFlags) {
+  for (const char* flag : {"--help", "-h"}) {
+    Child child = Spawn({binary_, flag, "--config.file=/nonexistent.json"});
+    std::string out = ReadFrom(child.out, "", 10000);
+    EXPECT_EQ(Wait(child), 0);
+    EXPECT_EQ(out.rfind("Usage: pum-exporter [flags]\n", 0), 0u) << out;
+    for (const char* text :
+         {"  --web.listen-address=HOST:PORT\n", "(default: 127.0.0.1:9102)",
+          "  --web.config.file=FILE\n", "  --log.level=LEVEL\n",
+          "  --log.format=FORMAT\n", "  --version\n", "  --check-config\n"}) {
+      EXPECT_NE(out.find(text), std::string::npos) << text;
+    }
+    EXPECT_EQ(out.find("--listen="), std::string::npos);
+    EXPECT_EQ(out.find("--max-body-bytes"), std::string::npos);
+  }
+}
+
+TEST_F(MainTest, VersionPrintsVersionRevisionAndBuild) {
+  Child child = Spawn({binary_, "--version"});
   std::string out = ReadFrom(child.out, "", 10000);
   EXPECT_EQ(Wait(child), 0);
-  EXPECT_EQ(out.rfind("Usage: ", 0), 0u) << out;
+  const std::string first = out.substr(0, out.find('\n'));
+  const std::string prefix = "pum-exporter, version ";
+  ASSERT_EQ(first.rfind(prefix, 0), 0u) << out;
+  const size_t revision = first.find(" (revision ");
+  ASSERT_NE(revision, std::string::npos) << out;
+  EXPECT_GT(revision, prefix.size()) << out;  // a version
+  EXPECT_EQ(first.back(), ')') << out;
+  EXPECT_GT(first.size(), revision + 12) << out;  // a revision
+  EXPECT_NE(out.find("\n  compiler:         "), std::string::npos) << out;
+  EXPECT_NE(out.find("\n  platform:         linux/"), std::string::npos);
 }
 
-TEST_F(MainTest, ServesReloadsOnSighupAndStopsOnSigterm) {
+// The part of a logfmt line after "ts=... ".
+std::string AfterTs(const std::string& line) {
+  if (line.rfind("ts=", 0) != 0 || line.size() < 28 || line[27] != ' ') {
+    return "not a log line: " + line;
+  }
+  return line.substr(28);
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  for (size_t nl; (nl = text.find('\n', start)) != std::string::npos;
+       start = nl + 1) {
+    lines.push_back(text.substr(start, nl - start));
+  }
+  return lines;
+}
+
+TEST_F(MainTest, ServesLogsReloadsOnSighupAndStopsOnSigterm) {
   Child child =
       Spawn({binary_, "--metrics.dir", metrics_dir_, "--storage.path",
              dir_.Path("pum.db"), "--web.listen-address", "127.0.0.1:0"});
-  std::string err = ReadFrom(child.err, "\n", 10000);
-  const std::string prefix = "pum-exporter: listening on http://127.0.0.1:";
-  const std::string suffix = "/metrics\n";
-  ASSERT_EQ(err.rfind(prefix, 0), 0u) << err;
-  ASSERT_GT(err.size(), prefix.size() + suffix.size()) << err;
-  ASSERT_EQ(err.substr(err.size() - suffix.size()), suffix) << err;
-  std::string port_text =
-      err.substr(prefix.size(), err.size() - prefix.size() - suffix.size());
+  std::string err = ReadFrom(child.err, "/metrics\"\n", 10000);
+  std::vector<std::string> lines = Lines(err);
+  ASSERT_EQ(lines.size(), 3u) << err;
+  EXPECT_EQ(AfterTs(lines[0]).rfind(
+                "level=info msg=\"starting pum-exporter\" version=", 0),
+            0u)
+      << lines[0];
+  EXPECT_EQ(AfterTs(lines[1]), "level=info msg=\"loaded the allowlist\" dir=" +
+                                   metrics_dir_ + " metrics=1");
+  const std::string prefix = "level=info msg=\"listening on http://127.0.0.1:";
+  const std::string suffix = "/metrics\"";
+  std::string listening = AfterTs(lines[2]);
+  ASSERT_EQ(listening.rfind(prefix, 0), 0u) << listening;
+  ASSERT_GT(listening.size(), prefix.size() + suffix.size()) << listening;
+  ASSERT_EQ(listening.substr(listening.size() - suffix.size()), suffix);
+  std::string port_text = listening.substr(
+      prefix.size(), listening.size() - prefix.size() - suffix.size());
   ASSERT_EQ(port_text.find_first_not_of("0123456789"), std::string::npos)
-      << err;
+      << listening;
   int port = std::stoi(port_text);
   ASSERT_GT(port, 0);
 
@@ -205,14 +317,60 @@ TEST_F(MainTest, ServesReloadsOnSighupAndStopsOnSigterm) {
 
   ASSERT_TRUE(dir_.Write("metrics.d/two.json", kTwoJson));
   kill(child.pid, SIGHUP);
-  std::string log = ReadFrom(child.err, "reloaded the allowlist", 10000);
-  EXPECT_NE(log.find("reloaded the allowlist: 2 metrics"), std::string::npos)
-      << log;
+  std::string log = ReadFrom(child.err, "metrics=2\n", 10000);
+  EXPECT_EQ(AfterTs(log.substr(0, log.size() - 1)),
+            "level=info msg=\"reloaded the allowlist\" dir=" + metrics_dir_ +
+                " metrics=2");
   response = HttpGet(port, "/metrics");
   EXPECT_NE(response.find("\ntwo_total 0\n"), std::string::npos);
 
+  // The landing page shows the reloaded allowlist, HTML-escaped.
+  response = HttpGet(port, "/");
+  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+  EXPECT_NE(response.find("\r\nContent-Type: text/html; charset=utf-8\r\n"),
+            std::string::npos);
+  EXPECT_NE(response.find("<p>pum-exporter, version "), std::string::npos);
+  EXPECT_NE(response.find("<a href=\"metrics\">/metrics</a>"),
+            std::string::npos);
+  EXPECT_NE(response.find("<code>one_total</code></td><td>counter</td>"),
+            std::string::npos);
+  EXPECT_NE(response.find("<td>Two &lt;script&gt;alert(&quot;x&quot;)&lt;/"
+                          "script&gt; &amp; co.</td>"),
+            std::string::npos)
+      << response;
+  EXPECT_EQ(response.find("<script"), std::string::npos);
+  EXPECT_EQ(HttpGet(port, "/index.html").rfind("HTTP/1.1 404 ", 0), 0u);
+  EXPECT_EQ(HttpGet(port, "/-/healthy").rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+  EXPECT_EQ(HttpGet(port, "/-/ready").rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+
   kill(child.pid, SIGTERM);
+  log = ReadFrom(child.err, "", 10000);
+  EXPECT_EQ(AfterTs(log.substr(0, log.size() - 1)),
+            "level=info msg=stopping signal=SIGTERM");
   EXPECT_EQ(Wait(child), 0);
+}
+
+// --log.format=json --log.level=warn: only the warning about the empty
+// allowlist is written, as one JSON object.
+TEST_F(MainTest, JsonLogsAtTheChosenLevel) {
+  const std::string empty = dir_.Path("empty.d");
+  ASSERT_EQ(mkdir(empty.c_str(), 0755), 0);
+  Child child = Spawn({binary_, "--metrics.dir=" + empty, "--storage.path",
+                       dir_.Path("pum.db"), "--web.listen-address=127.0.0.1:0",
+                       "--log.format=json", "--log.level=warn"});
+  std::string err = ReadFrom(child.err, "\n", 10000);
+  kill(child.pid, SIGTERM);
+  err += ReadFrom(child.err, "", 10000);
+  EXPECT_EQ(Wait(child), 0);
+  std::vector<std::string> lines = Lines(err);
+  ASSERT_EQ(lines.size(), 1u) << err;
+  const std::string& line = lines[0];
+  ASSERT_EQ(line.rfind("{\"ts\":\"", 0), 0u) << line;
+  EXPECT_EQ(line.substr(7 + 24),
+            "\",\"level\":\"warn\",\"msg\":\"the allowlist has no metrics (no "
+            "*.json file in the directory, or none defines one): every event "
+            "will be rejected as unknown_metric\",\"dir\":\"" +
+                empty + "\"}");
 }
 
 }  // namespace

@@ -1,11 +1,14 @@
 #include "exporter/state.h"
 
+#include <cassert>
 #include <chrono>
 #include <cstdio>
 #include <utility>
 #include <vector>
 
 #include "exporter/exposition.h"
+#include "schema/base/log.h"
+#include "schema/config/config.h"
 
 namespace pum {
 
@@ -15,6 +18,7 @@ ExporterState::ExporterState(std::unique_ptr<Store> store,
     : store_(std::move(store)),
       allowlist_(std::move(allowlist)),
       metrics_dir_(std::move(metrics_dir)) {
+  assert(store_ != nullptr && allowlist_ != nullptr);
   reloads_.last_reload_success_timestamp = static_cast<double>(loaded_at);
 }
 
@@ -65,18 +69,18 @@ Status ExporterState::ReloadAllowlist(int64_t now) {
   if (!status.ok()) {
     ++reloads_.reloads_failure;
     reloads_.last_reload_successful = false;
-    std::fprintf(stderr,
-                 "pum-exporter: reloading the allowlist from %s failed; "
-                 "keeping the previous one:\n%s\n",
-                 metrics_dir_.c_str(), status.message().c_str());
+    LogError("reloading the allowlist failed, keeping the previous one",
+             {{"dir", metrics_dir_}, {"err", status.message()}});
     return status;
   }
   ++reloads_.reloads_success;
   reloads_.last_reload_successful = true;
   reloads_.last_reload_success_timestamp = static_cast<double>(now);
-  std::fprintf(stderr,
-               "pum-exporter: reloaded the allowlist: %zu metrics from %s\n",
-               next->metrics().size(), metrics_dir_.c_str());
+  LogInfo("reloaded the allowlist",
+          {{"dir", metrics_dir_}, {"metrics", next->metrics().size()}});
+  if (next->metrics().empty()) {
+    LogWarn(kNoMetricsWarning, {{"dir", metrics_dir_}});
+  }
   allowlist_ = std::move(next);
   return Status::Ok();
 }

@@ -11,7 +11,8 @@
 //     a reload swaps in the next.
 //   - ReloadAllowlist() swaps in the new allowlist only if the whole
 //     directory loads; otherwise the old one stays, the errors ("file:line:
-//     what", one per line) go to stderr, and the failure is counted in
+//     what", one per line) are logged (schema/base/log.h) as one event, and
+//     the failure is counted in
 //     pum_exporter_allowlist_reloads_total{result="failure"}.
 #ifndef PUM_EXPORTER_STATE_H_
 #define PUM_EXPORTER_STATE_H_

@@ -5,6 +5,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <memory>
+#include <string>
+
 namespace pum {
 namespace {
 
@@ -38,6 +41,23 @@ struct BioFree {
 };
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 
+struct X509Free {
+  void operator()(X509* cert) const { X509_free(cert); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+
+struct EvpPkeyFree {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+};
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
+
+// The next certificate of a PEM stream, or null at its end.
+X509Ptr ReadCertificate(BIO* bio) {
+  return X509Ptr(bio != nullptr
+                     ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)
+                     : nullptr);
+}
+
 Status LoadCertChain(SSL_CTX* ctx, const TlsServerConfig& c,
                      const std::string& where) {
   if (!c.cert_file.empty()) {
@@ -49,21 +69,18 @@ Status LoadCertChain(SSL_CTX* ctx, const TlsServerConfig& c,
   }
   BioPtr bio(
       BIO_new_mem_buf(c.cert_pem.data(), static_cast<int>(c.cert_pem.size())));
-  X509* leaf =
-      bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr;
-  if (leaf == nullptr || SSL_CTX_use_certificate(ctx, leaf) != 1) {
-    if (leaf != nullptr) X509_free(leaf);
+  X509Ptr leaf = ReadCertificate(bio.get());
+  if (leaf == nullptr || SSL_CTX_use_certificate(ctx, leaf.get()) != 1) {
     return Status::InvalidArgument(where +
                                    ": cannot load cert: " + OpenSslErrors());
   }
-  X509_free(leaf);
-  while (X509* extra =
-             PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
-      X509_free(extra);
+  while (X509Ptr extra = ReadCertificate(bio.get())) {
+    // add0: on success the context takes the certificate.
+    if (SSL_CTX_add0_chain_cert(ctx, extra.get()) != 1) {
       return Status::InvalidArgument(
           where + ": cannot load cert's chain: " + OpenSslErrors());
     }
+    (void)extra.release();
   }
   ERR_clear_error();  // the loop ends on "no start line"
   return Status::Ok();
@@ -80,15 +97,13 @@ Status LoadKey(SSL_CTX* ctx, const TlsServerConfig& c,
   } else {
     BioPtr bio(
         BIO_new_mem_buf(c.key_pem.data(), static_cast<int>(c.key_pem.size())));
-    EVP_PKEY* key =
+    EvpPkeyPtr key(
         bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
-            : nullptr;
-    if (key == nullptr || SSL_CTX_use_PrivateKey(ctx, key) != 1) {
-      if (key != nullptr) EVP_PKEY_free(key);
+            : nullptr);
+    if (key == nullptr || SSL_CTX_use_PrivateKey(ctx, key.get()) != 1) {
       return Status::InvalidArgument(where +
                                      ": cannot load key: " + OpenSslErrors());
     }
-    EVP_PKEY_free(key);
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     return Status::InvalidArgument(
@@ -115,10 +130,9 @@ Status LoadClientCa(SSL_CTX* ctx, const TlsServerConfig& c,
                              static_cast<int>(c.client_ca_pem.size())));
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   int count = 0;
-  while (X509* ca = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    X509_STORE_add_cert(store, ca);
-    SSL_CTX_add_client_CA(ctx, ca);
-    X509_free(ca);
+  while (X509Ptr ca = ReadCertificate(bio.get())) {
+    X509_STORE_add_cert(store, ca.get());  // both take their own reference
+    SSL_CTX_add_client_CA(ctx, ca.get());
     ++count;
   }
   ERR_clear_error();
@@ -140,7 +154,7 @@ Status TlsContext::Create(const TlsServerConfig& config,
                           const std::string& filename,
                           std::unique_ptr<TlsContext>* out) {
   const std::string where = filename + ": tls_server_config";
-  SSL_CTX* raw = SSL_CTX_new(TLS_server_method());
+  SSL_CTX* raw = SSL_CTX_new(TLS_server_method());  // owned by `context`
   if (raw == nullptr) {
     return Status::IoError(where + ": SSL_CTX_new: " + OpenSslErrors());
   }

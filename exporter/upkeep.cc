@@ -1,9 +1,12 @@
 #include "exporter/upkeep.h"
 
+#include <cassert>
 #include <cstdio>
+#include <exception>
 #include <utility>
 
 #include "schema/allowlist/allowlist.h"
+#include "schema/base/log.h"
 
 namespace pum {
 
@@ -16,7 +19,10 @@ int64_t UnixNow() {
 Upkeep::Upkeep(ExporterState* state, UpkeepOptions options)
     : state_(state),
       options_(std::move(options)),
-      fingerprint_(options_.initial_fingerprint) {}
+      fingerprint_(options_.initial_fingerprint) {
+  assert(state_ != nullptr);
+  assert(options_.interval.count() > 0);
+}
 
 Upkeep::~Upkeep() { Stop(); }
 
@@ -47,16 +53,14 @@ void Upkeep::RequestReload() {
 void Upkeep::RunOnce(int64_t now, bool force_reload) {
   Status status = state_->Checkpoint();
   if (!status.ok()) {
-    std::fprintf(stderr, "pum-exporter: WAL checkpoint failed: %s\n",
-                 status.ToString().c_str());
+    LogError("WAL checkpoint failed", {{"err", status.ToString()}});
   }
   int64_t pruned = 0;
   status =
       state_->PruneClients(now - options_.dedup_retention_seconds, &pruned);
   if (!status.ok()) {
-    std::fprintf(stderr,
-                 "pum-exporter: pruning de-duplication state failed: %s\n",
-                 status.ToString().c_str());
+    LogError("pruning de-duplication state failed",
+             {{"err", status.ToString()}});
   }
   // Fingerprint first: an edit made during the load shows up next round.
   std::string fingerprint = AllowlistFingerprint(state_->metrics_dir());
@@ -68,13 +72,27 @@ void Upkeep::RunOnce(int64_t now, bool force_reload) {
   }
 }
 
+// The thread's boundary: an exception would end the process
+// (std::terminate); instead the round is logged as failed and the next
+// round runs as usual.
+void Upkeep::GuardedRunOnce(bool force_reload) {
+  try {
+    RunOnce(UnixNow(), force_reload);
+  } catch (const std::exception& e) {
+    LogErrorNoThrow("upkeep round failed", e.what());
+  } catch (...) {
+    LogErrorNoThrow("upkeep round failed",
+                    "an exception not derived from std::exception");
+  }
+}
+
 void Upkeep::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     bool force_reload = reload_requested_;
     reload_requested_ = false;
     lock.unlock();
-    RunOnce(UnixNow(), force_reload);
+    GuardedRunOnce(force_reload);
     lock.lock();
     wake_.wait_for(lock, options_.interval,
                    [this] { return stop_ || reload_requested_; });

@@ -13,7 +13,9 @@
 //     notifies a condition variable: call it from a normal thread (main's
 //     sigwait loop), not from a signal handler.
 //   - Stop() wakes the thread and joins it; the destructor calls it.
-//   - Failures are logged to stderr and do not stop the thread.
+//   - Failures are logged (schema/base/log.h) and do not stop the thread;
+//     neither does an exception thrown during a round (logged, the round
+//     counts as done).
 #ifndef PUM_EXPORTER_UPKEEP_H_
 #define PUM_EXPORTER_UPKEEP_H_
 
@@ -42,8 +44,11 @@ class Upkeep {
   Upkeep(const Upkeep&) = delete;
   Upkeep& operator=(const Upkeep&) = delete;
 
+  // Starts the thread (a second Start() while it runs does nothing).
   void Start();
+  // Wakes the thread and joins it; idempotent.
   void Stop();
+  // Makes the thread reload the allowlist now, changed or not (SIGHUP).
   void RequestReload();
 
   // One round, on the calling thread: checkpoint, prune, and reload if the
@@ -52,6 +57,7 @@ class Upkeep {
 
  private:
   void Loop();
+  void GuardedRunOnce(bool force_reload);
 
   ExporterState* const state_;
   const UpkeepOptions options_;

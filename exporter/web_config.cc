@@ -2,6 +2,7 @@
 
 #include <yaml.h>
 
+#include <cassert>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -10,6 +11,32 @@
 
 namespace pum {
 namespace {
+
+// Owns a libyaml parser reading `text`, which must outlive it.
+class YamlParser {
+ public:
+  explicit YamlParser(const std::string& text) {
+    ok_ = yaml_parser_initialize(&parser_) != 0;
+    if (ok_) {
+      yaml_parser_set_input_string(
+          &parser_, reinterpret_cast<const unsigned char*>(text.data()),
+          text.size());
+    }
+  }
+  ~YamlParser() {
+    if (ok_) yaml_parser_delete(&parser_);
+  }
+  YamlParser(const YamlParser&) = delete;
+  YamlParser& operator=(const YamlParser&) = delete;
+
+  // False if libyaml could not start (no memory).
+  bool ok() const { return ok_; }
+  yaml_parser_t* get() { return &parser_; }
+
+ private:
+  yaml_parser_t parser_;
+  bool ok_ = false;
+};
 
 // Owns a parsed libyaml document.
 class YamlDocument {
@@ -23,34 +50,22 @@ class YamlDocument {
 
   // Parses the first document of `text`; a second document is an error.
   Status Load(const std::string& text, const std::string& filename) {
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) {
+    YamlParser parser(text);
+    if (!parser.ok()) {
       return Status::IoError(filename + ": cannot start the YAML parser");
     }
-    yaml_parser_set_input_string(
-        &parser, reinterpret_cast<const unsigned char*>(text.data()),
-        text.size());
-    Status status;
-    if (!yaml_parser_load(&parser, &document_)) {
-      status = ParserError(parser, filename);
-    } else {
-      loaded_ = true;
-      yaml_document_t second;
-      if (!yaml_parser_load(&parser, &second)) {
-        status = ParserError(parser, filename);
-      } else {
-        bool more = yaml_document_get_root_node(&second) != nullptr;
-        size_t line = second.start_mark.line + 1;
-        yaml_document_delete(&second);
-        if (more) {
-          status = Status::InvalidArgument(
-              filename + ":" + std::to_string(line) +
-              ": a second YAML document; the web config is one mapping");
-        }
-      }
+    if (!LoadFrom(parser.get())) return ParserError(*parser.get(), filename);
+    YamlDocument second;
+    if (!second.LoadFrom(parser.get())) {
+      return ParserError(*parser.get(), filename);
     }
-    yaml_parser_delete(&parser);
-    return status;
+    if (second.root() != nullptr) {
+      return Status::InvalidArgument(
+          filename + ":" +
+          std::to_string(second.document_.start_mark.line + 1) +
+          ": a second YAML document; the web config is one mapping");
+    }
+    return Status::Ok();
   }
 
   yaml_node_t* root() { return yaml_document_get_root_node(&document_); }
@@ -70,6 +85,14 @@ class YamlDocument {
                           (parser.problem ? parser.problem : "parse error");
     if (parser.context) message += std::string(" ") + parser.context;
     return Status::InvalidArgument(message);
+  }
+
+  // The parser's next document; false on a parse error (libyaml then
+  // leaves nothing to delete).
+  bool LoadFrom(yaml_parser_t* parser) {
+    assert(!loaded_);
+    loaded_ = yaml_parser_load(parser, &document_) != 0;
+    return loaded_;
   }
 
   yaml_document_t document_;

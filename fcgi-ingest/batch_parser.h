@@ -2,7 +2,7 @@
 // its events, still as JSON values for the validator to judge one by one.
 //
 // Contract:
-//   - Two wire shapes are accepted (PRODUCT.md, "Wire format"):
+//   - Two wire shapes are accepted (the user documentation's wire format):
 //       1. the seed's: a JSON array of events;
 //       2. pum's: {"client": "<id>", "seq": <n>, "events": [...]}, where
 //          client is 1-64 characters of [A-Za-z0-9_-] and seq an integer

@@ -9,14 +9,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <memory>
 #include <utility>
 
 #include "schema/allowlist/allowlist.h"
+#include "schema/base/http_status.h"
+#include "schema/base/log.h"
 
 namespace pum {
 namespace {
@@ -37,35 +41,8 @@ constexpr int kBacklog = 1024;
 // connection is closed.
 constexpr size_t kMaxDrainBytes = size_t{4} << 20;
 
-void Log(const std::string& line) {
-  std::fprintf(stderr, "pum-ingest: %s\n", line.c_str());
-}
-
 std::string Errno(const std::string& what) {
   return what + ": " + std::strerror(errno);
-}
-
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 204:
-      return "No Content";
-    case 400:
-      return "Bad Request";
-    case 403:
-      return "Forbidden";
-    case 405:
-      return "Method Not Allowed";
-    case 413:
-      return "Payload Too Large";
-    case 422:
-      return "Unprocessable Entity";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "";
-  }
 }
 
 std::string Param(const char* name, FCGX_ParamArray envp) {
@@ -128,9 +105,11 @@ Request ReadRequest(FCGX_Request* fcgi, size_t max_body_bytes) {
   return request;
 }
 
+// Builds the whole answer before writing any of it (see Serve()).
 void WriteResponse(const Response& response, FCGX_Stream* out) {
+  assert(response.status >= 100 && response.status <= 599);
   std::string head = "Status: " + std::to_string(response.status) + " " +
-                     ReasonPhrase(response.status) + "\r\n";
+                     HttpReasonPhrase(response.status) + "\r\n";
   for (const auto& [name, value] : response.headers) {
     head += name + ": " + value + "\r\n";
   }
@@ -167,38 +146,42 @@ bool TransientAcceptError(int rc) {
          e == ENFILE || e == ECONNRESET || e == ETIMEDOUT;
 }
 
-}  // namespace
+// Owns one FCGX_Request: FCGX_InitRequest on the listening socket at
+// construction; FCGX_Free at destruction, which frees what an unfinished
+// request holds and closes a connection the web server kept open. Neither
+// copied nor moved: libfcgi's streams point into the FCGX_Request.
+class FcgiRequest {
+ public:
+  explicit FcgiRequest(int listen_fd) {
+    assert(listen_fd >= 0);
+    FCGX_InitRequest(&request_, listen_fd, 0);
+  }
+  ~FcgiRequest() { FCGX_Free(&request_, request_.ipcFd >= 0 ? 1 : 0); }
+  FcgiRequest(const FcgiRequest&) = delete;
+  FcgiRequest& operator=(const FcgiRequest&) = delete;
 
-Status ParseListenAddress(const std::string& listen, std::string* path,
-                          bool* is_unix) {
-  if (listen.rfind("unix:", 0) == 0) {
-    *path = listen.substr(5);
-    *is_unix = true;
-    if (path->empty() || path->find(':') != std::string::npos) {
-      return Status::InvalidArgument("--listen=" + listen +
-                                     ": the socket path must be non-empty and "
-                                     "may not contain ':'");
-    }
-    return Status::Ok();
+  FCGX_Request* get() { return &request_; }
+
+ private:
+  FCGX_Request request_;
+};
+
+// The answer to a request whose handling threw: logged, then 500. The
+// answer itself allocates nothing, so that it is sent even after a
+// std::bad_alloc, when the log line may not be.
+void AnswerInternalError(FCGX_Request* fcgi, const char* what) {
+  LogErrorNoThrow("internal error while handling a request; answered 500",
+                  what);
+  static const char kAnswer[] =
+      "Status: 500 Internal Server Error\r\n"
+      "Content-Type: application/json\r\n\r\n"
+      "{\"error\":\"internal_error\"}";
+  if (fcgi->out != nullptr) {
+    FCGX_PutStr(kAnswer, static_cast<int>(sizeof kAnswer - 1), fcgi->out);
   }
-  *is_unix = false;
-  size_t colon = listen.rfind(':');
-  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
-  std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
-  bool port_ok = !port.empty() && port.size() <= 5 &&
-                 port.find_first_not_of("0123456789") == std::string::npos &&
-                 std::atoi(port.c_str()) >= 1 &&
-                 std::atoi(port.c_str()) <= 65535;
-  if (!port_ok || host.find(':') != std::string::npos ||
-      host.find('[') != std::string::npos) {
-    return Status::InvalidArgument(
-        "--listen=" + listen +
-        ": expected unix:/path or HOST:PORT (IPv4 host or name; IPv6 is not "
-        "supported)");
-  }
-  *path = listen;
-  return Status::Ok();
 }
+
+}  // namespace
 
 FcgiServer::FcgiServer(Ingestor* ingestor, Options options,
                        std::string fingerprint)
@@ -212,6 +195,7 @@ FcgiServer::~FcgiServer() {
 }
 
 Status FcgiServer::Open() {
+  assert(!listen_fd_.valid());  // Open() is called once
   if (FCGX_Init() != 0) return Status::IoError("FCGX_Init failed");
   if (options_.listen.empty()) {
     int accepting = 0;
@@ -223,25 +207,25 @@ Status FcgiServer::Open() {
           "spawn-fcgi, a web server's FastCGI spawner or systemd socket "
           "activation, or give --listen=unix:/path or --listen=HOST:PORT");
     }
-    listen_fd_ = 0;
+    listen_fd_.reset(0);
   } else {
-    std::string path;
-    bool is_unix = false;
-    Status s = ParseListenAddress(options_.listen, &path, &is_unix);
+    FcgiListen listen;
+    Status s = ParseFcgiListen(options_.listen, &listen);
     if (!s.ok()) return s;
-    listen_fd_ = FCGX_OpenSocket(path.c_str(), kBacklog);
-    if (listen_fd_ < 0) {
+    const std::string path = listen.BindPath();
+    listen_fd_.reset(FCGX_OpenSocket(path.c_str(), kBacklog));
+    if (!listen_fd_.valid()) {
       return Status::IoError(Errno("cannot listen on " + options_.listen));
     }
-    if (is_unix) {
+    if (!listen.unix_path.empty()) {
       unix_path_ = path;
       if (::chmod(path.c_str(), 0666) != 0) {
         return Status::IoError(Errno("chmod " + path));
       }
     }
   }
-  int flags = fcntl(listen_fd_, F_GETFL);
-  if (flags < 0 || fcntl(listen_fd_, F_SETFL, flags | O_NONBLOCK) < 0) {
+  int flags = fcntl(listen_fd_.get(), F_GETFL);
+  if (flags < 0 || fcntl(listen_fd_.get(), F_SETFL, flags | O_NONBLOCK) < 0) {
     return Status::IoError(Errno("fcntl O_NONBLOCK on the listening socket"));
   }
   return Status::Ok();
@@ -258,28 +242,35 @@ void FcgiServer::MaybeReload(bool force) {
   Status s = Allowlist::LoadDir(options_.metrics_dir, allowlist.get());
   if (!s.ok()) {
     bad_fingerprint_ = fingerprint;
-    Log("allowlist " + options_.metrics_dir +
-        " is invalid, keeping the previous one:\n" + s.message());
+    LogError("the allowlist is invalid, keeping the previous one",
+             {{"dir", options_.metrics_dir}, {"err", s.message()}});
     return;
   }
   fingerprint_ = fingerprint;
   bad_fingerprint_.clear();
+  const size_t metrics = allowlist->metrics().size();
   ingestor_->SetAllowlist(std::move(allowlist));
-  Log("reloaded the allowlist from " + options_.metrics_dir);
+  LogInfo("reloaded the allowlist",
+          {{"dir", options_.metrics_dir}, {"metrics", metrics}});
+  if (metrics == 0) LogWarn(kNoMetricsWarning, {{"dir", options_.metrics_dir}});
 }
 
 void FcgiServer::LogStoreFailures(int64_t now, bool force) {
   uint64_t failures = ingestor_->store_failures();
   if (failures == logged_failures_) return;
   if (!force && now - last_failure_log_ < 10) return;
-  Log("store: " + ingestor_->last_store_error().message() + " (" +
-      std::to_string(failures - logged_failures_) +
-      " failed transactions since the last report)");
+  LogError("store transactions failed",
+           {{"failed", failures - logged_failures_},
+            {"err", ingestor_->last_store_error().message()}});
   logged_failures_ = failures;
   last_failure_log_ = now;
 }
 
 Status FcgiServer::Run() {
+  assert(listen_fd_.valid());  // Open() succeeded
+  // A previous Run() in this process (tests) may have left them set.
+  g_stop = 0;
+  g_reload = 0;
   Status s = InstallSignalHandlers();
   if (!s.ok()) return s;
   sigset_t blocked;
@@ -289,14 +280,14 @@ Status FcgiServer::Run() {
   pthread_sigmask(SIG_BLOCK, &blocked, &waiting);
   for (int signo : {SIGTERM, SIGINT, SIGHUP}) sigdelset(&waiting, signo);
 
-  FCGX_Request request;
-  FCGX_InitRequest(&request, listen_fd_, 0);
+  FcgiRequest owner(listen_fd_.get());
+  FCGX_Request* request = owner.get();
   while (s.ok() && !g_stop) {
     // A connection the web server keeps open (FCGI_KEEP_CONN) may bring the
     // next request; libfcgi keeps it in ipcFd.
-    struct pollfd fds[2] = {{listen_fd_, POLLIN, 0},
-                            {request.ipcFd, POLLIN, 0}};
-    int nfds = request.ipcFd >= 0 ? 2 : 1;
+    struct pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0},
+                            {request->ipcFd, POLLIN, 0}};
+    int nfds = request->ipcFd >= 0 ? 2 : 1;
     struct timespec second = {1, 0};
     bool idle_flush = ingestor_->pending_series() > 0;
     int n = ppoll(fds, nfds, idle_flush ? &second : nullptr, &waiting);
@@ -318,19 +309,19 @@ Status FcgiServer::Run() {
     if (nfds == 2 && fds[1].revents == 0) {
       // Only a new connection: drop the idle kept one, or libfcgi would
       // block reading it.
-      FCGX_Free(&request, 1);
+      FCGX_Free(request, 1);
     }
-    int rc = FCGX_Accept_r(&request);
+    int rc = FCGX_Accept_r(request);
     if (rc < 0) {
       if (!TransientAcceptError(rc)) {
         s = Status::IoError(std::string("accept: ") + std::strerror(-rc));
       }
       continue;
     }
-    Serve(&request);
-    FCGX_Finish_r(&request);
+    Serve(request);
+    FCGX_Finish_r(request);
+    LogStoreFailures(::time(nullptr), false);
   }
-  if (request.ipcFd >= 0) FCGX_Free(&request, 1);
   // At shutdown: LogStoreFailures() below reports a failed last flush.
   ingestor_->Flush(::time(nullptr)).IgnoreError();
   LogStoreFailures(::time(nullptr), true);
@@ -338,13 +329,27 @@ Status FcgiServer::Run() {
 }
 
 void FcgiServer::Serve(FCGX_Request* fcgi) {
+  assert(fcgi->in != nullptr && fcgi->out != nullptr);  // accepted
+  // ServeUnguarded() writes nothing before the whole answer is built, and
+  // nothing after it is written, so after an exception nothing of it has
+  // been sent yet.
+  try {
+    ServeUnguarded(fcgi);
+  } catch (const std::exception& e) {
+    AnswerInternalError(fcgi, e.what());
+  } catch (...) {
+    AnswerInternalError(fcgi, "an exception not derived from std::exception");
+  }
+}
+
+void FcgiServer::ServeUnguarded(FCGX_Request* fcgi) {
   MaybeReload(g_reload != 0);
   g_reload = 0;
   Request request = ReadRequest(fcgi, options_.max_body_bytes);
   int64_t now = ::time(nullptr);
-  Response response = ingestor_->Handle(request, now);
+  Response response =
+      handler_ ? handler_(request, now) : ingestor_->Handle(request, now);
   WriteResponse(response, fcgi->out);
-  LogStoreFailures(now, false);
 }
 
 }  // namespace pum

@@ -1,62 +1,34 @@
 #include "fcgi-ingest/fcgi_server.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "fcgi-ingest/test_util.h"
+#include "schema/allowlist/allowlist.h"
+#include "schema/store/store.h"
 #include "schema/testing/temp_dir.h"
 
 namespace pum {
 namespace {
 
-TEST(FcgiServer, ParseListenAddress) {
-  struct Case {
-    std::string listen;
-    bool ok;
-    std::string path;
-    bool is_unix;
-  };
-  std::vector<Case> cases = {
-      {"unix:/run/pum/ingest.sock", true, "/run/pum/ingest.sock", true},
-      {"unix:relative.sock", true, "relative.sock", true},
-      {"127.0.0.1:9000", true, "127.0.0.1:9000", false},
-      {"localhost:9000", true, "localhost:9000", false},
-      {":9000", true, ":9000", false},
-      {"*:65535", true, "*:65535", false},
-      {"unix:", false, "", true},
-      {"unix:/tmp/a:b", false, "", true},
-      {"127.0.0.1", false, "", false},
-      {"127.0.0.1:", false, "", false},
-      {"127.0.0.1:0", false, "", false},
-      {"127.0.0.1:65536", false, "", false},
-      {"127.0.0.1:90x", false, "", false},
-      {"[::1]:9000", false, "", false},
-      {"::1:9000", false, "", false},
-      {"/tmp/x.sock", false, "", false},
-  };
-  for (const Case& c : cases) {
-    std::string path;
-    bool is_unix = false;
-    Status s = ParseListenAddress(c.listen, &path, &is_unix);
-    EXPECT_EQ(s.ok(), c.ok) << c.listen << ": " << s.message();
-    if (!c.ok) {
-      EXPECT_NE(s.message().find(c.listen), std::string::npos) << s.message();
-      continue;
-    }
-    EXPECT_EQ(path, c.path) << c.listen;
-    EXPECT_EQ(is_unix, c.is_unix) << c.listen;
-  }
-}
+// ParseListenAddress() became ParseFcgiListen(), tested in
+// schema/config/config_test.cc with the HOST:PORT parser's own table in
+// schema/base/host_port_test.cc.
 
 bool Exists(const std::string& path) {
   struct stat st;
@@ -73,6 +45,32 @@ std::string IngestBinary() {
   for (int i = 0; i < 2; ++i) path = path.substr(0, path.rfind('/'));
   path += "/pum-ingest";
   return Exists(path) ? path : "";
+}
+
+// The whole FastCGI answer (headers and body) to one request sent with
+// cgi-fcgi to the unix socket `socket` (cgi-fcgi sends CONTENT_LENGTH bytes
+// of its stdin; the body goes through a file in `dir`).
+std::string CgiFcgi(const testing::TempDir& dir, const std::string& socket,
+                    const std::string& method, const std::string& body) {
+  dir.Write("body", body);
+  std::string command = "env REQUEST_METHOD=" + method +
+                        " CONTENT_LENGTH=" + std::to_string(body.size()) +
+                        " cgi-fcgi -bind -connect " + socket + " < " +
+                        dir.Path("body");
+  std::string out;
+  if (FILE* p = ::popen(command.c_str(), "r")) {
+    char buffer[4096];
+    size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, p)) > 0) {
+      out.append(buffer, n);
+    }
+    ::pclose(p);
+  }
+  return out;
+}
+
+bool HaveCgiFcgi() {
+  return std::system("command -v cgi-fcgi >/dev/null") == 0;
 }
 
 // Runs the real binary on a unix socket and talks to it with cgi-fcgi.
@@ -104,23 +102,8 @@ class IngestProcess {
   }
 
   // The whole FastCGI answer (headers and body) to one request.
-  // (cgi-fcgi sends CONTENT_LENGTH bytes of its stdin.)
   std::string Request(const std::string& method, const std::string& body) {
-    dir_.Write("body", body);
-    std::string command = "env REQUEST_METHOD=" + method +
-                          " CONTENT_LENGTH=" + std::to_string(body.size()) +
-                          " cgi-fcgi -bind -connect " + socket_ + " < " +
-                          dir_.Path("body");
-    std::string out;
-    if (FILE* p = ::popen(command.c_str(), "r")) {
-      char buffer[4096];
-      size_t n = 0;
-      while ((n = std::fread(buffer, 1, sizeof buffer, p)) > 0) {
-        out.append(buffer, n);
-      }
-      ::pclose(p);
-    }
-    return out;
+    return CgiFcgi(dir_, socket_, method, body);
   }
 
   // Sends `signo` and returns the exit status (-1 if it did not exit).
@@ -147,7 +130,7 @@ std::string StatusLine(const std::string& answer) {
 
 TEST(FcgiServer, RealBinaryAnswersAndStopsCleanly) {
   std::string binary = IngestBinary();
-  if (binary.empty() || std::system("command -v cgi-fcgi >/dev/null") != 0) {
+  if (binary.empty() || !HaveCgiFcgi()) {
     FAIL() << "needs BUILD/pum-ingest and cgi-fcgi (make binaries, make deps)";
   }
   IngestProcess ingest(binary);
@@ -181,6 +164,59 @@ TEST(FcgiServer, RealBinaryAnswersAndStopsCleanly) {
 
   EXPECT_EQ(ingest.Stop(SIGTERM), 0);
   EXPECT_FALSE(Exists(ingest.socket()));
+}
+
+// Regression test (issue 8): an exception thrown while a request was
+// handled left Serve() and Run(), so the worker died without answering.
+// Now that request gets 500 and the next ones are served as usual.
+TEST(FcgiServer, AnExceptionAnswers500AndTheWorkerKeepsServing) {
+  if (!HaveCgiFcgi()) FAIL() << "needs cgi-fcgi (make deps)";
+  testing::TempDir dir;
+  ASSERT_EQ(::mkdir(dir.Path("metrics.d").c_str(), 0755), 0);
+  ASSERT_TRUE(dir.Write("metrics.d/app.json", testing::kTestAllowlist));
+  std::unique_ptr<Store> store;
+  Status s = Store::Open(dir.Path("pum.db"), StoreOptions(), &store);
+  ASSERT_TRUE(s.ok()) << s.message();
+  Options options;
+  options.metrics_dir = dir.Path("metrics.d");
+  options.listen = "unix:" + dir.Path("ingest.sock");
+  Ingestor ingestor(store.get(), testing::TestAllowlist(), options);
+  FcgiServer server(&ingestor, options,
+                    AllowlistFingerprint(options.metrics_dir));
+  std::atomic<int> handled{0};  // the server's thread counts, this one reads
+  server.SetHandlerForTesting([&handled](const Request& request, int64_t) {
+    ++handled;
+    if (request.body == "std") throw std::runtime_error("handler failed");
+    if (request.body == "other") throw 42;
+    if (request.body == "alloc") throw std::bad_alloc();
+    Response response;
+    response.status = 204;
+    return response;
+  });
+  s = server.Open();
+  ASSERT_TRUE(s.ok()) << s.message();
+  Status run = Status::IoError("Run() did not return");
+  std::thread thread([&server, &run] { run = server.Run(); });
+
+  const std::string socket = dir.Path("ingest.sock");
+  const std::string error = "{\"error\":\"internal_error\"}";
+  for (const char* body : {"std", "other", "alloc"}) {
+    std::string answer = CgiFcgi(dir, socket, "POST", body);
+    EXPECT_EQ(StatusLine(answer), "Status: 500 Internal Server Error") << body;
+    EXPECT_NE(answer.find("Content-Type: application/json\r\n"),
+              std::string::npos)
+        << answer;
+    EXPECT_EQ(answer.substr(answer.find("\r\n\r\n") + 4), error) << body;
+    EXPECT_EQ(StatusLine(CgiFcgi(dir, socket, "POST", "[]")),
+              "Status: 204 No Content")
+        << "after " << body;
+  }
+  EXPECT_EQ(handled.load(), 6);
+
+  // SIGTERM reaches Run() in its ppoll() (it is blocked elsewhere).
+  ::pthread_kill(thread.native_handle(), SIGTERM);
+  thread.join();
+  EXPECT_TRUE(run.ok()) << run.message();
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
 #include <rapidjson/writer.h>
 #include <strings.h>
 
+#include <algorithm>
+#include <cassert>
+
 #include "fcgi-ingest/batch_parser.h"
 #include "fcgi-ingest/validator.h"
 #include "schema/own_metrics/own_metrics.h"
@@ -89,9 +92,12 @@ Ingestor::Ingestor(Store* store, std::shared_ptr<const Allowlist> allowlist,
                    Options options)
     : store_(store),
       allowlist_(std::move(allowlist)),
-      options_(std::move(options)) {}
+      options_(std::move(options)) {
+  assert(store_ != nullptr && allowlist_ != nullptr);
+}
 
 void Ingestor::SetAllowlist(std::shared_ptr<const Allowlist> allowlist) {
+  assert(allowlist != nullptr);
   allowlist_ = std::move(allowlist);
 }
 
@@ -198,6 +204,8 @@ Status Ingestor::ApplyValid(ValidationResult* result, int64_t now,
         ApplyWithPending(&result->batch, counters, now, applied, &refused);
     if (!s.ok() || *applied != ApplyResult::kOutOfRange) return s;
     // Only the events' deltas can be refused: pum's own counters are small.
+    // (The store lists refused deltas in ascending order.)
+    assert(std::is_sorted(refused.counters.begin(), refused.counters.end()));
     while (!refused.counters.empty() &&
            refused.counters.back() >= result->batch.counters.size()) {
       refused.counters.pop_back();
@@ -244,6 +252,7 @@ Status Ingestor::ApplyWithPending(Batch* batch, const Counters& counters,
   AppendCounters(counters, batch);
   AppendCounters(pending_, batch);
   Status s = store_->Apply(*batch, now, result, refused);
+  assert(batch->counters.size() >= own);
   batch->counters.resize(own);
   if (!s.ok()) {
     last_failure_ = now;

@@ -1,6 +1,7 @@
 // Ingestor: one HTTP request to pum-ingest -> its answer, with the batch
 // applied to the store. Transport-free (FastCGI lives in fcgi_server), so
-// that every answer of PRODUCT.md's table can be tested directly.
+// that every answer of the wire format's status table (the user
+// documentation) can be tested directly.
 //
 // Contract:
 //   - Methods: POST carries a batch; OPTIONS answers a CORS preflight with
@@ -82,7 +83,8 @@ struct Response {
 
 class Ingestor {
  public:
-  // `store` must outlive the Ingestor.
+  // `store` must outlive the Ingestor; neither it nor `allowlist` may be
+  // null.
   Ingestor(Store* store, std::shared_ptr<const Allowlist> allowlist,
            Options options);
 
@@ -92,11 +94,13 @@ class Ingestor {
   // Answers `request`; `now` is unix seconds.
   Response Handle(const Request& request, int64_t now);
 
-  // Replaces the allowlist for the following requests.
+  // Replaces the allowlist (not null) for the following requests.
   void SetAllowlist(std::shared_ptr<const Allowlist> allowlist);
   std::shared_ptr<const Allowlist> allowlist() const { return allowlist_; }
 
-  // Tries to write the internal counters kept in memory.
+  // Tries to write the internal counters kept in memory (OK at once when
+  // there are none); on failure they stay in memory and the store's error
+  // is returned.
   Status Flush(int64_t now);
 
   // How many internal counter series wait in memory (for tests).

@@ -1,12 +1,17 @@
-// pum-ingest: the FastCGI worker. Reads the settings (PRODUCT.md,
-// "Command-line contract"), loads the allowlist, opens the store and serves
-// batches until SIGTERM or SIGINT.
+// pum-ingest: the FastCGI worker. Reads its settings (schema/config), loads
+// the allowlist, opens the store and serves batches until SIGTERM or
+// SIGINT; it logs with schema/base/log (--log.level, --log.format).
 //
-// Exit codes: 0 after a clean stop (or --help, or --check-config that found
-// nothing wrong), 1 when the allowlist, the store or the socket cannot be
-// used, 2 for a bad command line.
+// --help and --version print to stdout; a bad command line is one line on
+// stderr; --check-config prints its findings for a human (problems and
+// warnings on stderr, "configuration OK" on stdout).
+//
+// Exit codes: 0 after a clean stop (or --help, --version, or a
+// --check-config that found nothing wrong), 1 when the allowlist, the store
+// or the socket cannot be used, 2 for a bad command line (1 under
+// --check-config, as nginx -t).
 #include <cstdio>
-#include <ctime>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -14,54 +19,91 @@
 #include "fcgi-ingest/fcgi_server.h"
 #include "fcgi-ingest/ingestor.h"
 #include "schema/allowlist/allowlist.h"
+#include "schema/base/build_info.h"
+#include "schema/base/log.h"
 #include "schema/config/config.h"
+#include "schema/config/program_main.h"
 #include "schema/store/store.h"
 
+namespace pum {
 namespace {
 
-int Fail(const std::string& message, int code) {
-  std::fprintf(stderr, "pum-ingest: %s\n", message.c_str());
-  return code;
+constexpr Program kProgram = Program::kIngest;
+
+int CheckConfig(const Options& options) {
+  Allowlist allowlist;
+  Status s = Allowlist::LoadDir(options.metrics_dir, &allowlist);
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 1;
+  }
+  if (allowlist.metrics().empty()) {
+    std::fprintf(stderr, "warning: %s: %s\n", options.metrics_dir.c_str(),
+                 kNoMetricsWarning);
+  }
+  std::printf("pum-ingest: configuration OK (%zu metrics)\n",
+              allowlist.metrics().size());
+  return 0;
+}
+
+int Run(const Options& options) {
+  LogDebug("settings", {{"config_file", options.config_file},
+                        {"storage_path", options.storage_path},
+                        {"metrics_dir", options.metrics_dir},
+                        {"listen", options.listen},
+                        {"max_body_bytes", options.max_body_bytes},
+                        {"strict", options.strict ? "true" : "false"}});
+  std::string fingerprint = AllowlistFingerprint(options.metrics_dir);
+  auto allowlist = std::make_shared<Allowlist>();
+  Status s = Allowlist::LoadDir(options.metrics_dir, allowlist.get());
+  if (!s.ok()) {
+    LogError("cannot load the allowlist",
+             {{"dir", options.metrics_dir}, {"err", s.message()}});
+    return 1;
+  }
+  const size_t metrics = allowlist->metrics().size();
+  if (metrics == 0) LogWarn(kNoMetricsWarning, {{"dir", options.metrics_dir}});
+
+  StoreOptions store_options;
+  store_options.busy_timeout_ms = options.busy_timeout_ms;
+  store_options.synchronous_full = options.synchronous_full;
+  std::unique_ptr<Store> store;
+  s = Store::Open(options.storage_path, store_options, &store);
+  if (!s.ok()) {
+    LogError("cannot open the store",
+             {{"path", options.storage_path}, {"err", s.message()}});
+    return 1;
+  }
+
+  Ingestor ingestor(store.get(), std::move(allowlist), options);
+  FcgiServer server(&ingestor, options, std::move(fingerprint));
+  s = server.Open();
+  if (!s.ok()) {
+    LogError("cannot listen", {{"err", s.message()}});
+    return 1;
+  }
+  const BuildInfo build = ThisBuild();
+  LogInfo("serving FastCGI requests",
+          {{"version", build.version},
+           {"revision", build.revision},
+           {"listen",
+            options.listen.empty() ? "file descriptor 0" : options.listen},
+           {"metrics", metrics}});
+  s = server.Run();
+  if (!s.ok()) {
+    LogError("stopped serving", {{"err", s.message()}});
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace
+}  // namespace pum
 
 int main(int argc, char** argv) {
-  const std::string program = "pum-ingest";
-  pum::Options options;
-  pum::Status s = pum::ParseCommandLine(argc, argv, &options);
-  if (!s.ok()) {
-    std::fprintf(stderr, "pum-ingest: %s\n\n%s", s.message().c_str(),
-                 pum::Usage(program).c_str());
-    return 2;
-  }
-  if (options.help) {
-    std::fputs(pum::Usage(program).c_str(), stdout);
-    return 0;
-  }
-
-  std::string fingerprint = pum::AllowlistFingerprint(options.metrics_dir);
-  auto allowlist = std::make_shared<pum::Allowlist>();
-  s = pum::Allowlist::LoadDir(options.metrics_dir, allowlist.get());
-  if (!s.ok()) return Fail(s.message(), 1);
-  if (options.check_config) {
-    std::printf("pum-ingest: configuration OK (%zu metrics)\n",
-                allowlist->metrics().size());
-    return 0;
-  }
-
-  pum::StoreOptions store_options;
-  store_options.busy_timeout_ms = options.busy_timeout_ms;
-  store_options.synchronous_full = options.synchronous_full;
-  std::unique_ptr<pum::Store> store;
-  s = pum::Store::Open(options.storage_path, store_options, &store);
-  if (!s.ok()) return Fail(s.message(), 1);
-
-  pum::Ingestor ingestor(store.get(), std::move(allowlist), options);
-  pum::FcgiServer server(&ingestor, options, std::move(fingerprint));
-  s = server.Open();
-  if (!s.ok()) return Fail(s.message(), 1);
-  s = server.Run();
-  if (!s.ok()) return Fail(s.message(), 1);
-  return 0;
+  pum::ProgramActions actions;
+  actions.check_config = pum::CheckConfig;
+  actions.run = pum::Run;
+  actions.build = pum::ThisBuild();
+  return pum::ProgramMain(pum::kProgram, argc, argv, actions);
 }

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cmath>
 #include <cstddef>
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -264,6 +265,9 @@ template <typename Delta>
 void RemoveDeltas(const std::vector<size_t>& indices, std::vector<Delta>* items,
                   std::vector<std::vector<size_t>>* events,
                   std::vector<size_t>* moved) {
+  // Ascending and unique: erasing from the back keeps the others valid.
+  assert(std::adjacent_find(indices.begin(), indices.end(),
+                            std::greater_equal<size_t>()) == indices.end());
   for (auto i = indices.rbegin(); i != indices.rend(); ++i) {
     assert(*i < items->size() && items->size() == events->size());
     moved->insert(moved->end(), (*events)[*i].begin(), (*events)[*i].end());

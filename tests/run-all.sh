@@ -8,6 +8,7 @@
 # Suites: every GoogleTest binary $BUILD/tests/*_test, the integration tests
 # (node --test tests/integration/, against $BUILD/pum-ingest and
 # $BUILD/pum-exporter with real nginx, spawn-fcgi, sqlite3 and promtool), the
+# documentation's links (node --test tests/docs/), the
 # browser client's unit and size-budget tests (node --test client-js/test/),
 # the type check of the browser client (tsc -p client-js), the browser
 # tests (node --test tests/browser/: $BUILD/pum.js in Debian's
@@ -188,6 +189,9 @@ fi
 if [ -d tests/deploy ]; then
   node_suite deploy tests/deploy/ --test-concurrency=2
 fi
+
+# --- documentation: every relative link resolves, every page is linked
+node_suite docs tests/docs/
 
 # --- fuzz targets: replay of the committed corpora (no fuzzing)
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}

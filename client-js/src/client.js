@@ -16,14 +16,13 @@ import { api } from './auto/api.js';
  * The part of the window a client uses; tests pass a fake.
  * @typedef {Pick<Window & typeof globalThis, 'fetch' | 'navigator' | 'document' | 'sessionStorage' | 'location' |
  *   'crypto' | 'performance' | 'setTimeout' | 'clearTimeout' | 'setInterval' | 'clearInterval' | 'addEventListener' |
- *   'removeEventListener'> & {XMLHttpRequest?: {prototype: XMLHttpRequest}}} Env
+ *   'removeEventListener' | 'console'> & {XMLHttpRequest?: {prototype: XMLHttpRequest}}} Env
  *
  * One batch waiting for its acknowledgement.
  * @typedef {object} Entry
  * @property {string} body the request body, with its client id and seq: a
  *   retry sends exactly this, so the server can tell it has it already
- * @property {Promise<number>} [inFlight] the status of the fetch
- *   under way (0 for no answer)
+ * @property {Promise<unknown>} [inFlight] the fetch under way
  * @property {boolean} [beaconed] handed to sendBeacon (see "Beacons" below)
  */
 
@@ -77,11 +76,22 @@ const DROPPED = 'browser_client_dropped_events_total';
  * kept.
  *
  * The client id is random and new for every client (every page load): 128
- * bits from crypto.getRandomValues in base 36, about 26 characters of
- * [0-9a-z] (the server takes 1-64 characters of [A-Za-z0-9_-]); without Web
- * Crypto, Math.random and the time. It identifies no user and is kept
- * nowhere but in the page (and, inside unsent batches, in the tab's
- * sessionStorage).
+ * bits from crypto.getRandomValues, four 32-bit numbers in decimal joined
+ * by '-', at most 43 characters of [0-9-] (the server takes 1-64
+ * characters of [A-Za-z0-9_-]); without Web Crypto, Math.random and the
+ * time. It identifies no user and is kept nowhere but in the page (and,
+ * inside unsent batches, in the tab's sessionStorage).
+ *
+ * Debug mode (options.debug): every answer other than 204 — a 200 whose
+ * `rejected` list names the events the allowlist refused ({index, reason}),
+ * a 4xx or a 5xx — is shown with one console.warn: the url, the status, the
+ * answer (or {} when it has no JSON body) and the batch's events, so that
+ * `events[index]` is the refused event with its metric name. A page author
+ * sees at once why a metric never shows up (the server counts the same
+ * rejections in pum_ingest_events_rejected_total{reason}). Beacons have no
+ * answer and show nothing. Without debug, pum.js never writes to the
+ * console. (The size budget is why the warning prints the events beside the
+ * answer rather than joining each rejection to its event.)
  *
  * Errors: browser_errors_total{kind} counts the window's 'error' events
  * (uncaught exceptions; resource load errors do not bubble to window and are
@@ -109,7 +119,7 @@ export function createClient(options, g) {
   /** what stop() undoes: listeners, the interval, the fetch/XHR wrappers */
   const cleanups = /** @type {(() => void)[]} */ ([]);
   const clientId =
-    attempt(() => Array.from(env.crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(36)).join('')) ||
+    attempt(() => env.crypto.getRandomValues(new Uint32Array(4)).join('-')) ||
     Math.random().toString(36).slice(2) + Date.now().toString(36);
   let seq = 0;
   let live = true;
@@ -154,17 +164,16 @@ export function createClient(options, g) {
 
   /** @param {Entry} entry */
   const send = (entry) => {
-    const status = new Promise((resolve) =>
+    // the Response; undefined when there was none (a network error)
+    const answered = new Promise((resolve) =>
       resolve(post(url, { method: 'POST', body: entry.body, keepalive: true })),
-    ).then(
-      (response) => /** @type {Response} */ (response).status,
-      () => 0,
-    );
-    entry.inFlight = status;
-    return status.then(
-      safe((answer) => {
+    ).catch(() => {});
+    entry.inFlight = answered;
+    return answered.then(
+      safe((/** @type {Response | void} */ response) => {
         entry.inFlight = undefined;
-        const result = outcome(answer);
+        const status = response ? response.status : 0;
+        const result = outcome(status);
         if (result == 'retry') {
           // One timer for the whole queue: the next attempt is whatever is oldest then.
           if (!backoffTimer && live) {
@@ -186,6 +195,14 @@ export function createClient(options, g) {
           }
         }
         pump();
+        // Debug mode (see above), last: should it throw, only the warning is lost.
+        if (o.debug && status && status != 204) {
+          /** @type {Response} */ (response)
+            .json()
+            .catch(() => ({}))
+            .then((answer) => env.console.warn('pum:', url, status, answer, JSON.parse(entry.body).events))
+            .catch(() => {});
+        }
       }),
     );
   };

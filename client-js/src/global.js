@@ -47,7 +47,7 @@ const COMMANDS = /^(increment|observe|flush)$/;
 
 /** @param {HTMLOrSVGScriptElement | null} script */
 function optionsOf(script) {
-  const data = (script && script.dataset) || {};
+  const data = script?.dataset || {};
   /** @type {NonNullable<Options['auto']>} */
   const auto = {};
   if (data.apiHosts) auto.api = { hosts: data.apiHosts.split(/\s*,\s*/) };
@@ -55,7 +55,7 @@ function optionsOf(script) {
     /** @type {Record<string, unknown>} */ (auto)[name] = false;
   }
   // '' for an inline script (a snippet that inlines pum.js): no origin to take
-  const src = script ? /** @type {HTMLScriptElement} */ (script).src : '';
+  const src = /** @type {HTMLScriptElement | null} */ (script)?.src;
   return {
     url: data.url || (src && new URL('/record', src).href),
     interval: Number(data.interval),
@@ -74,18 +74,19 @@ function start(stub) {
   const options = optionsOf(document.currentScript);
   if (stub.aggregatorServerRoot) options.url = stub.aggregatorServerRoot + '/record';
   const client = createClient({ ...options, ...stub.o }, window);
-  /**
-   * @param {string} name
-   * @param {string} [metric]
-   * @param {Labels} [labels]
-   * @param {number} [value]
-   */
-  function run(name, metric, labels, value) {
-    // A pattern, not a lookup in `client`: 'toString', 'constructor'... are not commands.
-    if (COMMANDS.test(name)) return /** @type {any} */ (client)[name](metric, labels, value);
-  }
   /** @type {CommandFunction} */
-  const command = safe(run);
+  const command = safe(
+    /**
+     * @param {string} name
+     * @param {string} [metric]
+     * @param {Labels} [labels]
+     * @param {number} [value]
+     */
+    (name, metric, labels, value) => {
+      // A pattern, not a lookup in `client`: 'toString', 'constructor'... are not commands.
+      if (COMMANDS.test(name)) return /** @type {any} */ (client)[name](metric, labels, value);
+    },
+  );
   return { makeCounter: client.counter, makeHistogram: client.histogram, flush: client.flush, command };
 }
 

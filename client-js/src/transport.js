@@ -20,12 +20,12 @@
  * @param {number} status the HTTP status; 0 when there was no answer
  * @returns {Outcome}
  */
-export function outcome(status) {
+export const outcome = (status) => {
   if (status >= 200 && status < 300) return 'done';
   if (status == 409) return 'too_old';
   if (status && status < 500 && status != 408 && status != 429) return 'send_failed';
   return 'retry';
-}
+};
 
 /**
  * The delay in ms before retry number `attempt` (0-based) of a batch: 1 s

@@ -40,8 +40,9 @@ export const settle = async () => {
 
 /**
  * fakeEnv({respond}) -> env. env.g is the global to hand to createClient.
- * respond(request) returns a status (number), 'network' (fetch rejects with a
- * TypeError) or a promise of those; default 204.
+ * respond(request) returns a status (number), {status, body} (an answer with
+ * a body, text), 'network' (fetch rejects with a TypeError) or a promise of
+ * those; default 204. env.warnings: the console.warn calls' arguments.
  * env.posts: the fetch requests {url, body, init, json}; env.beacons: the
  * sendBeacon calls {url, body, json}; env.advance(ms) runs the timers due.
  */
@@ -52,6 +53,7 @@ export const fakeEnv = (opts = {}) => {
   const env = {
     posts: [],
     beacons: [],
+    warnings: [],
     respond: opts.respond || (() => 204),
     beaconResult: true,
     get now() {
@@ -73,6 +75,8 @@ export const fakeEnv = (opts = {}) => {
     },
   };
   const g = eventTarget({
+    // what pum writes to the console (debug mode only): env.warnings
+    console: { warn: (...args) => void env.warnings.push(args) },
     document,
     navigator,
     sessionStorage: storage(),
@@ -89,9 +93,12 @@ export const fakeEnv = (opts = {}) => {
         req.json = JSON.parse(init.body);
       } catch (e) {}
       env.posts.push(req);
-      const r = (req.status = await env.respond(req));
-      if (r === 'network') throw new TypeError('Failed to fetch');
-      return { status: r, ok: r >= 200 && r < 300, type: 'cors' };
+      const answer = await env.respond(req);
+      if (answer === 'network') throw new TypeError('Failed to fetch');
+      // a status, or {status, body} for an answer with a body (text)
+      const { status: r, body = '' } = typeof answer == 'object' ? answer : { status: answer };
+      req.status = r;
+      return { status: r, ok: r >= 200 && r < 300, type: 'cors', json: async () => JSON.parse(body) };
     },
   });
   g.window = g;

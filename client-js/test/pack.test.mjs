@@ -45,6 +45,8 @@ test('npm pack ships the sources, the built files and the types, nothing else', 
   const files = packed.files.map((f) => f.path).sort();
   for (const f of [
     'package.json',
+    'LICENSE',
+    'README.md',
     'pum.d.ts',
     'snippet.html',
     'src/index.js',
@@ -183,4 +185,9 @@ test('its types reject misuse, each line of it', () => {
     [],
     `lines tsc accepted:\n${r.stdout}`,
   );
+});
+
+test("the package's LICENSE is the repository's", () => {
+  const here = new URL('..', import.meta.url).pathname;
+  assert.equal(readFileSync(join(here, 'LICENSE'), 'utf8'), readFileSync(join(here, '..', 'LICENSE'), 'utf8'));
 });

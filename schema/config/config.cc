@@ -25,32 +25,11 @@ bool AllDigits(std::string_view s) {
                                    [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// Checks "HOST:PORT" (HOST may be empty, a name, IPv4 or [IPv6]; PORT
-// 0..65535). Returns the problem, or "" if fine.
+// Checks a HOST:PORT; returns the problem (naming the value) or "".
 std::string CheckHostPort(std::string_view address) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos) return "is not HOST:PORT";
-  std::string_view host = address.substr(0, colon);
-  std::string_view port = address.substr(colon + 1);
-  if (!AllDigits(port) || port.size() > 5 ||
-      std::stol(std::string(port)) > 65535) {
-    return "has no valid port (0..65535) after the last ':'";
-  }
-  bool bracketed =
-      host.size() >= 2 && host.front() == '[' && host.back() == ']';
-  if (!bracketed && host.find(':') != std::string_view::npos) {
-    return "needs brackets around an IPv6 host, as in [::1]:9102";
-  }
-  return "";
-}
-
-// Checks a --listen value: "", "unix:/path" or HOST:PORT.
-std::string CheckListen(std::string_view listen) {
-  if (listen.empty()) return "";
-  if (listen.compare(0, 5, "unix:") == 0) {
-    return listen.size() > 5 ? "" : "needs a path after \"unix:\"";
-  }
-  return CheckHostPort(listen);
+  HostPort parsed;
+  Status status = ParseHostPort(address, &parsed);
+  return status.ok() ? "" : status.message();
 }
 
 // Checks one CORS origin: "*", "null" or scheme://host[:port] with no path.
@@ -122,7 +101,7 @@ std::string SetSynchronous(const JsonNode& value, Options* out) {
 std::string SetListenAddress(const JsonNode& value, Options* out) {
   if (!value.IsString()) return TypeProblem(value, JsonNode::Type::kString);
   std::string problem = CheckHostPort(value.string);
-  if (!problem.empty()) return Quote(value.string) + " " + problem;
+  if (!problem.empty()) return problem;
   out->web_listen_address = value.string;
   return "";
 }
@@ -220,62 +199,103 @@ std::string FlagMaxBodyBytes(const std::string& value, Options* out) {
   return "";
 }
 
+std::string FlagListen(const std::string& value, Options* out) {
+  if (!value.empty()) {
+    FcgiListen parsed;
+    Status status = ParseFcgiListen(value, &parsed);
+    if (!status.ok()) return status.message();
+  }
+  out->listen = value;
+  return "";
+}
+
+std::string FlagWebListenAddress(const std::string& value, Options* out) {
+  std::string problem = CheckHostPort(value);
+  if (problem.empty()) out->web_listen_address = value;
+  return problem;
+}
+
+std::string FlagLogLevel(const std::string& value, Options* out) {
+  if (ParseLogLevel(value, &out->log_level)) return "";
+  return "needs debug, info, warn or error, not " + Quote(value);
+}
+
+std::string FlagLogFormat(const std::string& value, Options* out) {
+  if (ParseLogFormat(value, &out->log_format)) return "";
+  return "needs logfmt or json, not " + Quote(value);
+}
+
+// Which binaries take a flag.
+constexpr unsigned kIngest = 1;
+constexpr unsigned kExporter = 2;
+constexpr unsigned kBoth = kIngest | kExporter;
+
+unsigned ProgramBit(Program program) {
+  return program == Program::kIngest ? kIngest : kExporter;
+}
+
 struct Flag {
   const char* name;
+  unsigned programs;       // kIngest, kExporter or kBoth
   const char* value_name;  // null for a flag that takes no value
-  const char* help;
+  const char* help;        // one line
   FlagSetter set;
-  std::string (*default_text)(const Options& defaults);
+  std::string (*default_text)(const Options& defaults);  // null: none shown
 };
 
+// In the order --help lists them.
 const Flag kFlags[] = {
-    {"config.file", "FILE", "the settings file (pum.json)",
+    {"config.file", kBoth, "FILE",
+     "the settings file (pum.json); flags override it",
      [](const std::string& v, Options* o) {
        return FlagPath(v, &o->config_file);
      },
      [](const Options&) { return std::string("none"); }},
-    {"storage.path", "FILE", "the SQLite database, created if absent",
+    {"storage.path", kBoth, "FILE", "the SQLite database, created if absent",
      [](const std::string& v, Options* o) {
        return FlagPath(v, &o->storage_path);
      },
      [](const Options& d) { return d.storage_path; }},
-    {"metrics.dir", "DIR", "the allowlist directory of *.json files",
+    {"metrics.dir", kBoth, "DIR", "the allowlist directory of *.json files",
      [](const std::string& v, Options* o) {
        return FlagPath(v, &o->metrics_dir);
      },
      [](const Options& d) { return d.metrics_dir; }},
-    {"max-body-bytes", "N", "pum-ingest: the largest request body it reads",
-     FlagMaxBodyBytes,
+    {"listen", kIngest, "ADDR", "unix:/path or HOST:PORT to listen on",
+     FlagListen,
+     [](const Options&) { return std::string("file descriptor 0"); }},
+    {"max-body-bytes", kIngest, "N",
+     "the largest request body read; a larger one gets 413", FlagMaxBodyBytes,
      [](const Options& d) { return std::to_string(d.max_body_bytes); }},
-    {"listen", "ADDR", "pum-ingest: unix:/path or HOST:PORT to accept on",
-     [](const std::string& v, Options* o) {
-       std::string problem = CheckListen(v);
-       if (problem.empty()) o->listen = v;
-       return problem.empty() ? problem : Quote(v) + " " + problem;
-     },
-     [](const Options&) { return std::string("FastCGI on fd 0"); }},
-    {"web.listen-address", "HOST:PORT",
-     "pum-exporter: where /metrics is served",
-     [](const std::string& v, Options* o) {
-       std::string problem = CheckHostPort(v);
-       if (problem.empty()) o->web_listen_address = v;
-       return problem.empty() ? problem : Quote(v) + " " + problem;
-     },
+    {"web.listen-address", kExporter, "HOST:PORT",
+     "where /metrics and the landing page are served", FlagWebListenAddress,
      [](const Options& d) { return d.web_listen_address; }},
-    {"web.config.file", "FILE",
-     "pum-exporter: TLS and basic auth (exporter-toolkit format)",
+    {"web.config.file", kExporter, "FILE",
+     "TLS and basic auth (Prometheus exporter-toolkit format)",
      [](const std::string& v, Options* o) {
        return FlagPath(v, &o->web_config_file);
      },
      [](const Options&) { return std::string("none"); }},
-    {"check-config", nullptr,
-     "pum-exporter: check the settings and the allowlist, then exit",
+    {"check-config", kBoth, nullptr,
+     "check the settings and the allowlist, print what is wrong, and exit",
      [](const std::string&, Options* o) {
        o->check_config = true;
        return std::string();
      },
      nullptr},
-    {"help", nullptr, "show this text",
+    {"log.level", kBoth, "LEVEL",
+     "the lowest level logged: debug, info, warn or error", FlagLogLevel,
+     [](const Options& d) { return std::string(LogLevelName(d.log_level)); }},
+    {"log.format", kBoth, "FORMAT", "the log lines' format: logfmt or json",
+     FlagLogFormat,
+     [](const Options& d) { return std::string(LogFormatName(d.log_format)); }},
+    {"version", kBoth, nullptr, "print the version and exit",
+     [](const std::string&, Options* o) {
+       o->version = true;
+       return std::string();
+     },
+     nullptr},
+    {"help", kBoth, nullptr, "print this text and exit",
      [](const std::string&, Options* o) {
        o->help = true;
        return std::string();
@@ -290,13 +310,26 @@ const Flag* FindFlag(std::string_view name) {
   return nullptr;
 }
 
+// The error for --`name`, which `program` does not take.
+Status UnknownFlag(Program program, const std::string& name) {
+  std::string message = "unknown flag --" + name;
+  const Flag* flag = FindFlag(name);
+  if (flag != nullptr) {
+    Program other =
+        program == Program::kIngest ? Program::kExporter : Program::kIngest;
+    message += std::string(" (a flag of ") + ProgramName(other) + ", not of " +
+               ProgramName(program) + ")";
+  }
+  return Status::InvalidArgument(message);
+}
+
 struct FlagValue {
   const Flag* flag;
   std::string value;
 };
 
-// Splits argv into known flags and their values.
-Status ScanFlags(int argc, const char* const* argv,
+// Splits argv into `program`'s flags and their values.
+Status ScanFlags(Program program, int argc, const char* const* argv,
                  std::vector<FlagValue>* out) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -308,8 +341,8 @@ Status ScanFlags(int argc, const char* const* argv,
     size_t eq = arg.find('=');
     std::string name = arg.substr(2, eq == std::string::npos ? eq : eq - 2);
     const Flag* flag = FindFlag(name);
-    if (flag == nullptr) {
-      return Status::InvalidArgument("unknown flag --" + name);
+    if (flag == nullptr || (flag->programs & ProgramBit(program)) == 0) {
+      return UnknownFlag(program, name);
     }
     FlagValue fv{flag, ""};
     if (flag->value_name == nullptr) {
@@ -380,20 +413,23 @@ Status ApplyConfigText(const std::string& text, const std::string& filename,
   return Status::Ok();
 }
 
-Status ParseCommandLine(int argc, const char* const* argv, Options* out) {
+Status ParseCommandLine(Program program, int argc, const char* const* argv,
+                        Options* out) {
   Options options = *out;
   const char* env = std::getenv("PUM_CONFIG_PATH");
   if (env != nullptr && *env != '\0') options.metrics_dir = env;
   std::vector<FlagValue> flags;
-  Status status = ScanFlags(argc, argv, &flags);
+  Status status = ScanFlags(program, argc, argv, &flags);
   if (!status.ok()) return status;
   const FlagValue* config = nullptr;
-  bool help = false;
+  bool help_or_version = false;
   for (const FlagValue& fv : flags) {
     if (fv.flag == FindFlag("config.file")) config = &fv;
-    if (fv.flag == FindFlag("help")) help = true;
+    if (fv.flag == FindFlag("help") || fv.flag == FindFlag("version")) {
+      help_or_version = true;
+    }
   }
-  if (config != nullptr && !help) {
+  if (config != nullptr && !help_or_version) {
     if (config->value.empty()) {
       return Status::InvalidArgument("flag --config.file needs a value");
     }
@@ -411,13 +447,28 @@ Status ParseCommandLine(int argc, const char* const* argv, Options* out) {
   return Status::Ok();
 }
 
-std::string Usage(const std::string& program) {
+const char kNoMetricsWarning[] =
+    "the allowlist has no metrics (no *.json file in the directory, or none "
+    "defines one): every event will be rejected as unknown_metric";
+
+const char* ProgramName(Program program) {
+  return program == Program::kIngest ? "pum-ingest" : "pum-exporter";
+}
+
+std::string Usage(Program program) {
   const Options defaults;
-  std::string out = "Usage: " + program +
-                    " [flags]\n\nFlags take --name=value or --name value; a "
-                    "flag overrides the\nsetting of the same name in "
-                    "--config.file.\n\n";
+  const std::string name = ProgramName(program);
+  std::string out = "Usage: " + name + " [flags]\n\n";
+  out += program == Program::kIngest
+             ? "The FastCGI worker of pum: it checks the batches that browsers "
+               "post against\nthe allowlist and adds them to the store.\n\n"
+             : "The exporter of pum: it serves the totals of the store on "
+               "/metrics for\nPrometheus.\n\n";
+  out +=
+      "Flags take --name=value or --name value; a flag overrides the setting "
+      "of the\nsame name in --config.file.\n\n";
   for (const Flag& flag : kFlags) {
+    if ((flag.programs & ProgramBit(program)) == 0) continue;
     out += std::string("  --") + flag.name;
     if (flag.value_name != nullptr) out += std::string("=") + flag.value_name;
     out += std::string("\n        ") + flag.help;
@@ -431,6 +482,43 @@ std::string Usage(const std::string& program) {
       "unless --metrics.dir or metrics_dir in\n        --config.file says "
       "otherwise\n";
   return out;
+}
+
+std::string FcgiListen::BindPath() const {
+  if (!unix_path.empty()) return unix_path;
+  return tcp.host + ":" + std::to_string(tcp.port);
+}
+
+Status ParseFcgiListen(std::string_view listen, FcgiListen* out) {
+  FcgiListen parsed;
+  if (listen.compare(0, 5, "unix:") == 0) {
+    parsed.unix_path = std::string(listen.substr(5));
+    if (parsed.unix_path.empty()) {
+      return Status::InvalidArgument(Quote(listen) +
+                                     " needs a path after \"unix:\"");
+    }
+    if (parsed.unix_path.find(':') != std::string::npos) {
+      return Status::InvalidArgument(
+          Quote(listen) +
+          " has a ':' in its path, which libfcgi would read as HOST:PORT");
+    }
+  } else {
+    Status status = ParseHostPort(listen, &parsed.tcp);
+    if (!status.ok()) return status;
+    if (parsed.tcp.ipv6) {
+      return Status::InvalidArgument(
+          Quote(listen) +
+          " is IPv6, which libfcgi cannot listen on (use an IPv4 address, "
+          "a name or unix:/path)");
+    }
+    if (parsed.tcp.port == 0) {
+      return Status::InvalidArgument(
+          Quote(listen) +
+          " needs a port from 1 to 65535 (libfcgi reads port 0 as a path)");
+    }
+  }
+  *out = std::move(parsed);
+  return Status::Ok();
 }
 
 }  // namespace pum

@@ -12,21 +12,32 @@
 // "upkeep_interval_seconds"). An unknown key, a value of the wrong type or
 // out of range is an error naming "file:line".
 //
-// Flags take --name=value or --name value: --config.file, --storage.path,
-// --metrics.dir, --max-body-bytes, --listen, --web.listen-address,
-// --web.config.file,
-// --check-config, --help. An unknown flag is an error.
+// Flags take --name=value or --name value. Each binary has its own set
+// (Usage() lists them): both take --config.file, --storage.path,
+// --metrics.dir, --check-config, --log.level, --log.format, --version and
+// --help (or -h); pum-ingest also --listen and --max-body-bytes;
+// pum-exporter also --web.listen-address and --web.config.file. An unknown
+// flag, or one of the other binary's, is an error naming it.
 #ifndef PUM_SCHEMA_CONFIG_CONFIG_H_
 #define PUM_SCHEMA_CONFIG_CONFIG_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "schema/base/host_port.h"
+#include "schema/base/log.h"
 #include "schema/base/status.h"
 
 namespace pum {
+
+// Whose command line is parsed.
+enum class Program { kIngest, kExporter };
+
+// "pum-ingest" or "pum-exporter".
+const char* ProgramName(Program program);
 
 struct Options {
   // The SQLite database; created with its schema if absent.
@@ -43,10 +54,14 @@ struct Options {
   // pum-exporter: the web configuration (TLS, basic auth) in the
   // Prometheus exporter-toolkit format; "" = plain HTTP, no auth.
   std::string web_config_file;
-  // pum-exporter: validate the configuration and exit.
+  // Validate the configuration and exit.
   bool check_config = false;
-  // --help was given.
+  // --help or --version was given (the config file is then not read).
   bool help = false;
+  bool version = false;
+  // --log.level and --log.format.
+  LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kLogfmt;
 
   // The largest request body pum-ingest reads; larger ones get 413.
   size_t max_body_bytes = 65536;
@@ -69,15 +84,41 @@ struct Options {
   int upkeep_interval_seconds = 10;
 };
 
-// Reads the environment, the --config.file and the flags into `out`.
-Status ParseCommandLine(int argc, const char* const* argv, Options* out);
+// The warning both binaries log (and --check-config prints) when the
+// allowlist directory loads with no metrics: not an error, but every event
+// is then rejected as unknown_metric.
+extern const char kNoMetricsWarning[];
+
+// Reads the environment, the --config.file and `program`'s flags into
+// `out`. On failure `out` is unchanged and the message names the flag, or
+// the file and line of pum.json, that is wrong. With --help or --version
+// the --config.file is not read.
+Status ParseCommandLine(Program program, int argc, const char* const* argv,
+                        Options* out);
 
 // Applies the settings in pum.json text to `out`; `filename` for messages.
 Status ApplyConfigText(const std::string& text, const std::string& filename,
                        Options* out);
 
-// The usage text for --help.
-std::string Usage(const std::string& program);
+// `program`'s --help text: what it is, then each of its flags with a line
+// of help and its default.
+std::string Usage(Program program);
+
+// pum-ingest's --listen (not empty): "unix:/path" or HOST:PORT
+// (host_port.h) with an IPv4 address or a name and a port from 1 to 65535.
+// libfcgi cannot listen on IPv6 and reads a port of 0, or a ':' in a path,
+// as a socket path, so those are errors.
+struct FcgiListen {
+  std::string unix_path;  // set for "unix:/path"
+  HostPort tcp;           // else
+
+  // FCGX_OpenSocket()'s argument: the path, or "HOST:PORT" (an empty host
+  // is every interface).
+  std::string BindPath() const;
+};
+
+// Parses a --listen value. Errors start with the quoted value.
+Status ParseFcgiListen(std::string_view listen, FcgiListen* out);
 
 }  // namespace pum
 

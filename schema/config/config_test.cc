@@ -16,6 +16,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // Sets (or unsets, with null) an environment variable for one scope.
@@ -45,12 +46,22 @@ class ScopedEnv {
   std::string old_;
 };
 
-Status Parse(std::vector<std::string> args, Options* out) {
-  args.insert(args.begin(), "pum-test");
+Status Parse(Program program, std::vector<std::string> args, Options* out) {
+  args.insert(args.begin(), ProgramName(program));
   std::vector<const char*> argv;
   for (const std::string& a : args) argv.push_back(a.c_str());
   argv.push_back(nullptr);
-  return ParseCommandLine(static_cast<int>(args.size()), argv.data(), out);
+  return ParseCommandLine(program, static_cast<int>(args.size()), argv.data(),
+                          out);
+}
+
+// The flags both binaries take.
+Status Parse(std::vector<std::string> args, Options* out) {
+  Options ingest = *out;
+  Status status = Parse(Program::kIngest, args, &ingest);
+  Status exporter = Parse(Program::kExporter, args, out);
+  EXPECT_EQ(status.message(), exporter.message());
+  return exporter;
 }
 
 TEST(Config, DefaultsWithoutFlags) {
@@ -65,6 +76,9 @@ TEST(Config, DefaultsWithoutFlags) {
   EXPECT_EQ(options.web_listen_address, "127.0.0.1:9102");
   EXPECT_FALSE(options.check_config);
   EXPECT_FALSE(options.help);
+  EXPECT_FALSE(options.version);
+  EXPECT_EQ(options.log_level, LogLevel::kInfo);
+  EXPECT_EQ(options.log_format, LogFormat::kLogfmt);
   EXPECT_EQ(options.max_body_bytes, 65536u);
   EXPECT_FALSE(options.strict);
   EXPECT_THAT(options.cors_allowed_origins, ElementsAre("*"));
@@ -74,48 +88,73 @@ TEST(Config, DefaultsWithoutFlags) {
 
 TEST(Config, FlagsTakeEitherSyntax) {
   ScopedEnv env("PUM_CONFIG_PATH", nullptr);
-  const std::vector<std::vector<std::string>> spellings = {
+  const std::vector<std::vector<std::string>> ingest = {
       {"--storage.path=/s.db", "--metrics.dir=/m", "--max-body-bytes=1024",
-       "--listen=unix:/run/pum.sock", "--web.listen-address=:9999",
-       "--web.config.file=/w.yml", "--check-config"},
+       "--listen=unix:/run/pum.sock", "--check-config", "--log.level=debug",
+       "--log.format=json"},
       {"--storage.path", "/s.db", "--metrics.dir", "/m", "--max-body-bytes",
-       "1024", "--listen", "unix:/run/pum.sock", "--web.listen-address",
-       ":9999", "--web.config.file", "/w.yml", "--check-config"},
+       "1024", "--listen", "unix:/run/pum.sock", "--check-config",
+       "--log.level", "debug", "--log.format", "json"},
   };
-  for (const auto& args : spellings) {
+  for (const auto& args : ingest) {
     Options options;
-    Status status = Parse(args, &options);
+    Status status = Parse(Program::kIngest, args, &options);
     ASSERT_TRUE(status.ok()) << status.message();
     EXPECT_EQ(options.storage_path, "/s.db");
     EXPECT_EQ(options.metrics_dir, "/m");
     EXPECT_EQ(options.max_body_bytes, 1024u);
     EXPECT_EQ(options.listen, "unix:/run/pum.sock");
+    EXPECT_TRUE(options.check_config);
+    EXPECT_EQ(options.log_level, LogLevel::kDebug);
+    EXPECT_EQ(options.log_format, LogFormat::kJson);
+  }
+  const std::vector<std::vector<std::string>> exporter = {
+      {"--storage.path=/s.db", "--web.listen-address=:9999",
+       "--web.config.file=/w.yml", "--log.level=error"},
+      {"--storage.path", "/s.db", "--web.listen-address", ":9999",
+       "--web.config.file", "/w.yml", "--log.level", "error"},
+  };
+  for (const auto& args : exporter) {
+    Options options;
+    Status status = Parse(Program::kExporter, args, &options);
+    ASSERT_TRUE(status.ok()) << status.message();
+    EXPECT_EQ(options.storage_path, "/s.db");
     EXPECT_EQ(options.web_listen_address, ":9999");
     EXPECT_EQ(options.web_config_file, "/w.yml");
-    EXPECT_TRUE(options.check_config);
+    EXPECT_EQ(options.log_level, LogLevel::kError);
+    EXPECT_FALSE(options.check_config);
   }
 }
 
 TEST(Config, TheLastFlagWins) {
   Options options;
-  ASSERT_TRUE(
-      Parse({"--listen=127.0.0.1:1", "--listen", "[::1]:2"}, &options).ok());
-  EXPECT_EQ(options.listen, "[::1]:2");
+  ASSERT_TRUE(Parse(Program::kIngest,
+                    {"--listen=127.0.0.1:1", "--listen", "unix:/run/2.sock"},
+                    &options)
+                  .ok());
+  EXPECT_EQ(options.listen, "unix:/run/2.sock");
 }
 
-TEST(Config, HelpFlag) {
+TEST(Config, HelpAndVersionFlags) {
   for (const char* flag : {"--help", "-h"}) {
     Options options;
     ASSERT_TRUE(Parse({flag}, &options).ok()) << flag;
     EXPECT_TRUE(options.help) << flag;
+    EXPECT_FALSE(options.version) << flag;
   }
+  Options options;
+  ASSERT_TRUE(Parse({"--version"}, &options).ok());
+  EXPECT_TRUE(options.version);
+  EXPECT_FALSE(options.help);
 }
 
-TEST(Config, HelpDoesNotReadTheConfigFile) {
-  Options options;
-  EXPECT_TRUE(
-      Parse({"--config.file=/nonexistent/pum.json", "--help"}, &options).ok());
-  EXPECT_TRUE(options.help);
+TEST(Config, HelpAndVersionDoNotReadTheConfigFile) {
+  for (const char* flag : {"--help", "--version"}) {
+    Options options;
+    EXPECT_TRUE(
+        Parse({"--config.file=/nonexistent/pum.json", flag}, &options).ok())
+        << flag;
+  }
 }
 
 TEST(Config, FlagErrors) {
@@ -123,13 +162,16 @@ TEST(Config, FlagErrors) {
     std::vector<std::string> args;
     std::string message;
   };
+  // Both binaries answer these the same.
   const Case cases[] = {
       {{"--bogus"}, "unknown flag --bogus"},
       {{"--bogus=1"}, "unknown flag --bogus"},
       {{"--storage_path=/x"}, "unknown flag --storage_path"},
+      {{"--Help"}, "unknown flag --Help"},
       {{"storage.path"},
        "unexpected argument \"storage.path\" (flags start with --)"},
       {{"-x"}, "unexpected argument \"-x\" (flags start with --)"},
+      {{"-v"}, "unexpected argument \"-v\" (flags start with --)"},
       {{"--"}, "unexpected argument \"--\" (flags start with --)"},
       {{"--storage.path"}, "flag --storage.path needs a value"},
       {{"--storage.path", "--check-config"},
@@ -139,54 +181,163 @@ TEST(Config, FlagErrors) {
       {{"--config.file="}, "flag --config.file needs a value"},
       {{"--check-config=true"}, "flag --check-config takes no value"},
       {{"--help=1"}, "flag --help takes no value"},
-      {{"--max-body-bytes=0"},
+      {{"--version=1"}, "flag --version takes no value"},
+      {{"--log.level=verbose"},
+       "flag --log.level needs debug, info, warn or error, not \"verbose\""},
+      {{"--log.level=INFO"},
+       "flag --log.level needs debug, info, warn or error, not \"INFO\""},
+      {{"--log.level="},
+       "flag --log.level needs debug, info, warn or error, not \"\""},
+      {{"--log.level"}, "flag --log.level needs a value"},
+      {{"--log.format=text"},
+       "flag --log.format needs logfmt or json, not \"text\""},
+      // The first problem is the one reported.
+      {{"--log.format=text", "--bogus"}, "unknown flag --bogus"},
+      {{"--log.format=text", "--log.level=x"},
+       "flag --log.format needs logfmt or json, not \"text\""},
+  };
+  for (const Case& c : cases) {
+    for (Program program : {Program::kIngest, Program::kExporter}) {
+      Options options;
+      options.storage_path = "unchanged";
+      Status status = Parse(program, c.args, &options);
+      EXPECT_EQ(status.code(), Status::Code::kInvalidArgument) << c.args[0];
+      EXPECT_EQ(status.message(), c.message) << c.args[0];
+      EXPECT_EQ(options.storage_path, "unchanged");
+      EXPECT_EQ(options.log_format, LogFormat::kLogfmt);
+    }
+  }
+}
+
+TEST(Config, IngestFlagErrors) {
+  struct Case {
+    std::string arg;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"--max-body-bytes=0",
        "flag --max-body-bytes needs an integer from 1 to 67108864, not \"0\""},
-      {{"--max-body-bytes=67108865"},
+      {"--max-body-bytes=67108865",
        "flag --max-body-bytes needs an integer from 1 to 67108864, not "
        "\"67108865\""},
-      {{"--max-body-bytes=-1"},
+      {"--max-body-bytes=-1",
        "flag --max-body-bytes needs an integer from 1 to 67108864, not "
        "\"-1\""},
-      {{"--max-body-bytes=1k"},
+      {"--max-body-bytes=1k",
        "flag --max-body-bytes needs an integer from 1 to 67108864, not "
        "\"1k\""},
-      {{"--max-body-bytes=99999999999999999999"},
+      {"--max-body-bytes=99999999999999999999",
        "flag --max-body-bytes needs an integer from 1 to 67108864, not "
        "\"99999999999999999999\""},
-      {{"--listen=9000"}, "flag --listen \"9000\" is not HOST:PORT"},
-      {{"--listen=unix:"},
-       "flag --listen \"unix:\" needs a path after "
-       "\"unix:\""},
-      {{"--listen=host:99999"},
+      {"--listen=9000", "flag --listen \"9000\" is not HOST:PORT"},
+      {"--listen=unix:",
+       "flag --listen \"unix:\" needs a path after \"unix:\""},
+      {"--listen=unix:/tmp/a:b",
+       "flag --listen \"unix:/tmp/a:b\" has a ':' in its path, which libfcgi "
+       "would read as HOST:PORT"},
+      {"--listen=host:99999",
        "flag --listen \"host:99999\" has no valid port (0..65535) after the "
        "last ':'"},
-      {{"--web.listen-address=::1:9102"},
-       "flag --web.listen-address \"::1:9102\" needs brackets around an "
-       "IPv6 host, as in [::1]:9102"},
-      {{"--web.listen-address=localhost"},
-       "flag --web.listen-address \"localhost\" is not HOST:PORT"},
-      {{"--web.listen-address=localhost:"},
-       "flag --web.listen-address \"localhost:\" has no valid port "
-       "(0..65535) after the last ':'"},
+      {"--listen=127.0.0.1:0",
+       "flag --listen \"127.0.0.1:0\" needs a port from 1 to 65535 (libfcgi "
+       "reads port 0 as a path)"},
+      {"--listen=[::1]:9000",
+       "flag --listen \"[::1]:9000\" is IPv6, which libfcgi cannot listen on "
+       "(use an IPv4 address, a name or unix:/path)"},
+      {"--listen=::1:9000",
+       "flag --listen \"::1:9000\" needs brackets around an IPv6 host, as in "
+       "[::1]:9102"},
+      {"--listen=/tmp/x.sock",
+       "flag --listen \"/tmp/x.sock\" is not HOST:PORT"},
+      // pum-exporter's flags.
+      {"--web.listen-address=127.0.0.1:9102",
+       "unknown flag --web.listen-address (a flag of pum-exporter, not of "
+       "pum-ingest)"},
+      {"--web.config.file=/w.yml",
+       "unknown flag --web.config.file (a flag of pum-exporter, not of "
+       "pum-ingest)"},
   };
   for (const Case& c : cases) {
     Options options;
-    options.storage_path = "unchanged";
-    Status status = Parse(c.args, &options);
-    EXPECT_EQ(status.code(), Status::Code::kInvalidArgument) << c.args[0];
-    EXPECT_EQ(status.message(), c.message) << c.args[0];
-    EXPECT_EQ(options.storage_path, "unchanged");
+    Status status = Parse(Program::kIngest, {c.arg}, &options);
+    EXPECT_EQ(status.code(), Status::Code::kInvalidArgument) << c.arg;
+    EXPECT_EQ(status.message(), c.message) << c.arg;
+  }
+}
+
+TEST(Config, ExporterFlagErrors) {
+  struct Case {
+    std::string arg;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"--web.listen-address=::1:9102",
+       "flag --web.listen-address \"::1:9102\" needs brackets around an "
+       "IPv6 host, as in [::1]:9102"},
+      {"--web.listen-address=localhost",
+       "flag --web.listen-address \"localhost\" is not HOST:PORT"},
+      {"--web.listen-address=localhost:",
+       "flag --web.listen-address \"localhost:\" has no valid port "
+       "(0..65535) after the last ':'"},
+      {"--web.listen-address=[::1:9102",
+       "flag --web.listen-address \"[::1:9102\" has no valid IPv6 address in "
+       "its brackets"},
+      {"--web.listen-address=",
+       "flag --web.listen-address \"\" is not "
+       "HOST:PORT"},
+      {"--web.config.file=", "flag --web.config.file needs a non-empty value"},
+      // pum-ingest's flags: today's bug was that these were ignored.
+      {"--listen=127.0.0.1:9000",
+       "unknown flag --listen (a flag of pum-ingest, not of pum-exporter)"},
+      {"--listen",
+       "unknown flag --listen (a flag of pum-ingest, not of "
+       "pum-exporter)"},
+      {"--max-body-bytes=1000",
+       "unknown flag --max-body-bytes (a flag of pum-ingest, not of "
+       "pum-exporter)"},
+  };
+  for (const Case& c : cases) {
+    Options options;
+    Status status = Parse(Program::kExporter, {c.arg}, &options);
+    EXPECT_EQ(status.code(), Status::Code::kInvalidArgument) << c.arg;
+    EXPECT_EQ(status.message(), c.message) << c.arg;
   }
 }
 
 TEST(Config, ListenAcceptsItsForms) {
-  for (const char* listen : {"", "unix:/run/pum.sock", "127.0.0.1:9000",
-                             "[::1]:9000", ":9000", "localhost:0"}) {
+  for (const char* listen :
+       {"", "unix:/run/pum.sock", "unix:relative.sock", "127.0.0.1:9000",
+        ":9000", "*:65535", "localhost:1"}) {
     Options options;
-    Status status = Parse({std::string("--listen=") + listen}, &options);
+    Status status =
+        Parse(Program::kIngest, {std::string("--listen=") + listen}, &options);
     EXPECT_TRUE(status.ok()) << listen << ": " << status.message();
     EXPECT_EQ(options.listen, listen);
   }
+}
+
+TEST(Config, FcgiListenBindPath) {
+  struct Case {
+    const char* listen;
+    const char* bind_path;
+  };
+  const Case cases[] = {
+      {"unix:/run/pum/ingest.sock", "/run/pum/ingest.sock"},
+      {"unix:relative.sock", "relative.sock"},
+      {"127.0.0.1:9000", "127.0.0.1:9000"},
+      {"localhost:9000", "localhost:9000"},
+      {":9000", ":9000"},
+      {"*:65535", ":65535"},
+      {"host:009", "host:9"},
+  };
+  for (const Case& c : cases) {
+    FcgiListen listen;
+    Status status = ParseFcgiListen(c.listen, &listen);
+    ASSERT_TRUE(status.ok()) << c.listen << ": " << status.message();
+    EXPECT_EQ(listen.BindPath(), c.bind_path) << c.listen;
+  }
+  FcgiListen listen;
+  EXPECT_FALSE(ParseFcgiListen("", &listen).ok());
 }
 
 TEST(Config, EnvironmentSetsTheMetricsDir) {
@@ -223,7 +374,8 @@ TEST(Config, FlagOverridesFileOverridesEnvironment) {
   // A flag wins even when it comes before --config.file.
   Options flags;
   ASSERT_TRUE(
-      Parse({"--metrics.dir=/from/flag", config, "--max-body-bytes", "200"},
+      Parse(Program::kIngest,
+            {"--metrics.dir=/from/flag", config, "--max-body-bytes", "200"},
             &flags)
           .ok());
   EXPECT_EQ(flags.metrics_dir, "/from/flag");
@@ -455,16 +607,54 @@ TEST(Config, ShippedConfigFileShowsEveryKey) {
   }
 }
 
-TEST(Config, UsageListsEveryFlagWithItsDefault) {
-  std::string usage = Usage("pum-exporter");
-  EXPECT_THAT(usage, StartsWith("Usage: pum-exporter [flags]\n"));
-  for (const char* text :
-       {"--config.file=FILE", "--storage.path=FILE", "/var/lib/pum/pum.db",
-        "--metrics.dir=DIR", "/etc/pum/metrics.d", "PUM_CONFIG_PATH",
-        "--max-body-bytes=N", "65536", "--listen=ADDR",
-        "--web.listen-address=HOST:PORT", "127.0.0.1:9102",
-        "--web.config.file=FILE", "--check-config", "--help"}) {
-    EXPECT_THAT(usage, HasSubstr(text));
+TEST(Config, UsageListsEachBinarysOwnFlagsWithTheirDefaults) {
+  const std::vector<const char*> common = {
+      "--config.file=FILE",
+      "--storage.path=FILE",
+      "(default: /var/lib/pum/pum.db)",
+      "--metrics.dir=DIR",
+      "(default: /etc/pum/metrics.d)",
+      "PUM_CONFIG_PATH",
+      "--check-config\n",
+      "--log.level=LEVEL\n",
+      "debug, info, warn or error (default: info)\n",
+      "--log.format=FORMAT\n",
+      "logfmt or json (default: logfmt)\n",
+      "--version\n",
+      "--help\n"};
+  const std::vector<const char*> ingest = {
+      "--max-body-bytes=N\n", "(default: 65536)\n", "--listen=ADDR\n",
+      "(default: file descriptor 0)\n"};
+  const std::vector<const char*> exporter = {"--web.listen-address=HOST:PORT\n",
+                                             "(default: 127.0.0.1:9102)\n",
+                                             "--web.config.file=FILE\n"};
+  struct Case {
+    Program program;
+    const std::vector<const char*>& own;
+    const std::vector<const char*>& other;
+  };
+  for (const Case& c : {Case{Program::kIngest, ingest, exporter},
+                        Case{Program::kExporter, exporter, ingest}}) {
+    std::string usage = Usage(c.program);
+    const std::string name = ProgramName(c.program);
+    EXPECT_THAT(usage, StartsWith("Usage: " + name + " [flags]\n"));
+    for (const char* text : common) EXPECT_THAT(usage, HasSubstr(text));
+    for (const char* text : c.own) EXPECT_THAT(usage, HasSubstr(text)) << name;
+    for (const char* text : c.other) {
+      EXPECT_THAT(usage, Not(HasSubstr(text))) << name;
+    }
+    // Every flag is listed on its own line with one line of help after it.
+    std::istringstream lines(usage);
+    int flags = 0;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("  --", 0) != 0) continue;
+      ++flags;
+      std::string help;
+      ASSERT_TRUE(std::getline(lines, help)) << line;
+      EXPECT_THAT(help, StartsWith("        ")) << line;
+      EXPECT_LE(help.size(), 80u) << help;
+    }
+    EXPECT_EQ(flags, 10) << name;
   }
 }
 

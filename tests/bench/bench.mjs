@@ -64,6 +64,7 @@ import { fileURLToPath } from 'node:url';
 import {
   Stack, BUILD_DIR, SHIPPED_METRICS_DIR, REPO, readPidFile, waitFor, sumOf, valueOf, pidAlive,
 } from '../integration/stack.mjs';
+import { nginxConfig } from '../support/nginx.mjs';
 import {
   LOADGEN, NULL_FCGI, envFlag, envInt, envIntList, procStatusKb, runLoadgen, sumCpuSeconds,
 } from './common.mjs';
@@ -131,7 +132,6 @@ function events() {
 class BenchStack extends Stack {
   nginxConfig() {
     const d = this.dir;
-    const user = process.getuid && process.getuid() === 0 ? 'user root;' : '';
     const shipped = fs.readFileSync(path.join(REPO, 'deploy', 'nginx', 'pum.conf'), 'utf8')
       .split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
     if (!shipped.includes('unix:/run/pum/ingest.sock')) throw new Error('deploy/nginx/pum.conf: no fastcgi_pass unix:/run/pum/ingest.sock');
@@ -140,30 +140,14 @@ class BenchStack extends Stack {
     const r204Loc = pumLoc.replace('location = /record', 'location = /r204')
       .replace(/include \/etc\/nginx\/fastcgi_params;/, '').replace(/fastcgi_\w+ [^;]*;/g, '')
       .replace(/access_log off;/, 'access_log off; return 204;');
-    return `# written by tests/bench/bench.mjs
-daemon off;
-master_process on;
-worker_processes 1;
-${user}
-pid ${d}/nginx/nginx.pid;
-error_log ${d}/log/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${d}/nginx/client_body;
-  fastcgi_temp_path ${d}/nginx/fastcgi;
-  proxy_temp_path ${d}/nginx/proxy;
-  scgi_temp_path ${d}/nginx/scgi;
-  uwsgi_temp_path ${d}/nginx/uwsgi;
-  server {
-    listen 127.0.0.1:${this.httpPort};
-${pumLoc}
-${nullLoc}
-${r204Loc}
-    location / { return 404; }
-  }
-}
-`;
+    return nginxConfig({
+      writtenBy: 'tests/bench/bench.mjs',
+      nginxDir: `${d}/nginx`,
+      port: this.httpPort,
+      errorLog: `${d}/log/nginx-error.log`,
+      workerConnections: 1024,
+      server: [pumLoc, nullLoc, r204Loc, 'location / { return 404; }'],
+    });
   }
 
   async startNginx() {

@@ -166,7 +166,9 @@ function expectedTree(prefix) {
   }
   for (const u of UNITS) exp.set(`${prefix}/lib/systemd/system/${u}`, 0o644);
   exp.set(`${prefix}/lib/sysusers.d/pum.conf`, 0o644);
-  exp.set(`${prefix}/share/doc/pum/README.md`, 0o644);
+  const doc = `${prefix}/share/doc/pum`;
+  for (const f of ['README.md', 'CHANGELOG.md', 'LICENSE', 'client-js/README.md']) exp.set(`${doc}/${f}`, 0o644);
+  for (const f of repoFiles('docs').filter((f) => f.endsWith('.md'))) exp.set(`${doc}/docs/${f}`, 0o644);
   for (const d of DEPLOY_DIRS) {
     for (const f of repoFiles(`deploy/${d}`)) {
       const x = fs.statSync(path.join(REPO, 'deploy', d, f)).mode & 0o111;
@@ -340,11 +342,11 @@ async function checkInstall(t, { destdir, prefix, expectedBefore }) {
   assert.match(nginxConf, new RegExp(`^\\s*fastcgi_pass unix:${listen};`, 'm'),
     'deploy/nginx/pum.conf passes /record to the socket of pum-ingest.socket');
 
-  // No default path left where PREFIX says otherwise (README.md is
-  // installed as it is: it describes the default layout).
+  // No default path left where PREFIX says otherwise (the documentation
+  // is installed as it is: it describes the default layout).
   if (prefix !== '/usr/local') {
     for (const f of files.keys()) {
-      if (f.endsWith('/README.md') || exp.get(f) === 0o755 && f.startsWith(`${bin}/`)) continue;
+      if (f.startsWith(`${doc}/`) || exp.get(f) === 0o755 && f.startsWith(`${bin}/`)) continue;
       const text = fs.readFileSync(D(f), 'utf8');
       for (const old of ['/usr/local/bin/', '/usr/local/share/pum']) {
         assert.ok(!text.includes(old), `${f} still names ${old} (PREFIX=${prefix})`);

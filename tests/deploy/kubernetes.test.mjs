@@ -4,12 +4,12 @@
 // checked in two ways:
 //   - statically, parsed by PyYAML (every document): the kinds, the pod's
 //     prometheus.io annotations against the exporter's port and
-//     --web.listen-address, the probes on /-/healthy, the three containers,
-//     the volumes (the store on the claim in /var/lib/pum for the workers and
-//     the exporter, the socket's directory shared by nginx and the workers),
-//     the Service against the pod's labels and ports, the ConfigMaps'
-//     pum.json and metrics.d through the real `pum-exporter --check-config`,
-//     nginx.conf's /record against the workers' socket;
+//     --web.listen-address, the probes on /-/ready and /-/healthy, the three
+//     containers, the volumes (the store on the claim in /var/lib/pum for
+//     the workers and the exporter, the socket's directory shared by nginx
+//     and the workers), the Service against the pod's labels and ports, the
+//     ConfigMaps' pum.json and metrics.d through the real `pum-exporter
+//     --check-config`, nginx.conf's /record against the workers' socket;
 //   - by running the pod's three containers as processes on this machine:
 //     each container's own command and ConfigMaps from the manifest, with
 //     every path of its volumeMounts (and of the image: /usr/bin/pum-*,
@@ -170,13 +170,13 @@ describe('deploy/kubernetes/pum.yaml', () => {
     assert.equal(Number(m[2]), port, '--web.listen-address is the annotated port');
   });
 
-  it('the exporter has readiness and liveness probes on /-/healthy at its port', () => {
+  it('the exporter has a readiness probe on /-/ready and a liveness probe on /-/healthy at its port', () => {
     const exporter = M.container('exporter');
     const port = Number(M.pod.metadata.annotations['prometheus.io/port']);
-    for (const kind of ['readinessProbe', 'livenessProbe']) {
+    for (const [kind, want] of [['readinessProbe', '/-/ready'], ['livenessProbe', '/-/healthy']]) {
       const probe = exporter[kind];
       assert.ok(probe?.httpGet, `exporter ${kind} is an httpGet`);
-      assert.equal(probe.httpGet.path, '/-/healthy');
+      assert.equal(probe.httpGet.path, want, kind);
       assert.equal(M.portOf(exporter, probe.httpGet.port), port);
     }
   });
@@ -437,8 +437,12 @@ describe('the pod of pum.yaml, run as processes', () => {
       ? `--web.listen-address=127.0.0.1:${metricsPort}` : a)) });
     const ingest = await startIngest();
     pod.start('nginx', { file: (t) => t.replace(/\blisten\s+\d+\s*;/g, `listen 127.0.0.1:${httpPort};`) });
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${metricsPort}/-/healthy`)).status === 200,
-      { timeout: 10000, what: `the exporter's /-/healthy (log: ${pod.log('exporter')})` });
+    // What the kubelet's probes ask.
+    for (const probe of ['livenessProbe', 'readinessProbe']) {
+      const { path: probePath } = M.container('exporter')[probe].httpGet;
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${metricsPort}${probePath}`)).status === 200,
+        { timeout: 10000, what: `the exporter's ${probePath} (log: ${pod.log('exporter')})` });
+    }
     await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/-/nginx-healthy`)).ok,
       { timeout: 10000, what: `nginx (log: ${pod.log('nginx')})` });
 

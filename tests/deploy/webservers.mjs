@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BUILD_DIR, REPO, canConnect, childPids, clientId, counterEvent, histogramEvent, pidAlive, sumOf, valueOf, waitFor,
 } from '../integration/stack.mjs';
+import { request } from '../support/http.mjs';
 
 export const DEPLOY = path.join(REPO, 'deploy');
 export const CLIENT_JS = path.join(BUILD_DIR, 'pum.js');
@@ -113,14 +114,6 @@ export async function stopServer(srv, sig = 'SIGTERM') {
 
 // --------------------------------------------------------------- traffic
 
-export async function request(base, p, { method = 'GET', body, headers = {} } = {}) {
-  const init = { method, headers };
-  if (body !== undefined) init.body = body;
-  const r = await fetch(`${base}${p}`, init);
-  const buf = Buffer.from(await r.arrayBuffer());
-  return { status: r.status, headers: r.headers, buf, text: buf.toString('utf8') };
-}
-
 // The seed's metrics (usage_total, firebase_response_time,
 // app_load_succeeded_total: SEED_METRICS of stack.mjs) as the browsers'
 // totals; equal before and after means nothing was applied.
@@ -144,7 +137,7 @@ export function commonChecks(it, env, T) {
   it('POST batches of both wire shapes: 204, and /metrics has exactly their totals', T, async () => {
     const { base, stack } = env();
     const seed = [counterEvent(CQ, 2), histogramEvent(DEV1, [0.1, 0.3])];
-    let r = await request(base, '/record', {
+    let r = await request(`${base}/record`, {
       method: 'POST', body: JSON.stringify(seed), headers: { 'content-type': 'application/json' },
     });
     assert.equal(r.status, 204, `seed shape: ${r.status} ${r.text}`);
@@ -156,7 +149,7 @@ export function commonChecks(it, env, T) {
         histogramEvent(DEV1, [2])],
     });
     for (let i = 0; i < 2; i++) {
-      r = await request(base, '/record', { method: 'POST', body: batch, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+      r = await request(`${base}/record`, { method: 'POST', body: batch, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
       assert.equal(r.status, 204, `pum shape (${i}): ${r.status} ${r.text}`);
     }
     const m = await stack.series();
@@ -175,18 +168,18 @@ export function commonChecks(it, env, T) {
   it('OPTIONS (CORS preflight) with an Origin reaches pum-ingest: 204 with the CORS headers', T, async () => {
     const { base } = env();
     const origin = 'https://www.example.com';
-    const r = await request(base, '/record', {
+    const r = await request(`${base}/record`, {
       method: 'OPTIONS',
       headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
     });
     assert.equal(r.status, 204, r.text);
-    assert.equal(r.headers.get('access-control-allow-origin'), origin);
-    assert.match(r.headers.get('access-control-allow-methods') || '', /POST/);
-    assert.match(r.headers.get('access-control-allow-headers') || '', /content-type/i);
+    assert.equal(r.headers['access-control-allow-origin'], origin);
+    assert.match(r.headers['access-control-allow-methods'] || '', /POST/);
+    assert.match(r.headers['access-control-allow-headers'] || '', /content-type/i);
     // and a cross-origin POST gets its Origin echoed
-    const p = await request(base, '/record', { method: 'POST', body: '[]', headers: { origin, 'content-type': 'text/plain' } });
+    const p = await request(`${base}/record`, { method: 'POST', body: '[]', headers: { origin, 'content-type': 'text/plain' } });
     assert.equal(p.status, 204, p.text);
-    assert.equal(p.headers.get('access-control-allow-origin'), origin);
+    assert.equal(p.headers['access-control-allow-origin'], origin);
   });
 
   it('serves pum.js at /pum.js and /static/aggregatorClient.js, and pum.esm.js, as the built files', T, async () => {
@@ -194,11 +187,11 @@ export function commonChecks(it, env, T) {
     const js = fs.readFileSync(CLIENT_JS);
     const esm = fs.readFileSync(CLIENT_ESM);
     for (const [p, want] of [['/pum.js', js], ['/static/aggregatorClient.js', js], ['/pum.esm.js', esm]]) {
-      const r = await request(base, p);
+      const r = await request(`${base}${p}`);
       assert.equal(r.status, 200, `${p}: ${r.status}`);
       assert.ok(r.buf.equals(want), `${p}: ${r.buf.length} bytes, not the ${want.length} of the built file`);
-      assert.match(r.headers.get('content-type') || '', /^text\/javascript/, `${p}: Content-Type`);
-      assert.match(r.headers.get('cache-control') || '', /max-age=3600/, `${p}: Cache-Control`);
+      assert.match(r.headers['content-type'] || '', /^text\/javascript/, `${p}: Content-Type`);
+      assert.match(r.headers['cache-control'] || '', /max-age=3600/, `${p}: Cache-Control`);
     }
   });
 
@@ -209,18 +202,18 @@ export function commonChecks(it, env, T) {
     const pad = (n) => `${event.slice(0, -1)}${' '.repeat(n - event.length)}]`;
     const big = pad(65537);
     assert.equal(Buffer.byteLength(big), 65537);
-    const r = await request(base, '/record', { method: 'POST', body: big, headers: { 'content-type': 'application/json' } });
+    const r = await request(`${base}/record`, { method: 'POST', body: big, headers: { 'content-type': 'application/json' } });
     assert.equal(r.status, 413, r.text.slice(0, 300));
     assert.deepEqual(userTotals(await stack.series()), before, 'a 413 applied something');
     const edge = pad(65536);
-    const ok = await request(base, '/record', { method: 'POST', body: edge, headers: { 'content-type': 'application/json' } });
+    const ok = await request(`${base}/record`, { method: 'POST', body: edge, headers: { 'content-type': 'application/json' } });
     assert.equal(ok.status, 204, `exactly 65536 bytes: ${ok.status} ${ok.text.slice(0, 300)}`);
     assert.equal(userTotals(await stack.series()).usage, before.usage + 1);
   });
 
   it('routes only /record: other methods get 405 from pum-ingest', T, async () => {
     const { base } = env();
-    const r = await request(base, '/record', { method: 'PUT', body: '[]' });
+    const r = await request(`${base}/record`, { method: 'PUT', body: '[]' });
     assert.equal(r.status, 405, r.text);
   });
 }
@@ -232,7 +225,7 @@ export async function burst(base, n) {
   let first429;
   const t0 = Date.now();
   for (let i = 0; i < n; i++) {
-    const r = await request(base, '/record', { method: 'POST', body: '[]', headers: { 'content-type': 'text/plain' } });
+    const r = await request(`${base}/record`, { method: 'POST', body: '[]', headers: { 'content-type': 'text/plain' } });
     statuses.push(r.status);
     if (r.status === 429 && !first429) first429 = r;
   }

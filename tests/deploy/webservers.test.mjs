@@ -17,6 +17,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { BUILD_DIR, INGEST_BIN, SEED_METRICS, Stack, freePort } from '../integration/stack.mjs';
+import { nginxConfig } from '../support/nginx.mjs';
 import {
   DEPLOY, burst, commonChecks, fillIn, ingestRequests, noteDescendants, processesMatching, readLog, startServer,
   stopServer, tally,
@@ -120,7 +121,7 @@ async function checkTokenBucket(ctx, { rate, burstSize, retryAfter }) {
   // exactly the ones that passed.
   const after = ingestRequests(await ctx.stack.series());
   assert.equal(after - before, b.passed, `pum-ingest answered ${after - before}: ${msg}`);
-  if (retryAfter) assert.match(b.first429.headers.get('retry-after') || '', /^\d+$/, 'Retry-After on 429');
+  if (retryAfter) assert.match(b.first429.headers['retry-after'] || '', /^\d+$/, 'Retry-After on 429');
   return b;
 }
 
@@ -143,19 +144,19 @@ serverSuite('nginx: pum.conf with pum-ratelimit.conf, pum-http.conf, pum-client.
     fs.writeFileSync(path.join(ws, 'pum-client.conf'), fillIn('nginx/pum-client.conf', [
       ['/usr/local/share/pum/', `${BUILD_DIR}/`],
     ]));
-    fs.writeFileSync(path.join(ws, 'nginx.conf'), nginxConfig(ws, ctx.port, 'include pum-http.conf;', 'pum.conf'));
+    fs.writeFileSync(path.join(ws, 'nginx.conf'), nginxConf(ws, ctx.port, 'include pum-http.conf;', 'pum.conf'));
     return { cmd: 'nginx', args: ['-p', `${ws}/`, '-c', path.join(ws, 'nginx.conf'), '-e', path.join(ws, 'nginx-error.log')] };
   },
   extra(it2, ctx) {
     it2('pum.conf as shipped (limit off) works without pum-http.conf, as make run includes it; with the limit on it needs the zone', T, () => {
       const ws = ctx.ws;
       fs.writeFileSync(path.join(ws, 'plain.conf'), fillIn('nginx/pum.conf', [['unix:/run/pum/ingest.sock', `unix:${ctx.stack.sock}`]]));
-      fs.writeFileSync(path.join(ws, 'nginx-plain.conf'), nginxConfig(ws, ctx.port, '', 'plain.conf'));
+      fs.writeFileSync(path.join(ws, 'nginx-plain.conf'), nginxConf(ws, ctx.port, '', 'plain.conf'));
       const t = (conf) => spawnSync('nginx', ['-t', '-q', '-p', `${ws}/`, '-c', path.join(ws, conf), '-e', path.join(ws, 'nginx-t.log')],
         { encoding: 'utf8', timeout: 10000 });
       const plain = t('nginx-plain.conf');
       assert.equal(plain.status, 0, `nginx -t: ${plain.stderr}`);
-      fs.writeFileSync(path.join(ws, 'nginx-nozone.conf'), nginxConfig(ws, ctx.port, '', 'pum.conf'));
+      fs.writeFileSync(path.join(ws, 'nginx-nozone.conf'), nginxConf(ws, ctx.port, '', 'pum.conf'));
       const nozone = t('nginx-nozone.conf');
       assert.notEqual(nozone.status, 0, 'pum-ratelimit.conf without pum-http.conf should fail nginx -t');
       assert.match(nozone.stderr, /zone/);
@@ -171,31 +172,19 @@ serverSuite('nginx: pum.conf with pum-ratelimit.conf, pum-http.conf, pum-client.
   },
 });
 
-function nginxConfig(ws, port, httpExtra, locationFile) {
-  return `# written by tests/deploy/webservers.test.mjs
-daemon off;
-master_process on;
-worker_processes 1;
-${IS_ROOT ? 'user root;' : ''}
-pid ${ws}/nginx/nginx.pid;
-error_log ${ws}/nginx-error.log warn;
-events { worker_connections 256; }
-http {
-  ${httpExtra}
-  access_log off;
-  client_body_temp_path ${ws}/nginx/client_body;
-  fastcgi_temp_path ${ws}/nginx/fastcgi;
-  proxy_temp_path ${ws}/nginx/proxy;
-  scgi_temp_path ${ws}/nginx/scgi;
-  uwsgi_temp_path ${ws}/nginx/uwsgi;
-  server {
-    listen 127.0.0.1:${port};
-    include ${locationFile};
-    include pum-client.conf;
-    location / { return 404; }
-  }
-}
-`;
+// nginx's own config around the shipped snippets: pum-http.conf (if
+// `httpExtra` includes it) in http {}, `locationFile` and pum-client.conf
+// in the server.
+function nginxConf(ws, port, httpExtra, locationFile) {
+  return nginxConfig({
+    writtenBy: 'tests/deploy/webservers.test.mjs',
+    nginxDir: `${ws}/nginx`,
+    port,
+    errorLog: `${ws}/nginx-error.log`,
+    workerConnections: 256,
+    http: httpExtra,
+    server: [`include ${locationFile};`, 'include pum-client.conf;', 'location / { return 404; }'],
+  });
 }
 
 // --------------------------------------------------------------- lighttpd

@@ -20,7 +20,8 @@
 // (de-duplication, maxValues caps) carries over, as in a real worker.
 // Invariants checked after every input, on a Store::Read snapshot compared
 // with the one after the previous input:
-//   - the status is one PRODUCT.md lists for the request; 503 never happens
+//   - the status is one docs/wire-format.md#answers lists for the request; 503
+//   never happens
 //     (nothing else uses the store) and aborts with the store's error;
 //   - a body is empty (204) or a JSON object; 200/422 bodies have
 //     "accepted" and a non-empty "rejected" with indexes strictly increasing,
@@ -34,7 +35,8 @@
 //     decrease, a histogram's buckets add up to its count, and no count
 //     passes 2^53. PUM_FUZZ_ALLOW_NON_FINITE=1 in the environment turns
 //     the finiteness checks off (for fuzzing a store without the
-//     value_out_of_range guarantee of issue 7 item 2; see README.md).
+//     value_out_of_range guarantee of issue 7 item 2; see
+//     docs/design.md#the-store).
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <unistd.h>

@@ -1,13 +1,10 @@
 // Helpers for the tests of pum-exporter's door (idle and slow connections,
 // --web.config.file with TLS and basic auth): a standalone pum-exporter on
 // a free port in a temp dir, a self-signed certificate and a bcrypt hash
-// made with the real tools (openssl, htpasswd), raw idle / slowloris
-// connections over TCP and TLS, and one-shot HTTP(S) requests with a
-// measured duration.
+// made with the real tools (openssl, htpasswd), and raw idle / slowloris
+// connections over TCP and TLS. (Requests: tests/support/http.mjs.)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,34 +106,6 @@ export async function startExporter({
       if (proc.exitCode !== 0) throw new Error(`pum-exporter exited ${proc.exitCode} ${proc.signalCode} after SIGTERM: ${stderr.slice(-2000)}`);
     },
   };
-}
-
-// One request on a fresh connection (no keep-alive agent), read to the end.
-// opts: {ca, auth: 'user:pass', headers, timeout}. Resolves {status,
-// headers, body, ms} or rejects on a socket error / the timeout.
-export function request(url, { ca, auth, headers = {}, timeout = 5000, method = 'GET' } = {}) {
-  const u = new URL(url);
-  const mod = u.protocol === 'https:' ? https : http;
-  const start = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const req = mod.request({
-      host: u.hostname, port: u.port, path: u.pathname + u.search, method,
-      headers, auth, ca, agent: false, servername: undefined,
-    }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({
-        status: res.statusCode,
-        headers: res.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        ms: Number(process.hrtime.bigint() - start) / 1e6,
-      }));
-      res.on('error', reject);
-    });
-    req.setTimeout(timeout, () => req.destroy(new Error(`${url}: no answer within ${timeout} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 // Opens `n` connections that do nothing; over TLS (`tlsOpts` = {ca}) each

@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, describe, it } from 'node:test';
 
+import { request } from '../support/http.mjs';
 import {
-  bcryptHash, idleConnections, makeCertificate, request, slowlorisConnections, startExporter, tempDir,
+  bcryptHash, idleConnections, makeCertificate, slowlorisConnections, startExporter, tempDir,
 } from './exporter-door.mjs';
 import { parseExposition, waitFor } from './stack.mjs';
 

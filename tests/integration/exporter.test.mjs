@@ -11,6 +11,8 @@ import zlib from 'node:zlib';
 import {
   EXPORTER_BIN, REPO, SEED_METRICS, SHIPPED_CONFIG, SHIPPED_METRICS_DIR, counterEvent, histogramProblems, run, itStopsCleanly, useStack, valueOf, waitFor,
 } from './stack.mjs';
+import { logRecords } from './logfmt.mjs';
+import { request } from '../support/http.mjs';
 
 const hooks = { before, after };
 const T = { timeout: 30000 };
@@ -21,10 +23,12 @@ describe('pum-exporter', () => {
     config: { upkeep_interval_seconds: 1 },
   });
 
-  it('prints one "listening on" line on stderr', T, async () => {
+  it('logs one "listening on" line on stderr', T, async () => {
     const s = st.s;
     const lines = s.exporterStderr.split('\n').filter((l) => l.includes('listening on'));
-    assert.deepEqual(lines, [`pum-exporter: listening on http://127.0.0.1:${s.metricsPort}/metrics`]);
+    assert.equal(lines.length, 1, s.exporterStderr);
+    assert.match(lines[0], /^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=info msg="listening on http:\/\/127\.0\.0\.1:(\d+)\/metrics"$/);
+    assert.equal(logRecords(lines[0])[0].msg, `listening on http://127.0.0.1:${s.metricsPort}/metrics`);
   });
 
   it('GET /-/healthy is 200, an unknown path 404, POST /metrics not served', T, async () => {
@@ -72,17 +76,10 @@ describe('pum-exporter', () => {
 
   it('gzip when asked, the same exposition', T, async () => {
     const plain = await st.s.scrape();
-    // fetch() decodes gzip itself; ask with node:http to see the bytes.
-    const http = await import('node:http');
-    const raw = await new Promise((resolve, reject) => {
-      http.get(st.s.metricsUrl, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-      }).on('error', reject);
-    });
+    // fetch() decodes gzip itself; request() gives the bytes as sent.
+    const raw = await request(st.s.metricsUrl, { headers: { 'accept-encoding': 'gzip' } });
     assert.equal(raw.headers['content-encoding'], 'gzip');
-    const text = zlib.gunzipSync(raw.body).toString('utf8');
+    const text = zlib.gunzipSync(raw.buf).toString('utf8');
     const strip = (t) => t.split('\n').filter((l) => !l.startsWith('pum_exporter_') && !l.startsWith('# ')).join('\n');
     assert.equal(strip(text), strip(plain));
   });

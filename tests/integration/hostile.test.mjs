@@ -1,6 +1,6 @@
 // Hostile bodies and transports, end to end through a real nginx -> one
 // pum-ingest (spawn-fcgi) -> SQLite -> pum-exporter (issue 7, item 8): for
-// every class of bad input, the status PRODUCT.md documents, a JSON
+// every class of bad input, the status docs/wire-format.md#answers documents, a JSON
 // {"error"} that names the problem, /metrics changed by nothing but pum's
 // own request counter (compared series by series, strictly parsed), and the
 // worker still serving the next valid batch. One worker, so that a crash or
@@ -271,7 +271,7 @@ describe('methods, Content-Type, the body limit, lying and slow bodies', () => {
     });
   }
 
-  // PRODUCT.md: "sent as application/json or as text/plain"; pum-ingest's
+  // docs/wire-format.md#batches: "sent as application/json or as text/plain"; pum-ingest's
   // contract: the Content-Type is not checked, every body is parsed as JSON.
   for (const ct of ['application/json', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded',
     'multipart/form-data; boundary=x', 'application/octet-stream', 'image/png', null]) {

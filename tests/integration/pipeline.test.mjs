@@ -1,6 +1,6 @@
 // The pipeline through real nginx: browser batch -> nginx -> FastCGI ->
 // pum-ingest (x2, spawn-fcgi) -> SQLite -> pum-exporter -> /metrics.
-// Covers the seed's own expectations and every answer of PRODUCT.md's table.
+// Covers the seed's own expectations and every answer of the table in docs/wire-format.md#answers.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';

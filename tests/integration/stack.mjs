@@ -20,6 +20,8 @@ import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
+import { nginxConfig } from '../support/nginx.mjs';
+
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BUILD_DIR = path.resolve(REPO, process.env.BUILD || 'build');
 export const INGEST_BIN = path.join(BUILD_DIR, 'pum-ingest');
@@ -504,32 +506,22 @@ export class Stack {
 
   nginxConfig() {
     const d = this.dir;
-    const user = process.getuid && process.getuid() === 0 ? 'user root;' : '';
     const fcgi = this.fcgiPass();
     const outage = this.opts.outageSwitch ? `if (-f ${d}/outage) { return 503; } ` : '';
-    return `# written by tests/integration/stack.mjs
-daemon off;
-master_process on;
-worker_processes 1;
-${user}
-pid ${d}/nginx/nginx.pid;
-error_log ${d}/log/nginx-error.log info;
-events { worker_connections 512; }
-http {
-  access_log ${d}/log/nginx-access.log;
-  client_body_temp_path ${d}/nginx/client_body;
-  fastcgi_temp_path ${d}/nginx/fastcgi;
-  proxy_temp_path ${d}/nginx/proxy;
-  scgi_temp_path ${d}/nginx/scgi;
-  uwsgi_temp_path ${d}/nginx/uwsgi;
-  client_body_buffer_size 128k;
-  server {
-    listen 127.0.0.1:${this.httpPort};
-    location = /record { client_max_body_size ${this.opts.nginxMaxBody}; ${outage}${fcgi} }
-    location = /record-small { client_max_body_size 1k; ${fcgi} }
-${this.browserLocations()}  }
-}
-`;
+    return nginxConfig({
+      writtenBy: 'tests/integration/stack.mjs',
+      nginxDir: `${d}/nginx`,
+      port: this.httpPort,
+      errorLog: `${d}/log/nginx-error.log`,
+      errorLevel: 'info',
+      accessLog: `${d}/log/nginx-access.log`,
+      http: 'client_body_buffer_size 128k;',
+      server: [
+        `location = /record { client_max_body_size ${this.opts.nginxMaxBody}; ${outage}${fcgi} }`,
+        `location = /record-small { client_max_body_size 1k; ${fcgi} }`,
+        this.browserLocations(),
+      ],
+    });
   }
 
   // What the browser tests' options add to the server block; without them

@@ -56,7 +56,9 @@ export const statusClass = (status) =>
  *
  * Returns the uninstall function: it puts the originals back if nobody has
  * wrapped them since, and otherwise leaves the wrappers in place as
- * pass-throughs (unwrapping would also remove the later wrapper).
+ * pass-throughs (unwrapping would also remove the later wrapper). A wrapper
+ * left in place still hands its timings to `recorder`: the client's, which
+ * drops everything once the client is stopped (one liveness flag, there).
  *
  * @param {ApiGlobal} g
  * @param {string[]} hosts
@@ -64,9 +66,8 @@ export const statusClass = (status) =>
  * @returns {() => void}
  */
 export function api(g, hosts, recorder) {
-  let live = true;
   const originalFetch = g.fetch;
-  const xhrPrototype = /** @type {Partial<XMLHttpRequest>} */ ((g.XMLHttpRequest || {}).prototype || {});
+  const xhrPrototype = /** @type {Partial<XMLHttpRequest>} */ (g.XMLHttpRequest?.prototype || {});
   const originalOpen = xhrPrototype.open;
 
   /**
@@ -75,7 +76,6 @@ export function api(g, hosts, recorder) {
    */
   const start = safe((/** @type {any} */ input, /** @type {unknown} */ method) => {
     const startedAt = g.performance.now();
-    if (!live) return undefined;
     const host = new URL(input.url || input, g.location.href).host;
     if (!hosts.includes(host)) return undefined;
     return safe((/** @type {number} */ status) => {
@@ -90,7 +90,7 @@ export function api(g, hosts, recorder) {
    * @param {RequestInit} [init]
    */
   const wrappedFetch = function (input, init) {
-    const finish = start(input, init && init.method);
+    const finish = start(input, init?.method);
     const result = /** @type {typeof fetch} */ (originalFetch).apply(this, /** @type {any} */ (arguments));
     if (!finish || !result.then) return result;
     return result.then(
@@ -125,7 +125,6 @@ export function api(g, hosts, recorder) {
   if (originalFetch) g.fetch = wrappedFetch;
   if (originalOpen) xhrPrototype.open = wrappedOpen;
   return () => {
-    live = false;
     if (g.fetch == wrappedFetch) g.fetch = originalFetch;
     if (xhrPrototype.open == wrappedOpen) xhrPrototype.open = originalOpen;
   };
