@@ -223,17 +223,21 @@ ${checks.join('\n')}
 function rssSection(json) {
   const rows = [];
   for (const s of json.scrape?.sizes || []) {
-    rows.push([`pum-exporter, ${f0(s.size)} histograms (restarted at this size, after its ${s.scrapes * 4 + 2} scrapes)`, mb(s.rss_kb.exporter)]);
+    const first = s.exporter_vmhwm_after_first_kb || {};
+    rows.push([`pum-exporter, ${f0(s.size)} histograms (restarted at this size; after its ${s.scrapes * 4 + 2} scrapes)`, mb(s.rss_kb.exporter),
+      `${mb(s.rss_now_kb?.exporter)} now; peak ${mb(s.exporter_start_kb)} at start, ${mb(first.prometheus)} after the first OpenMetrics+gzip scrape, ${mb(first.plain)} after the first plain one`]);
   }
-  for (const s of json.scrape?.sizes || []) rows.push([`prometheus-pushgateway, ${f0(s.size)} histograms`, mb(s.rss_kb.pushgateway)]);
+  for (const s of json.scrape?.sizes || []) {
+    rows.push([`prometheus-pushgateway, ${f0(s.size)} histograms (after the same scrapes and its re-pushes)`, mb(s.rss_kb.pushgateway), `${mb(s.rss_now_kb?.pushgateway)} now`]);
+  }
   for (const w of json.ingest?.worker_rss || []) {
-    rows.push([`one pum-ingest worker (largest of the x${w.workers} workers, ${w.sync}, after their lines)`, mb(w.vmhwm_kb_max)]);
+    rows.push([`one pum-ingest worker (largest of the x${w.workers} workers, ${w.sync}, after their lines)`, mb(w.vmhwm_kb_max), '']);
   }
-  if (json.ingest) rows.push(['one null-fcgi responder', mb(json.ingest.null_fcgi_vmhwm_kb)]);
+  if (json.ingest) rows.push(['one null-fcgi responder', mb(json.ingest.null_fcgi_vmhwm_kb), '']);
   if (!rows.length) return '';
   return `### Peak RSS (VmHWM from /proc/PID/status)
 
-${table(['process', 'MB'], rows)}
+${table(['process', 'VmHWM MB', 'also (MB)'], rows, ['l', 'r', 'l'])}
 `;
 }
 

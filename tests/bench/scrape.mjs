@@ -241,12 +241,15 @@ export async function runScrape({ sizes, scrapes, scrapesLarge, log }) {
       await putGroup(pgw, model.text());
       const n = size > 10000 ? scrapesLarge : scrapes;
       log(`  scrape: ${size} histograms (filled in ${fillS.toFixed(1)} s), ${n} scrapes per case ...`);
-      const res = { size, scrapes: n, fill_seconds: fillS, cases: [] };
+      const res = { size, scrapes: n, fill_seconds: fillS, cases: [], exporter_start_kb: procStatusKb(stack.exporterProc.pid) };
       // One untimed scrape of each after a write: first-touch costs out.
       let k = 0;
-      for (const h of Object.values(encodings)) {
+      const firstHwm = {};
+      res.exporter_vmhwm_after_first_kb = firstHwm;
+      for (const [e, h] of Object.entries(encodings)) {
         await write(stack, model, 'one', k++);
         curlGet(stack.metricsUrl, h);
+        firstHwm[e] = procStatusKb(stack.exporterProc.pid);
         await putGroup(pgw, model.text());
         curlGet(`${pgw.base}/metrics`, h);
       }
@@ -271,6 +274,7 @@ export async function runScrape({ sizes, scrapes, scrapesLarge, log }) {
         }
       }
       res.rss_kb = { exporter: procStatusKb(stack.exporterProc.pid), pushgateway: procStatusKb(pgw.pid) };
+      res.rss_now_kb = { exporter: procStatusKb(stack.exporterProc.pid, 'VmRSS'), pushgateway: procStatusKb(pgw.pid, 'VmRSS') };
       // The store holds every observation written; both expose every series.
       const plain = await stack.scrape();
       const pumTotal = countSum(plain);
