@@ -229,18 +229,36 @@ run: deps-run
 	$(MAKE) -j$(JOBS) binaries
 	BUILD=$(BUILD) sh deploy/run-local.sh
 
-# The ingest benchmark (tests/bench/bench.mjs): nginx `return 204`, a null
-# FastCGI responder (tests/bench/null_fcgi.c) and pum-ingest with SQLite,
-# behind one nginx on loopback, driven by wrk. It reports req/s, the ratios
-# of pum to the two baselines of the same run and wrk's latency percentiles,
-# checks that every batch acknowledged is in the store, and writes
-# $(BUILD)/bench.json. It asserts nothing about speed. PUM_BENCH_SECONDS
-# (default 8) is each line's duration; about a minute in all by default.
-bench: all
-	@sh tests/deps.sh wrk
+# The benchmark (tests/bench/bench.mjs, bench/README.md): ingest through one
+# nginx (pum-ingest x1/x2/x4 vs a null FastCGI responder, tests/bench/
+# null_fcgi.c, and nginx `return 204`; wrk at the peak, tests/bench/
+# loadgen.c open-loop at half of it; synchronous normal and full; the
+# seed's and pum's batch shapes; a store check of every line), scrapes of
+# 1k/8k/50k histograms against prometheus-pushgateway, peak RSS, and the
+# client's sizes and flush time in headless Chromium. It writes its section
+# of bench/results.md (PUM_BENCH_SECTION, default "latest") and
+# $(BUILD)/bench.json. It asserts nothing about speed; it fails only if it
+# could not measure or a store check failed. PUM_BENCH_SECONDS (default 5)
+# is each measurement's duration: about 10 minutes in all by default;
+# PUM_BENCH_SMOKE=1 is a one-minute check that the harness works.
+# `make bench-profile` writes callgrind profiles of the ingest path and of
+# an 8k-histogram scrape into the same file instead.
+BENCH_PACKAGES := wrk prometheus-pushgateway valgrind
+.PHONY: bench-profile bench-tools
+bench-tools: all
+	@# tests/deps.sh only when a package is missing (it also runs npm ci).
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; [ -z "$$missing" ] || sh tests/deps.sh $$missing
 	@mkdir -p $(BUILD)/bench
 	$(CC) -O2 -Wall -Wextra -Werror tests/bench/null_fcgi.c -o $(BUILD)/bench/null-fcgi -lfcgi
+	$(CC) -O2 -Wall -Wextra -Werror tests/bench/loadgen.c -o $(BUILD)/bench/loadgen
+
+bench: bench-tools
 	BUILD=$(BUILD) node tests/bench/bench.mjs
+
+bench-profile: bench-tools
+	BUILD=$(BUILD) PUM_BENCH_PROFILE=1 node tests/bench/bench.mjs
 
 # ---------------------------------------------------------------- fuzz
 # libFuzzer targets (tests/fuzz/fuzz_*.cc, see tests/fuzz/README.md), built
