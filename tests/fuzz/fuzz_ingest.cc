@@ -39,19 +39,20 @@
 //     docs/design.md#the-store).
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <set>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "fcgi-ingest/batch_parser.h"
@@ -104,9 +105,8 @@ std::string g_dir;
 [[noreturn]] void Fail(const std::string& what, const std::string& input,
                        const pum::Response* response) {
   if (!g_dir.empty()) {
-    for (const char* f : {"/pum.db", "/pum.db-wal", "/pum.db-shm"})
-      unlink((g_dir + f).c_str());
-    rmdir(g_dir.c_str());
+    std::error_code ignored;  // nothing more to do if removal fails here
+    std::filesystem::remove_all(g_dir, ignored);
   }
   std::fprintf(stderr, "fuzz_ingest: invariant broken: %s\n", what.c_str());
   if (response != nullptr) {
