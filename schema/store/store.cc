@@ -182,6 +182,14 @@ constexpr char kNextGenerationSql[] =
 constexpr char kSelectMetaSql[] =
     "SELECT generation, series_epoch FROM meta WHERE id = 0";
 constexpr char kDataVersionSql[] = "PRAGMA data_version";
+// ApplyGroup(): the group's savepoint (undone when the merged deltas do not
+// fit and the batches are applied one by one) and each batch's then.
+constexpr char kSavepointGroupSql[] = "SAVEPOINT pum_group";
+constexpr char kReleaseGroupSql[] = "RELEASE pum_group";
+constexpr char kRollbackGroupSql[] = "ROLLBACK TO pum_group";
+constexpr char kSavepointBatchSql[] = "SAVEPOINT pum_batch";
+constexpr char kReleaseBatchSql[] = "RELEASE pum_batch";
+constexpr char kRollbackBatchSql[] = "ROLLBACK TO pum_batch";
 // The upserts change nothing (changes() == 0) when the new total would
 // leave the exact range: ?3 (?5) is kMaxExactTotal, ?6 the largest double.
 // A counter stays below 2^53: a sum that rounds up to it is refused too.
@@ -481,6 +489,12 @@ struct Statements {
   sql::Statement next_generation;
   sql::Statement select_meta;
   sql::Statement data_version;
+  sql::Statement savepoint_group;
+  sql::Statement release_group;
+  sql::Statement rollback_group;
+  sql::Statement savepoint_batch;
+  sql::Statement release_batch;
+  sql::Statement rollback_batch;
   sql::Statement select_label_value;
   sql::Statement count_label_values;
   sql::Statement insert_label_value;
@@ -510,6 +524,12 @@ constexpr StatementSql kStatementSql[] = {
     {&Statements::next_generation, kNextGenerationSql},
     {&Statements::select_meta, kSelectMetaSql},
     {&Statements::data_version, kDataVersionSql},
+    {&Statements::savepoint_group, kSavepointGroupSql},
+    {&Statements::release_group, kReleaseGroupSql},
+    {&Statements::rollback_group, kRollbackGroupSql},
+    {&Statements::savepoint_batch, kSavepointBatchSql},
+    {&Statements::release_batch, kReleaseBatchSql},
+    {&Statements::rollback_batch, kRollbackBatchSql},
     {&Statements::select_label_value, kSelectLabelValueSql},
     {&Statements::count_label_values, kCountLabelValuesSql},
     {&Statements::insert_label_value, kInsertLabelValueSql},
@@ -522,6 +542,47 @@ constexpr StatementSql kStatementSql[] = {
     {&Statements::count_clients, kCountClientsSql},
     {&Statements::prune_clients, kPruneClientsSql},
     {&Statements::ping, kPingSql},
+};
+
+// Runs a statement that takes no parameters and yields no rows.
+Status RunOnce(sql::Statement* statement) {
+  sql::AutoReset reset(statement);
+  return statement->Run();
+}
+
+// The key of a series in the id caches: the metric, length-prefixed, then
+// the encoded labels (so that no two series share one).
+std::string CacheKey(const std::string& metric, const std::string& labels) {
+  std::string key = std::to_string(metric.size());
+  key += ':';
+  key += metric;
+  key += labels;
+  return key;
+}
+
+// The most series ids a Store caches; past it the cache starts over.
+constexpr size_t kMaxCachedIds = 1 << 17;
+
+// The de-duplication windows of the clients of one group, as judged so far.
+struct ClientWindow {
+  SeqWindow window;
+  bool changed = false;
+};
+using ClientWindows = std::unordered_map<std::string, ClientWindow>;
+
+// A group's deltas of one series, summed.
+struct MergedCounter {
+  int64_t id = 0;
+  double inc = 0;
+};
+
+struct MergedHistogram {
+  int64_t id = 0;
+  double sum = 0;
+  uint64_t count = 0;
+  Buckets buckets;        // unsorted, a bound maybe several times
+  bool positive = false;  // some delta's sum > 0
+  bool negative = false;  // some delta's sum < 0
 };
 
 // Steps a statement that yields one integer.
@@ -540,8 +601,9 @@ Status QueryOne(sql::Statement* statement, int64_t* out) {
 class Store::Impl {
  public:
   Status Open(const std::string& path, const StoreOptions& options);
-  Status Apply(const Batch& batch, int64_t now, ApplyResult* result,
-               OutOfRange* out_of_range);
+  Status ApplyGroup(const std::vector<const Batch*>& batches, int64_t now,
+                    std::vector<ApplyResult>* results,
+                    std::vector<OutOfRange>* out_of_range);
   Status Read(Snapshot* out);
   Status ReadChanges(ReadCursor* cursor, Changes* out);
   Status Stats(StoreStats* out);
@@ -557,13 +619,22 @@ class Store::Impl {
   Status Migrate();
   Status PrepareStatements();
 
-  Status RecordBatchId(const BatchId& id, int64_t now,
-                       SeqWindow::Verdict* verdict);
+  Status JudgeBatchId(const BatchId& id, ClientWindows* windows,
+                      SeqWindow::Verdict* verdict);
+  Status WriteWindows(const ClientWindows& windows, int64_t now);
+  Status ApplyMerged(const std::vector<const Batch*>& batches, int64_t now,
+                     std::vector<ApplyResult>* results, bool* fits);
+  Status ApplyOneByOne(const std::vector<const Batch*>& batches, int64_t now,
+                       std::vector<ApplyResult>* results,
+                       std::vector<OutOfRange>* out_of_range);
   Status ApplyDeltas(const Batch& batch, int64_t now, OutOfRange* out_of_range);
   Status NextGeneration();
   Status ApplyCounter(const CounterDelta& delta, int64_t now, bool* in_range);
   Status ApplyHistogram(const HistogramDelta& delta, int64_t now,
                         bool* in_range);
+  Status UpsertCounter(int64_t id, double inc, int64_t now, bool* in_range);
+  Status UpsertHistogram(int64_t id, double sum, uint64_t count,
+                         const Buckets& buckets, int64_t now, bool* in_range);
   Status SeriesId(const SeriesKey& key, int64_t* id);
   Status ResolveCappedValue(const std::string& metric, const Label& label,
                             std::string* value);
@@ -579,7 +650,13 @@ class Store::Impl {
   // NextGeneration()).
   int64_t generation_ = 0;
   int64_t epoch_ = 0;
-  std::string encoded_buckets_;  // reused by ApplyHistogram()
+  std::string encoded_buckets_;  // reused by UpsertHistogram()
+  // Series ids: those committed (valid while the series epoch is
+  // cache_epoch_), and those inserted by the open transaction (forgotten
+  // when it, or a savepoint, rolls back; cached when it commits).
+  std::unordered_map<std::string, int64_t> id_cache_;
+  int64_t cache_epoch_ = -1;
+  std::unordered_map<std::string, int64_t> txn_ids_;
   // ReadChanges()'s short cut: the cursor it last returned, the
   // data_version it had read then, and whether this connection has
   // committed a write since (data_version does not see its own commits).
@@ -701,34 +778,162 @@ Status Store::Impl::PrepareStatements() {
   return Status::Ok();
 }
 
-Status Store::Impl::Apply(const Batch& batch, int64_t now, ApplyResult* result,
-                          OutOfRange* out_of_range) {
-  assert(result != nullptr);
-  PUM_RETURN_IF_ERROR(ValidateBatch(batch));
+Status Store::Impl::ApplyGroup(const std::vector<const Batch*>& batches,
+                               int64_t now, std::vector<ApplyResult>* results,
+                               std::vector<OutOfRange>* out_of_range) {
+  assert(results != nullptr);
+  for (const Batch* batch : batches) {
+    PUM_RETURN_IF_ERROR(ValidateBatch(*batch));
+  }
+  results->assign(batches.size(), ApplyResult::kApplied);
+  std::vector<OutOfRange> refused(batches.size());
   sql::Transaction transaction(&db_);
   PUM_RETURN_IF_ERROR(transaction.BeginImmediate());
-  if (batch.id.has_value()) {
-    SeqWindow::Verdict verdict = SeqWindow::Verdict::kNew;
-    PUM_RETURN_IF_ERROR(RecordBatchId(*batch.id, now, &verdict));
-    if (verdict != SeqWindow::Verdict::kNew) {
-      *result = verdict == SeqWindow::Verdict::kDuplicate
-                    ? ApplyResult::kDuplicate
-                    : ApplyResult::kTooOld;
-      return Status::Ok();  // the transaction rolls back
-    }
-  }
-  OutOfRange refused;
+  txn_ids_.clear();
+  struct ForgetOnExit {  // the ids of a transaction that did not commit
+    std::unordered_map<std::string, int64_t>* ids;
+    ~ForgetOnExit() { ids->clear(); }
+  } forget{&txn_ids_};
   PUM_RETURN_IF_ERROR(NextGeneration());
-  PUM_RETURN_IF_ERROR(ApplyDeltas(batch, now, &refused));
-  if (!refused.counters.empty() || !refused.histograms.empty()) {
-    if (out_of_range != nullptr) *out_of_range = std::move(refused);
-    *result = ApplyResult::kOutOfRange;
-    return Status::Ok();  // the transaction rolls back
+  PUM_RETURN_IF_ERROR(RunOnce(&statements_.savepoint_group));
+  bool fits = false;
+  PUM_RETURN_IF_ERROR(ApplyMerged(batches, now, results, &fits));
+  if (!fits) {
+    // Some total would leave the exact range: find out which batches, as
+    // one-by-one application would.
+    PUM_RETURN_IF_ERROR(RunOnce(&statements_.rollback_group));
+    txn_ids_.clear();
+    PUM_RETURN_IF_ERROR(ApplyOneByOne(batches, now, results, &refused));
   }
+  PUM_RETURN_IF_ERROR(RunOnce(&statements_.release_group));
+  const bool applied = std::find(results->begin(), results->end(),
+                                 ApplyResult::kApplied) != results->end();
+  if (out_of_range != nullptr) *out_of_range = std::move(refused);
+  if (!applied) return Status::Ok();  // the transaction rolls back
   PUM_RETURN_IF_ERROR(transaction.Commit());
   wrote_since_read_ = true;
-  *result = ApplyResult::kApplied;
+  if (id_cache_.size() + txn_ids_.size() > kMaxCachedIds) id_cache_.clear();
+  id_cache_.insert(txn_ids_.begin(), txn_ids_.end());
   return Status::Ok();
+}
+
+// The merged attempt: judges every batch id, sums the deltas of the new
+// batches per series and adds each sum with one upsert. `*fits` is false
+// (and the caller undoes the attempt) when one-by-one application might
+// refuse a delta: a delta out of range by itself, a merged total that the
+// store refuses, or a histogram sum with deltas of both signs (its
+// intermediate totals are unknown).
+Status Store::Impl::ApplyMerged(const std::vector<const Batch*>& batches,
+                                int64_t now, std::vector<ApplyResult>* results,
+                                bool* fits) {
+  *fits = false;
+  ClientWindows windows;
+  std::vector<MergedCounter> counters;
+  std::vector<MergedHistogram> histograms;
+  std::unordered_map<int64_t, size_t> counter_of_id;
+  std::unordered_map<int64_t, size_t> histogram_of_id;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const Batch& batch = *batches[i];
+    if (batch.id.has_value()) {
+      SeqWindow::Verdict verdict = SeqWindow::Verdict::kNew;
+      PUM_RETURN_IF_ERROR(JudgeBatchId(*batch.id, &windows, &verdict));
+      if (verdict != SeqWindow::Verdict::kNew) {
+        (*results)[i] = verdict == SeqWindow::Verdict::kDuplicate
+                            ? ApplyResult::kDuplicate
+                            : ApplyResult::kTooOld;
+        continue;
+      }
+      ClientWindow& client = windows[batch.id->client];
+      client.window.Record(batch.id->seq);
+      client.changed = true;
+    }
+    for (const CounterDelta& delta : batch.counters) {
+      if (!CounterInRange(delta)) return Status::Ok();
+      int64_t id = 0;
+      PUM_RETURN_IF_ERROR(SeriesId(delta.key, &id));
+      auto [it, added] = counter_of_id.try_emplace(id, counters.size());
+      if (added) counters.push_back(MergedCounter{id, 0});
+      counters[it->second].inc += delta.inc;
+    }
+    for (const HistogramDelta& delta : batch.histograms) {
+      if (!HistogramInRange(delta)) return Status::Ok();
+      int64_t id = 0;
+      PUM_RETURN_IF_ERROR(SeriesId(delta.key, &id));
+      auto [it, added] = histogram_of_id.try_emplace(id, histograms.size());
+      if (added) {
+        histograms.emplace_back();
+        histograms.back().id = id;
+      }
+      MergedHistogram& merged = histograms[it->second];
+      merged.sum += delta.sum;
+      merged.count += delta.count;
+      if (merged.count > kMaxCount) return Status::Ok();
+      merged.positive |= delta.sum > 0;
+      merged.negative |= delta.sum < 0;
+      merged.buckets.insert(merged.buckets.end(), delta.buckets.begin(),
+                            delta.buckets.end());
+    }
+  }
+  // In id order: neighbouring rows share pages.
+  std::sort(counters.begin(), counters.end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
+  std::sort(histograms.begin(), histograms.end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
+  for (const MergedHistogram& merged : histograms) {
+    if (merged.positive && merged.negative) return Status::Ok();
+  }
+  for (const MergedCounter& merged : counters) {
+    bool in_range = true;
+    PUM_RETURN_IF_ERROR(UpsertCounter(merged.id, merged.inc, now, &in_range));
+    if (!in_range) return Status::Ok();
+  }
+  for (const MergedHistogram& merged : histograms) {
+    bool in_range = true;
+    PUM_RETURN_IF_ERROR(UpsertHistogram(merged.id, merged.sum, merged.count,
+                                        merged.buckets, now, &in_range));
+    if (!in_range) return Status::Ok();
+  }
+  PUM_RETURN_IF_ERROR(WriteWindows(windows, now));
+  *fits = true;
+  return Status::Ok();
+}
+
+// Applies the batches one after the other, each in a savepoint of its own
+// that is undone when a delta of it would leave the exact range.
+Status Store::Impl::ApplyOneByOne(const std::vector<const Batch*>& batches,
+                                  int64_t now,
+                                  std::vector<ApplyResult>* results,
+                                  std::vector<OutOfRange>* out_of_range) {
+  ClientWindows windows;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const Batch& batch = *batches[i];
+    (*results)[i] = ApplyResult::kApplied;
+    if (batch.id.has_value()) {
+      SeqWindow::Verdict verdict = SeqWindow::Verdict::kNew;
+      PUM_RETURN_IF_ERROR(JudgeBatchId(*batch.id, &windows, &verdict));
+      if (verdict != SeqWindow::Verdict::kNew) {
+        (*results)[i] = verdict == SeqWindow::Verdict::kDuplicate
+                            ? ApplyResult::kDuplicate
+                            : ApplyResult::kTooOld;
+        continue;
+      }
+    }
+    PUM_RETURN_IF_ERROR(RunOnce(&statements_.savepoint_batch));
+    OutOfRange refused;
+    PUM_RETURN_IF_ERROR(ApplyDeltas(batch, now, &refused));
+    if (!refused.counters.empty() || !refused.histograms.empty()) {
+      PUM_RETURN_IF_ERROR(RunOnce(&statements_.rollback_batch));
+      txn_ids_.clear();  // some may have been inserted by this batch
+      (*results)[i] = ApplyResult::kOutOfRange;
+      (*out_of_range)[i] = std::move(refused);
+    } else if (batch.id.has_value()) {
+      ClientWindow& client = windows[batch.id->client];
+      client.window.Record(batch.id->seq);
+      client.changed = true;
+    }
+    PUM_RETURN_IF_ERROR(RunOnce(&statements_.release_batch));
+  }
+  return WriteWindows(windows, now);
 }
 
 // Adds every delta that stays in range; lists the others in `refused`.
@@ -761,35 +966,51 @@ Status Store::Impl::NextGeneration() {
   }
   generation_ = next.ColumnInt64(0);
   epoch_ = next.ColumnInt64(1);
+  if (epoch_ != cache_epoch_) {  // some series was removed: ids may be stale
+    id_cache_.clear();
+    cache_epoch_ = epoch_;
+  }
   return next.Run();
 }
 
-Status Store::Impl::RecordBatchId(const BatchId& id, int64_t now,
-                                  SeqWindow::Verdict* verdict) {
-  assert(db_.InTransaction());  // Apply()'s: judged and recorded atomically
-  SeqWindow window;
-  {
+// Judges `id` against its client's window: the stored one the first time a
+// group sees the client, then the one the group has recorded into.
+Status Store::Impl::JudgeBatchId(const BatchId& id, ClientWindows* windows,
+                                 SeqWindow::Verdict* verdict) {
+  assert(db_.InTransaction());  // judged and recorded atomically
+  auto it = windows->find(id.client);
+  if (it == windows->end()) {
+    ClientWindow loaded;
     sql::Statement& select = statements_.select_client;
     sql::AutoReset reset(&select);
     select.BindText(0, id.client);
     bool known = false;
     PUM_RETURN_IF_ERROR(select.Step(&known));
     if (known && !SeqWindow::Decode(select.ColumnInt64(0),
-                                    select.ColumnBytes(1), &window)) {
+                                    select.ColumnBytes(1), &loaded.window)) {
       return Status::Corruption("database " + db_.path() +
                                 ": undecodable de-duplication state");
     }
+    it = windows->emplace(id.client, std::move(loaded)).first;
   }
-  *verdict = window.Judge(id.seq);
-  if (*verdict != SeqWindow::Verdict::kNew) return Status::Ok();
-  window.Record(id.seq);
+  *verdict = it->second.window.Judge(id.seq);
+  return Status::Ok();
+}
+
+// Stores the windows the group recorded seqs into, with `now` as their
+// clients' last activity.
+Status Store::Impl::WriteWindows(const ClientWindows& windows, int64_t now) {
   sql::Statement& upsert = statements_.upsert_client;
-  sql::AutoReset reset(&upsert);
-  upsert.BindText(0, id.client);
-  upsert.BindInt64(1, window.max_seq());
-  upsert.BindBlob(2, window.EncodeBits());
-  upsert.BindInt64(3, now);
-  return upsert.Run();
+  for (const auto& [client, state] : windows) {
+    if (!state.changed) continue;
+    sql::AutoReset reset(&upsert);
+    upsert.BindText(0, client);
+    upsert.BindInt64(1, state.window.max_seq());
+    upsert.BindBlob(2, state.window.EncodeBits());
+    upsert.BindInt64(3, now);
+    PUM_RETURN_IF_ERROR(upsert.Run());
+  }
+  return Status::Ok();
 }
 
 Status Store::Impl::ApplyCounter(const CounterDelta& delta, int64_t now,
@@ -798,16 +1019,7 @@ Status Store::Impl::ApplyCounter(const CounterDelta& delta, int64_t now,
   if (!*in_range) return Status::Ok();
   int64_t id = 0;
   PUM_RETURN_IF_ERROR(SeriesId(delta.key, &id));
-  sql::Statement& upsert = statements_.upsert_counter;
-  sql::AutoReset reset(&upsert);
-  upsert.BindInt64(0, id);
-  upsert.BindDouble(1, delta.inc);
-  upsert.BindDouble(2, kMaxExactTotal);
-  upsert.BindInt64(3, generation_);
-  upsert.BindInt64(4, now);
-  PUM_RETURN_IF_ERROR(upsert.Run());
-  *in_range = db_.Changes() == 1;
-  return Status::Ok();
+  return UpsertCounter(id, delta.inc, now, in_range);
 }
 
 Status Store::Impl::ApplyHistogram(const HistogramDelta& delta, int64_t now,
@@ -816,12 +1028,37 @@ Status Store::Impl::ApplyHistogram(const HistogramDelta& delta, int64_t now,
   if (!*in_range) return Status::Ok();
   int64_t id = 0;
   PUM_RETURN_IF_ERROR(SeriesId(delta.key, &id));
-  EncodeBuckets(delta.buckets, &encoded_buckets_);
+  return UpsertHistogram(id, delta.sum, delta.count, delta.buckets, now,
+                         in_range);
+}
+
+// Adds to a counter's row, stamped with the transaction's generation and
+// `now`; `*in_range` is false (and nothing changed) when the total would
+// leave the exact range.
+Status Store::Impl::UpsertCounter(int64_t id, double inc, int64_t now,
+                                  bool* in_range) {
+  sql::Statement& upsert = statements_.upsert_counter;
+  sql::AutoReset reset(&upsert);
+  upsert.BindInt64(0, id);
+  upsert.BindDouble(1, inc);
+  upsert.BindDouble(2, kMaxExactTotal);
+  upsert.BindInt64(3, generation_);
+  upsert.BindInt64(4, now);
+  PUM_RETURN_IF_ERROR(upsert.Run());
+  *in_range = db_.Changes() == 1;
+  return Status::Ok();
+}
+
+// As UpsertCounter(), for a histogram's row.
+Status Store::Impl::UpsertHistogram(int64_t id, double sum, uint64_t count,
+                                    const Buckets& buckets, int64_t now,
+                                    bool* in_range) {
+  EncodeBuckets(buckets, &encoded_buckets_);
   sql::Statement& upsert = statements_.upsert_histogram;
   sql::AutoReset reset(&upsert);
   upsert.BindInt64(0, id);
-  upsert.BindDouble(1, delta.sum);
-  upsert.BindInt64(2, static_cast<int64_t>(delta.count));
+  upsert.BindDouble(1, sum);
+  upsert.BindInt64(2, static_cast<int64_t>(count));
   upsert.BindBlob(3, encoded_buckets_);
   upsert.BindInt64(4, static_cast<int64_t>(kMaxCount));
   upsert.BindDouble(5, kMaxFinite);
@@ -844,6 +1081,15 @@ Status Store::Impl::SeriesId(const SeriesKey& key, int64_t* id) {
     labels.emplace_back(label.name, std::move(value));
   }
   std::string encoded = EncodeLabels(&labels);
+  std::string cache_key = CacheKey(key.metric, encoded);
+  if (auto it = id_cache_.find(cache_key); it != id_cache_.end()) {
+    *id = it->second;
+    return Status::Ok();
+  }
+  if (auto it = txn_ids_.find(cache_key); it != txn_ids_.end()) {
+    *id = it->second;
+    return Status::Ok();
+  }
   {
     sql::Statement& select = statements_.select_series_id;
     sql::AutoReset reset(&select);
@@ -852,7 +1098,11 @@ Status Store::Impl::SeriesId(const SeriesKey& key, int64_t* id) {
     bool found = false;
     PUM_RETURN_IF_ERROR(select.Step(&found));
     if (found) {
+      // Not inserted by this transaction (txn_ids_ would have it): it
+      // stays whatever becomes of the transaction.
       *id = select.ColumnInt64(0);
+      if (id_cache_.size() >= kMaxCachedIds) id_cache_.clear();
+      id_cache_.emplace(std::move(cache_key), *id);
       return Status::Ok();
     }
   }
@@ -862,6 +1112,7 @@ Status Store::Impl::SeriesId(const SeriesKey& key, int64_t* id) {
   insert.BindBlob(1, encoded);
   PUM_RETURN_IF_ERROR(insert.Run());
   *id = db_.LastInsertRowId();
+  txn_ids_.emplace(std::move(cache_key), *id);
   return Status::Ok();
 }
 
@@ -1092,7 +1343,21 @@ Store::~Store() = default;
 
 Status Store::Apply(const Batch& batch, int64_t now, ApplyResult* result,
                     OutOfRange* out_of_range) {
-  return impl_->Apply(batch, now, result, out_of_range);
+  assert(result != nullptr);
+  std::vector<ApplyResult> results;
+  std::vector<OutOfRange> refused;
+  PUM_RETURN_IF_ERROR(impl_->ApplyGroup({&batch}, now, &results, &refused));
+  *result = results[0];
+  if (out_of_range != nullptr && *result == ApplyResult::kOutOfRange) {
+    *out_of_range = std::move(refused[0]);
+  }
+  return Status::Ok();
+}
+
+Status Store::ApplyGroup(const std::vector<const Batch*>& batches, int64_t now,
+                         std::vector<ApplyResult>* results,
+                         std::vector<OutOfRange>* out_of_range) {
+  return impl_->ApplyGroup(batches, now, results, out_of_range);
 }
 
 Status Store::Read(Snapshot* out) { return impl_->Read(out); }

@@ -17,7 +17,10 @@
 //   - Labels with a max_values cap are resolved inside the transaction: a
 //     value not yet seen for that metric and label, once the cap is reached,
 //     is replaced by the label's overflow value.
-//   - Prepared statements are made once per Store and reused.
+//   - Prepared statements are made once per Store and reused. Series ids
+//     are cached per Store (metric and labels -> id); the cache is emptied
+//     whenever the series epoch (below) has moved, so a removed series is
+//     never written through a stale id.
 //   - A Store is used by one thread at a time; open one per thread.
 //   - De-duplication state is per client (a SeqWindow: the highest seq and
 //     exactly which of the SeqWindow::kSize seqs below it were applied), so
@@ -201,6 +204,24 @@ class Store {
   // InvalidArgument, checked before anything is written.
   Status Apply(const Batch& batch, int64_t now, ApplyResult* result,
                OutOfRange* out_of_range = nullptr);
+
+  // Applies several batches in ONE BEGIN IMMEDIATE transaction (Apply() is
+  // ApplyGroup() of one). The deltas of one series are summed in memory
+  // first, so a series takes one upsert per group. Every batch gets the
+  // result, in (*results)[i] (and for kOutOfRange the deltas at fault in
+  // (*out_of_range)[i], if given), that Apply() would have given it had the
+  // batches been applied one after the other in this order: a duplicate of
+  // an earlier batch of the group is kDuplicate, a batch that would fail is
+  // applied by none (its capped label values take no slot either), the
+  // others are applied; max_values caps hold across the group as they do
+  // across batches (the same new value in two batches takes one slot).
+  // Sums of doubles may round differently from one-by-one application in
+  // their last bit. Any batch not valid (as Apply() says) makes the call
+  // InvalidArgument, nothing applied. On an error every batch is
+  // unapplied; results are then unspecified.
+  Status ApplyGroup(const std::vector<const Batch*>& batches, int64_t now,
+                    std::vector<ApplyResult>* results,
+                    std::vector<OutOfRange>* out_of_range = nullptr);
 
   // Reads every series in one read transaction (never blocks writers),
   // sorted as Snapshot says. On failure `*out` is unchanged.

@@ -679,6 +679,281 @@ TEST(Store, PrunesIdleClients) {
   EXPECT_EQ(pruned, 0);
 }
 
+// --- Applying groups
+// -------------------------------------------------------------------
+
+bool operator==(const OutOfRange& a, const OutOfRange& b) {
+  return a.counters == b.counters && a.histograms == b.histograms;
+}
+
+// A counter delta of metric `m` with label x = `value` capped at `cap`.
+CounterDelta Capped(const std::string& value, uint32_t cap, double inc = 1) {
+  SeriesKey key = Key("m");
+  key.labels.push_back(Label{"x", value, cap, "other"});
+  return CounterDelta{key, inc};
+}
+
+Batch WithId(Batch batch, const std::string& client, int64_t seq) {
+  batch.id = BatchId{client, seq};
+  return batch;
+}
+
+Batch HistogramBatch(const std::string& metric, double sum, uint64_t count) {
+  Batch batch;
+  batch.histograms.push_back({Key(metric), sum, count, {{1, count}}});
+  return batch;
+}
+
+// Every case: a store seeded with `seed` (one Apply each), then `group`
+// applied by ApplyGroup() on one store and by Apply() one batch after the
+// other on a twin; results, refused deltas and totals must be the same,
+// and the results those listed.
+TEST(Store, ApplyGroupGivesEachBatchItsOneByOneResult) {
+  constexpr double kNearMax = 9007199254740990.0;  // 2^53 - 2
+  using R = ApplyResult;
+  struct Case {
+    const char* what;
+    std::vector<Batch> seed;
+    std::vector<Batch> group;
+    std::vector<ApplyResult> results;
+  };
+  const Case cases[] = {
+      {"an empty group", {}, {}, {}},
+      {"batches of the same series add up",
+       {},
+       {CounterBatch("c", {}, 1), CounterBatch("c", {}, 2.5),
+        HistogramBatch("h", 1, 1), HistogramBatch("h", 2, 3)},
+       {R::kApplied, R::kApplied, R::kApplied, R::kApplied}},
+      {"a duplicate of an earlier batch of the group",
+       {},
+       {IdBatch("a", 1), IdBatch("a", 1), IdBatch("a", 2), IdBatch("b", 1)},
+       {R::kApplied, R::kDuplicate, R::kApplied, R::kApplied}},
+      {"a duplicate of a stored batch",
+       {IdBatch("a", 1)},
+       {IdBatch("a", 1), IdBatch("a", 0)},
+       {R::kDuplicate, R::kApplied}},
+      {"too old behind a batch of the group",
+       {IdBatch("a", 1)},
+       {IdBatch("a", 5000), IdBatch("a", 2), IdBatch("a", 4999)},
+       {R::kApplied, R::kTooOld, R::kApplied}},
+      {"a batch that would leave the range is applied by none",
+       {CounterBatch("c", {}, kNearMax)},
+       {CounterBatch("c", {}, 1), CounterBatch("c", {}, 1),
+        CounterBatch("d", {}, 1)},
+       {R::kApplied, R::kOutOfRange, R::kApplied}},
+      {"its deltas listed, the others of it not applied",
+       {CounterBatch("c", {}, kNearMax)},
+       {[] {
+          Batch b = CounterBatch("d", {}, 1);
+          b.counters.push_back({Key("c"), 4});
+          b.counters.push_back({Key("e"), 1});
+          b.counters.push_back({Key("c"), 4});
+          return b;
+        }(),
+        CounterBatch("d", {}, 1)},
+       {R::kOutOfRange, R::kApplied}},
+      {"an out-of-range batch is not a duplicate's original",
+       {CounterBatch("c", {}, kNearMax)},
+       {WithId(CounterBatch("c", {}, 5), "a", 1),
+        WithId(CounterBatch("c", {}, 5), "a", 1),
+        WithId(CounterBatch("c", {}, 1), "a", 1),
+        WithId(CounterBatch("c", {}, 1), "a", 1)},
+       {R::kOutOfRange, R::kOutOfRange, R::kApplied, R::kDuplicate}},
+      {"histogram counts past 2^53",
+       {HistogramBatch("h", 0, 9007199254740990ull)},
+       {HistogramBatch("h", 0, 2), HistogramBatch("h", 0, 1)},
+       {R::kApplied, R::kOutOfRange}},
+      {"histogram sums of both signs, in order",
+       {HistogramBatch("h", 1.5e308, 1)},
+       {HistogramBatch("h", 1e308, 1), HistogramBatch("h", -1e308, 1),
+        HistogramBatch("h", 1e308, 1)},
+       {R::kOutOfRange, R::kApplied, R::kApplied}},
+      {"a delta out of range by itself",
+       {},
+       {CounterBatch("c", {}, 1), CounterBatch("c", {}, 1e300)},
+       {R::kApplied, R::kOutOfRange}},
+      {"the same new capped value in two batches takes one slot",
+       {},
+       {[] {
+          Batch b;
+          b.counters = {Capped("a", 2)};
+          return b;
+        }(),
+        [] {
+          Batch b;
+          b.counters = {Capped("a", 2), Capped("b", 2)};
+          return b;
+        }(),
+        [] {
+          Batch b;
+          b.counters = {Capped("c", 2), Capped("a", 2)};
+          return b;
+        }()},
+       {R::kApplied, R::kApplied, R::kApplied}},
+      {"a refused batch's new capped value takes no slot",
+       {CounterBatch("c", {}, kNearMax)},
+       {[] {
+          Batch b = CounterBatch("c", {}, 5);
+          b.counters.push_back(Capped("a", 1));
+          return b;
+        }(),
+        [] {
+          Batch b;
+          b.counters = {Capped("b", 1), Capped("a", 1)};
+          return b;
+        }()},
+       {R::kOutOfRange, R::kApplied}},
+      {"a duplicate's capped value takes no slot",
+       {IdBatch("k", 0)},
+       {[] {
+          Batch b = IdBatch("k", 0);
+          b.counters.push_back(Capped("a", 1));
+          return b;
+        }(),
+        [] {
+          Batch b;
+          b.counters = {Capped("b", 1)};
+          return b;
+        }()},
+       {R::kDuplicate, R::kApplied}},
+  };
+  for (const Case& c : cases) {
+    TempDir dir;
+    auto group_store = OpenStore(dir.Path("group.db"));
+    auto single_store = OpenStore(dir.Path("single.db"));
+    for (const Batch& batch : c.seed) {
+      ASSERT_TRUE(Apply(group_store.get(), batch).ok()) << c.what;
+      ASSERT_TRUE(Apply(single_store.get(), batch).ok()) << c.what;
+    }
+    std::vector<const Batch*> group;
+    for (const Batch& batch : c.group) group.push_back(&batch);
+    std::vector<ApplyResult> results;
+    std::vector<OutOfRange> refused;
+    Status s = group_store->ApplyGroup(group, kNow, &results, &refused);
+    ASSERT_TRUE(s.ok()) << c.what << ": " << s.ToString();
+    EXPECT_EQ(results, c.results) << c.what;
+    ASSERT_EQ(refused.size(), c.group.size()) << c.what;
+    for (size_t i = 0; i < c.group.size(); ++i) {
+      ApplyResult result;
+      OutOfRange one_refused;
+      ASSERT_TRUE(
+          single_store->Apply(c.group[i], kNow, &result, &one_refused).ok());
+      EXPECT_EQ(results[i], result) << c.what << " #" << i;
+      if (result == ApplyResult::kOutOfRange) {
+        EXPECT_TRUE(refused[i] == one_refused) << c.what << " #" << i;
+      } else {
+        EXPECT_TRUE(refused[i] == OutOfRange()) << c.what << " #" << i;
+      }
+    }
+    Snapshot grouped = ReadAll(group_store.get());
+    Snapshot single = ReadAll(single_store.get());
+    ASSERT_EQ(grouped.counters.size(), single.counters.size()) << c.what;
+    for (size_t i = 0; i < grouped.counters.size(); ++i) {
+      EXPECT_EQ(grouped.counters[i].labels, single.counters[i].labels)
+          << c.what;
+      EXPECT_EQ(grouped.counters[i].value, single.counters[i].value) << c.what;
+    }
+    ASSERT_EQ(grouped.histograms.size(), single.histograms.size()) << c.what;
+    for (size_t i = 0; i < grouped.histograms.size(); ++i) {
+      EXPECT_EQ(grouped.histograms[i].count, single.histograms[i].count);
+      EXPECT_EQ(grouped.histograms[i].sum, single.histograms[i].sum);
+      EXPECT_EQ(grouped.histograms[i].buckets, single.histograms[i].buckets);
+    }
+    StoreStats a, b;
+    ASSERT_TRUE(group_store->Stats(&a).ok());
+    ASSERT_TRUE(single_store->Stats(&b).ok());
+    EXPECT_EQ(a.series, b.series) << c.what;
+    EXPECT_EQ(a.clients, b.clients) << c.what;
+  }
+}
+
+TEST(Store, ApplyGroupIsOneTransactionAndOneUpsertPerSeries) {
+  TempDir dir;
+  std::string path = dir.Path("pum.db");
+  auto store = OpenStore(path);
+  std::vector<Batch> batches;
+  for (int i = 0; i < 20; ++i) {
+    Batch batch = WithId(CounterBatch("c", {}, 1), "a", i);
+    batch.histograms.push_back({Key("h"), 0.5, 2, {{1, 1}, {kInf, 1}}});
+    batches.push_back(std::move(batch));
+  }
+  std::vector<const Batch*> group;
+  for (const Batch& batch : batches) group.push_back(&batch);
+  std::vector<ApplyResult> results;
+  const int64_t generation = QueryInt(path, "SELECT generation FROM meta");
+  ASSERT_TRUE(store->ApplyGroup(group, kNow, &results).ok());
+  EXPECT_EQ(results, std::vector<ApplyResult>(20, ApplyResult::kApplied));
+  // One write transaction: the generation moved by one.
+  EXPECT_EQ(QueryInt(path, "SELECT generation FROM meta"), generation + 1);
+  EXPECT_EQ(CounterValue(store.get(), "c"), 20);
+  Snapshot snapshot = ReadAll(store.get());
+  ASSERT_EQ(snapshot.histograms.size(), 1u);
+  EXPECT_EQ(snapshot.histograms[0].count, 40u);
+  EXPECT_EQ(snapshot.histograms[0].sum, 10);
+  EXPECT_EQ(snapshot.histograms[0].buckets, (Buckets{{1, 20}, {kInf, 20}}));
+  // Every seq of the group was recorded.
+  for (int i = 0; i < 20; ++i) {
+    ApplyResult result;
+    ASSERT_TRUE(store->Apply(IdBatch("a", i), kNow, &result).ok());
+    EXPECT_EQ(result, ApplyResult::kDuplicate) << i;
+  }
+}
+
+TEST(Store, ApplyGroupWithAnInvalidBatchAppliesNothing) {
+  TempDir dir;
+  auto store = OpenStore(dir.Path("pum.db"));
+  Batch good = CounterBatch("c", {}, 1);
+  Batch bad = CounterBatch("c", {}, -1);
+  std::vector<ApplyResult> results;
+  Status s = store->ApplyGroup({&good, &bad}, kNow, &results);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(CounterValue(store.get(), "c"), -1);
+}
+
+// Regression: a cached series id must not outlive its series. A series
+// removed behind the Store's back (by another connection) is written
+// afresh, not through the stale id.
+TEST(Store, SeriesIdCacheIsDroppedWhenTheSeriesEpochMoves) {
+  TempDir dir;
+  std::string path = dir.Path("pum.db");
+  auto store = OpenStore(path);
+  ASSERT_TRUE(Apply(store.get(), CounterBatch("c", {{"x", "a"}}, 5)).ok());
+  ASSERT_TRUE(Apply(store.get(), CounterBatch("c", {{"x", "a"}}, 1)).ok());
+  {
+    sql::Database db;
+    ASSERT_TRUE(db.Open(path).ok());
+    ASSERT_TRUE(db.Execute("DELETE FROM counters; DELETE FROM series").ok());
+  }
+  ASSERT_TRUE(Apply(store.get(), CounterBatch("c", {{"x", "a"}}, 2)).ok());
+  EXPECT_EQ(CounterValue(store.get(), "c", {{"x", "a"}}), 2);
+  EXPECT_EQ(QueryInt(path, "SELECT count(*) FROM series"), 1);
+  EXPECT_EQ(QueryInt(path,
+                     "SELECT count(*) FROM counters WHERE series_id "
+                     "NOT IN (SELECT id FROM series)"),
+            0);
+}
+
+// Regression: the id of a series inserted by a transaction that rolled
+// back must not be cached.
+TEST(Store, SeriesIdsOfARolledBackBatchAreNotCached) {
+  TempDir dir;
+  std::string path = dir.Path("pum.db");
+  auto store = OpenStore(path);
+  ASSERT_TRUE(
+      Apply(store.get(), CounterBatch("big", {}, 9007199254740990.0)).ok());
+  Batch refused = CounterBatch("new", {}, 1);
+  refused.counters.push_back({Key("big"), 5});
+  ApplyResult result;
+  ASSERT_TRUE(store->Apply(refused, kNow, &result).ok());
+  ASSERT_EQ(result, ApplyResult::kOutOfRange);
+  // Another connection takes the rowid the rolled-back insert had.
+  auto other = OpenStore(path);
+  ASSERT_TRUE(Apply(other.get(), CounterBatch("other", {}, 7)).ok());
+  ASSERT_TRUE(Apply(store.get(), CounterBatch("new", {}, 1)).ok());
+  EXPECT_EQ(CounterValue(store.get(), "new"), 1);
+  EXPECT_EQ(CounterValue(store.get(), "other"), 7);
+}
+
 // --- Reading changes
 // -------------------------------------------------------------------
 
