@@ -194,7 +194,9 @@ asan: deps
 #     binaries' threads: exporter, exporter-idle and web-config (the door
 #     with idle, slowloris and TLS connections, CivetWeb, basic auth, the
 #     upkeep thread's reloads), pipeline and listen (pum-ingest workers
-#     under spawn-fcgi and nginx, the exporter reading their store).
+#     under spawn-fcgi and nginx, the exporter reading their store),
+#     group-commit (pum-ingest's threads and its group committer under
+#     concurrent POSTs).
 # Every instrumented process, children of the tests included (they inherit
 # TSAN_OPTIONS), writes its reports to $(TSAN_BUILD)/tsan/report.PID, so a
 # race in a process whose stderr no test reads still fails the target: it
@@ -203,7 +205,7 @@ asan: deps
 # comment saying why it is a false positive. Extra TSAN_OPTIONS from the
 # environment are appended.
 TSAN_BUILD := build-tsan
-TSAN_INTEGRATION := exporter exporter-idle web-config pipeline listen
+TSAN_INTEGRATION := exporter exporter-idle web-config pipeline listen group-commit
 tsan: deps
 	$(MAKE) -j$(JOBS) BUILD=$(TSAN_BUILD) OPT="-O1 -g" SANITIZE="-fsanitize=thread" \
 	  binaries unit-tests

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <ctime>
 #include <exception>
 #include <memory>
+#include <thread>
 #include <utility>
 
 #include "schema/allowlist/allowlist.h"
@@ -25,14 +27,31 @@
 namespace pum {
 namespace {
 
-volatile sig_atomic_t g_stop = 0;
-volatile sig_atomic_t g_reload = 0;
+// Set by the signal handler, read by every serving thread (lock-free
+// atomics are async-signal-safe).
+std::atomic<int> g_stop{0};
+std::atomic<int> g_reload{0};
+// The eventfd that wakes every thread from ppoll() at a stop (-1: none).
+std::atomic<int> g_wake_fd{-1};
+static_assert(std::atomic<int>::is_always_lock_free, "signal-safe atomics");
+
+void Wake() {
+  int fd = g_wake_fd.load();
+  if (fd < 0) return;
+  uint64_t one = 1;
+  // Nothing to do if it fails: the eventfd is then already readable.
+  ssize_t unused = ::write(fd, &one, sizeof one);
+  (void)unused;
+}
 
 extern "C" void OnSignal(int signo) {
   if (signo == SIGHUP) {
     g_reload = 1;
   } else {
+    const int saved = errno;
     g_stop = 1;
+    Wake();
+    errno = saved;
   }
 }
 
@@ -185,10 +204,18 @@ void AnswerInternalError(FCGX_Request* fcgi, const char* what) {
 
 FcgiServer::FcgiServer(Ingestor* ingestor, Options options,
                        std::string fingerprint)
-    : ingestor_(ingestor),
+    : FcgiServer(std::vector<Ingestor*>{ingestor}, std::move(options),
+                 std::move(fingerprint)) {}
+
+FcgiServer::FcgiServer(std::vector<Ingestor*> ingestors, Options options,
+                       std::string fingerprint)
+    : ingestors_(std::move(ingestors)),
       options_(std::move(options)),
       fingerprint_(std::move(fingerprint)),
-      last_check_(std::chrono::steady_clock::now()) {}
+      last_check_(std::chrono::steady_clock::now()) {
+  assert(!ingestors_.empty());
+  allowlist_ = ingestors_[0]->allowlist();
+}
 
 FcgiServer::~FcgiServer() {
   if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
@@ -232,6 +259,14 @@ Status FcgiServer::Open() {
 }
 
 void FcgiServer::MaybeReload(bool force) {
+  // One thread checks at a time; the others go on serving meanwhile (a
+  // forced reload, after SIGHUP, waits its turn).
+  std::unique_lock<std::mutex> lock(reload_mu_, std::defer_lock);
+  if (force) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    return;
+  }
   auto now = std::chrono::steady_clock::now();
   if (!force && now - last_check_ < std::chrono::seconds(1)) return;
   last_check_ = now;
@@ -249,49 +284,103 @@ void FcgiServer::MaybeReload(bool force) {
   fingerprint_ = fingerprint;
   bad_fingerprint_.clear();
   const size_t metrics = allowlist->metrics().size();
-  ingestor_->SetAllowlist(std::move(allowlist));
+  allowlist_ = std::move(allowlist);
+  ++allowlist_version_;
   LogInfo("reloaded the allowlist",
           {{"dir", options_.metrics_dir}, {"metrics", metrics}});
   if (metrics == 0) LogWarn(kNoMetricsWarning, {{"dir", options_.metrics_dir}});
 }
 
-void FcgiServer::LogStoreFailures(int64_t now, bool force) {
-  uint64_t failures = ingestor_->store_failures();
-  if (failures == logged_failures_) return;
+void FcgiServer::SyncAllowlist(Worker* worker) {
+  const uint64_t version = allowlist_version_.load();
+  if (version == worker->allowlist_version) return;
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  worker->ingestor->SetAllowlist(allowlist_);
+  worker->allowlist_version = allowlist_version_.load();
+}
+
+void FcgiServer::LogStoreFailures(Worker* worker, int64_t now, bool force) {
+  const uint64_t failures = worker->ingestor->store_failures();
+  std::lock_guard<std::mutex> lock(log_mu_);
+  if (failures != worker->logged_failures) {
+    unlogged_failures_ += failures - worker->logged_failures;
+    worker->logged_failures = failures;
+    last_store_error_ = worker->ingestor->last_store_error();
+  }
+  if (unlogged_failures_ == 0) return;
   if (!force && now - last_failure_log_ < 10) return;
-  LogError("store transactions failed",
-           {{"failed", failures - logged_failures_},
-            {"err", ingestor_->last_store_error().message()}});
-  logged_failures_ = failures;
+  LogError("store transactions failed", {{"failed", unlogged_failures_},
+                                         {"err", last_store_error_.message()}});
+  unlogged_failures_ = 0;
   last_failure_log_ = now;
 }
+
+bool FcgiServer::Stopping() const { return g_stop.load() != 0 || failed_; }
 
 Status FcgiServer::Run() {
   assert(listen_fd_.valid());  // Open() succeeded
   // A previous Run() in this process (tests) may have left them set.
   g_stop = 0;
   g_reload = 0;
+  failed_ = false;
+  UniqueFd wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake.valid()) return Status::IoError(Errno("eventfd"));
+  g_wake_fd = wake.get();
+  struct ClearWakeFd {
+    ~ClearWakeFd() { g_wake_fd = -1; }
+  } clear_wake_fd;
   Status s = InstallSignalHandlers();
   if (!s.ok()) return s;
   sigset_t blocked;
-  sigset_t waiting;
+  sigset_t previous;
   sigemptyset(&blocked);
   for (int signo : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&blocked, signo);
-  pthread_sigmask(SIG_BLOCK, &blocked, &waiting);
-  for (int signo : {SIGTERM, SIGINT, SIGHUP}) sigdelset(&waiting, signo);
+  // Threads started from here inherit the mask.
+  pthread_sigmask(SIG_BLOCK, &blocked, &previous);
 
+  std::vector<Worker> workers(ingestors_.size());
+  for (size_t i = 0; i < workers.size(); ++i) {
+    workers[i].ingestor = ingestors_[i];
+    workers[i].allowlist_version = allowlist_version_.load();
+  }
+  std::vector<Status> results(workers.size());
+  std::vector<std::thread> threads;
+  threads.reserve(workers.size());
+  for (size_t i = 1; i < workers.size(); ++i) {
+    threads.emplace_back([this, &workers, &results, &wake, i] {
+      results[i] = Loop(&workers[i], wake.get());
+    });
+  }
+  results[0] = Loop(&workers[0], wake.get());
+  for (std::thread& thread : threads) thread.join();
+  for (Worker& worker : workers) {
+    LogStoreFailures(&worker, ::time(nullptr), true);
+  }
+  for (const Status& result : results) {
+    if (!result.ok()) return result;
+  }
+  return Status::Ok();
+}
+
+Status FcgiServer::Loop(Worker* worker, int wake_fd) {
+  sigset_t waiting;
+  pthread_sigmask(SIG_BLOCK, nullptr, &waiting);
+  for (int signo : {SIGTERM, SIGINT, SIGHUP}) sigdelset(&waiting, signo);
+  Ingestor* ingestor = worker->ingestor;
   FcgiRequest owner(listen_fd_.get());
   FCGX_Request* request = owner.get();
-  while (s.ok() && !g_stop) {
+  Status s;
+  while (s.ok() && !Stopping()) {
     // A connection the web server keeps open (FCGI_KEEP_CONN) may bring the
     // next request; libfcgi keeps it in ipcFd.
-    struct pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0},
+    struct pollfd fds[3] = {{listen_fd_.get(), POLLIN, 0},
+                            {wake_fd, POLLIN, 0},
                             {request->ipcFd, POLLIN, 0}};
-    int nfds = request->ipcFd >= 0 ? 2 : 1;
+    int nfds = request->ipcFd >= 0 ? 3 : 2;
     struct timespec second = {1, 0};
-    bool idle_flush = ingestor_->pending_series() > 0;
+    bool idle_flush = ingestor->pending_series() > 0;
     int n = ppoll(fds, nfds, idle_flush ? &second : nullptr, &waiting);
-    if (g_stop) break;
+    if (Stopping()) break;
     if (n < 0) {
       if (errno != EINTR) s = Status::IoError(Errno("ppoll"));
       continue;
@@ -299,17 +388,20 @@ Status FcgiServer::Run() {
     if (n == 0) {
       // A failed flush keeps the counters pending for the next one, and
       // LogStoreFailures() reports the store's failures.
-      ingestor_->Flush(::time(nullptr)).IgnoreError();
+      ingestor->Flush(::time(nullptr)).IgnoreError();
       continue;
     }
     if (fds[0].revents & (POLLERR | POLLNVAL)) {
       s = Status::IoError("the listening socket failed");
       break;
     }
-    if (nfds == 2 && fds[1].revents == 0) {
+    if (nfds == 3 && fds[2].revents == 0) {
+      if (fds[0].revents == 0) continue;
       // Only a new connection: drop the idle kept one, or libfcgi would
       // block reading it.
       FCGX_Free(request, 1);
+    } else if (nfds == 2 && fds[0].revents == 0) {
+      continue;
     }
     int rc = FCGX_Accept_r(request);
     if (rc < 0) {
@@ -318,23 +410,26 @@ Status FcgiServer::Run() {
       }
       continue;
     }
-    Serve(request);
+    Serve(worker, request);
     FCGX_Finish_r(request);
-    LogStoreFailures(::time(nullptr), false);
+    LogStoreFailures(worker, ::time(nullptr), false);
   }
-  // At shutdown: LogStoreFailures() below reports a failed last flush.
-  ingestor_->Flush(::time(nullptr)).IgnoreError();
-  LogStoreFailures(::time(nullptr), true);
+  if (!s.ok()) {
+    failed_ = true;  // the other threads stop too
+    Wake();
+  }
+  // At shutdown: Run() reports a failed last flush.
+  ingestor->Flush(::time(nullptr)).IgnoreError();
   return s;
 }
 
-void FcgiServer::Serve(FCGX_Request* fcgi) {
+void FcgiServer::Serve(Worker* worker, FCGX_Request* fcgi) {
   assert(fcgi->in != nullptr && fcgi->out != nullptr);  // accepted
   // ServeUnguarded() writes nothing before the whole answer is built, and
   // nothing after it is written, so after an exception nothing of it has
   // been sent yet.
   try {
-    ServeUnguarded(fcgi);
+    ServeUnguarded(worker, fcgi);
   } catch (const std::exception& e) {
     AnswerInternalError(fcgi, e.what());
   } catch (...) {
@@ -342,13 +437,13 @@ void FcgiServer::Serve(FCGX_Request* fcgi) {
   }
 }
 
-void FcgiServer::ServeUnguarded(FCGX_Request* fcgi) {
-  MaybeReload(g_reload != 0);
-  g_reload = 0;
+void FcgiServer::ServeUnguarded(Worker* worker, FCGX_Request* fcgi) {
+  MaybeReload(g_reload.exchange(0) != 0);
+  SyncAllowlist(worker);
   Request request = ReadRequest(fcgi, options_.max_body_bytes);
   int64_t now = ::time(nullptr);
-  Response response =
-      handler_ ? handler_(request, now) : ingestor_->Handle(request, now);
+  Response response = handler_ ? handler_(request, now)
+                               : worker->ingestor->Handle(request, now);
   WriteResponse(response, fcgi->out);
 }
 

@@ -90,10 +90,19 @@ std::string Response::Header(const std::string& name) const {
 
 Ingestor::Ingestor(Store* store, std::shared_ptr<const Allowlist> allowlist,
                    Options options)
-    : store_(store),
+    : own_committer_(std::make_unique<GroupCommitter>(store)),
+      committer_(own_committer_.get()),
       allowlist_(std::move(allowlist)),
       options_(std::move(options)) {
-  assert(store_ != nullptr && allowlist_ != nullptr);
+  assert(allowlist_ != nullptr);
+}
+
+Ingestor::Ingestor(GroupCommitter* committer,
+                   std::shared_ptr<const Allowlist> allowlist, Options options)
+    : committer_(committer),
+      allowlist_(std::move(allowlist)),
+      options_(std::move(options)) {
+  assert(committer_ != nullptr && allowlist_ != nullptr);
 }
 
 void Ingestor::SetAllowlist(std::shared_ptr<const Allowlist> allowlist) {
@@ -251,7 +260,7 @@ Status Ingestor::ApplyWithPending(Batch* batch, const Counters& counters,
   const size_t own = batch->counters.size();
   AppendCounters(counters, batch);
   AppendCounters(pending_, batch);
-  Status s = store_->Apply(*batch, now, result, refused);
+  Status s = committer_->Apply(*batch, now, result, refused);
   assert(batch->counters.size() >= own);
   batch->counters.resize(own);
   if (!s.ok()) {

@@ -44,7 +44,9 @@
 //     the last second) are kept in memory and added to the next
 //     transaction; Flush() tries to write them (at shutdown).
 //   - The allowlist can be swapped at any time between requests.
-//   - One Ingestor is used by one thread at a time.
+//   - One Ingestor is used by one thread at a time. Several Ingestors (one
+//     per thread) may share a GroupCommitter: their batches are then
+//     committed together, each answered after the commit that holds it.
 #ifndef PUM_FCGI_INGEST_INGESTOR_H_
 #define PUM_FCGI_INGEST_INGESTOR_H_
 
@@ -55,6 +57,7 @@
 #include <utility>
 #include <vector>
 
+#include "fcgi-ingest/group_committer.h"
 #include "fcgi-ingest/validator.h"
 #include "schema/allowlist/allowlist.h"
 #include "schema/base/status.h"
@@ -87,6 +90,10 @@ class Ingestor {
   // null.
   Ingestor(Store* store, std::shared_ptr<const Allowlist> allowlist,
            Options options);
+  // Applies through `committer` (which must outlive the Ingestor), shared
+  // with the Ingestors of other threads.
+  Ingestor(GroupCommitter* committer,
+           std::shared_ptr<const Allowlist> allowlist, Options options);
 
   Ingestor(const Ingestor&) = delete;
   Ingestor& operator=(const Ingestor&) = delete;
@@ -131,7 +138,8 @@ class Ingestor {
   bool OriginAllowed(const std::string& origin) const;
   void AddCorsHeaders(const Request& request, Response* response) const;
 
-  Store* store_;
+  std::unique_ptr<GroupCommitter> own_committer_;  // with the Store* ctor
+  GroupCommitter* committer_;
   std::shared_ptr<const Allowlist> allowlist_;
   Options options_;
   Counters pending_;

@@ -15,8 +15,10 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "fcgi-ingest/fcgi_server.h"
+#include "fcgi-ingest/group_committer.h"
 #include "fcgi-ingest/ingestor.h"
 #include "schema/allowlist/allowlist.h"
 #include "schema/base/build_info.h"
@@ -52,7 +54,8 @@ int Run(const Options& options) {
                         {"metrics_dir", options.metrics_dir},
                         {"listen", options.listen},
                         {"max_body_bytes", options.max_body_bytes},
-                        {"strict", options.strict ? "true" : "false"}});
+                        {"strict", options.strict ? "true" : "false"},
+                        {"ingest_threads", options.ingest_threads}});
   std::string fingerprint = AllowlistFingerprint(options.metrics_dir);
   auto allowlist = std::make_shared<Allowlist>();
   Status s = Allowlist::LoadDir(options.metrics_dir, allowlist.get());
@@ -75,8 +78,16 @@ int Run(const Options& options) {
     return 1;
   }
 
-  Ingestor ingestor(store.get(), std::move(allowlist), options);
-  FcgiServer server(&ingestor, options, std::move(fingerprint));
+  // One Ingestor per thread, their batches committed together.
+  GroupCommitter committer(store.get());
+  std::vector<std::unique_ptr<Ingestor>> ingestors;
+  std::vector<Ingestor*> threads;
+  for (int i = 0; i < options.ingest_threads; ++i) {
+    ingestors.push_back(
+        std::make_unique<Ingestor>(&committer, allowlist, options));
+    threads.push_back(ingestors.back().get());
+  }
+  FcgiServer server(std::move(threads), options, std::move(fingerprint));
   s = server.Open();
   if (!s.ok()) {
     LogError("cannot listen", {{"err", s.message()}});

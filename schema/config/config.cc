@@ -144,6 +144,10 @@ const Key kKeys[] = {
      [](const JsonNode& v, Options* o) {
        return SetInteger(v, 0, 600000, &o->busy_timeout_ms);
      }},
+    {"ingest_threads",
+     [](const JsonNode& v, Options* o) {
+       return SetInteger(v, 1, 64, &o->ingest_threads);
+     }},
     {"web_listen_address", SetListenAddress},
     {"web_config_file",
      [](const JsonNode& v, Options* o) {

@@ -9,8 +9,8 @@
 // "synchronous", "busy_timeout_ms", "web_listen_address", "web_config_file",
 // "dedup_retention_seconds", "max_events_per_batch",
 // "max_observations_per_event", "max_label_value_bytes",
-// "upkeep_interval_seconds"). An unknown key, a value of the wrong type or
-// out of range is an error naming "file:line".
+// "upkeep_interval_seconds", "ingest_threads"). An unknown key, a value of the
+// wrong type or out of range is an error naming "file:line".
 //
 // Flags take --name=value or --name value. Each binary has its own set
 // (Usage() lists them): both take --config.file, --storage.path,
@@ -82,6 +82,9 @@ struct Options {
   // pum-exporter: how often it checkpoints the WAL, prunes old
   // de-duplication state and checks the allowlist files for changes.
   int upkeep_interval_seconds = 10;
+  // pum-ingest: the threads that accept, read, parse and validate requests
+  // in parallel, their batches committed together (group commit).
+  int ingest_threads = 4;
 };
 
 // The warning both binaries log (and --check-config prints) when the

@@ -84,6 +84,7 @@ TEST(Config, DefaultsWithoutFlags) {
   EXPECT_THAT(options.cors_allowed_origins, ElementsAre("*"));
   EXPECT_FALSE(options.synchronous_full);
   EXPECT_EQ(options.busy_timeout_ms, 5000);
+  EXPECT_EQ(options.ingest_threads, 4);
 }
 
 TEST(Config, FlagsTakeEitherSyntax) {
@@ -431,7 +432,8 @@ TEST(Config, ApplyConfigTextSetsEveryKey) {
   "max_events_per_batch": 10,
   "max_observations_per_event": 20,
   "max_label_value_bytes": 30,
-  "upkeep_interval_seconds": 60
+  "upkeep_interval_seconds": 60,
+  "ingest_threads": 8
 })";
   Options options;
   Status status = ApplyConfigText(text, "pum.json", &options);
@@ -444,6 +446,7 @@ TEST(Config, ApplyConfigTextSetsEveryKey) {
               ElementsAre("https://a.example", "http://b.example:8080"));
   EXPECT_TRUE(options.synchronous_full);
   EXPECT_EQ(options.busy_timeout_ms, 0);
+  EXPECT_EQ(options.ingest_threads, 8);
   EXPECT_EQ(options.web_listen_address, "0.0.0.0:9200");
   EXPECT_EQ(options.web_config_file, "/etc/pum/web.yml");
   EXPECT_EQ(options.dedup_retention_seconds, 3600);
@@ -502,6 +505,10 @@ TEST(Config, ApplyConfigTextErrors) {
        "p.json:1: \"max_body_bytes\" must be an integer from 1 to 67108864"},
       {"{\"max_body_bytes\": \"64k\"}",
        "p.json:1: \"max_body_bytes\" must be an integer from 1 to 67108864"},
+      {"{\"ingest_threads\": 0}",
+       "p.json:1: \"ingest_threads\" must be an integer from 1 to 64"},
+      {"{\"ingest_threads\": 65}",
+       "p.json:1: \"ingest_threads\" must be an integer from 1 to 64"},
       {"{\"busy_timeout_ms\": -1}",
        "p.json:1: \"busy_timeout_ms\" must be an integer from 0 to 600000"},
       {"{\"busy_timeout_ms\": 600001}",
