@@ -1,8 +1,11 @@
 #include "schema/store/sqlite.h"
 
 #include <sqlite3.h>
+#include <time.h>
 
+#include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <string>
 #include <utility>
 
@@ -204,10 +207,46 @@ Status Database::Open(const std::string& path) {
   return Status::Ok();
 }
 
+namespace {
+
+int64_t SteadyNanoseconds() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// SQLite calls it while a lock is held elsewhere; `count` is how many times
+// for this wait. Returns 0 (give up: SQLITE_BUSY) past the limit.
+int BusyNap(void* database, int count) {
+  auto* db = static_cast<Database*>(database);
+  const int64_t now = SteadyNanoseconds();
+  if (count == 0) db->busy_since_ns_ = now;
+  const int64_t waited = now - db->busy_since_ns_;
+  if (waited >= int64_t{db->busy_wait_ms_} * 1000000) return 0;
+  // 50 us, then longer the longer it waits, at most 500 us (and not past
+  // the limit).
+  int64_t nap = std::min<int64_t>(50000 + int64_t{count} * 10000, 500000);
+  nap = std::min(nap, int64_t{db->busy_wait_ms_} * 1000000 - waited);
+  struct timespec ts = {0, static_cast<long>(nap)};
+  nanosleep(&ts, nullptr);
+  return 1;
+}
+
+extern "C" int CallBusyNap(void* database, int count) {
+  return BusyNap(database, count);
+}
+
 void Database::SetBusyTimeout(int ms) {
   assert(is_open());
   busy_timeout_ms_ = ms;
-  sqlite3_busy_timeout(db_, ms);
+  busy_wait_ms_ = ms;
+  if (ms <= 0) {
+    sqlite3_busy_handler(db_, nullptr, nullptr);  // fail at once
+  } else {
+    sqlite3_busy_handler(db_, &CallBusyNap, this);
+  }
 }
 
 Status Database::Execute(const char* sql) {
@@ -283,10 +322,11 @@ Status Database::CheckpointPassive(bool* complete) {
 
 Status Database::CheckpointTruncate(int wait_ms) {
   assert(is_open());
-  sqlite3_busy_timeout(db_, wait_ms);
+  const int restore = busy_timeout_ms_;
+  SetBusyTimeout(wait_ms);
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE,
                                      nullptr, nullptr);
-  sqlite3_busy_timeout(db_, busy_timeout_ms_);
+  SetBusyTimeout(restore);
   return rc == SQLITE_OK ? Status::Ok() : Error(rc, "truncating checkpoint");
 }
 

@@ -132,8 +132,6 @@ constexpr char kStampCountersV3Sql[] = "UPDATE counters SET updated_at = ?";
 constexpr char kStampHistogramsV3Sql[] = "UPDATE histograms SET updated_at = ?";
 constexpr char kFinishV3Sql[] = R"sql(
 DROP TABLE buckets;
-CREATE INDEX counters_by_generation ON counters (generation);
-CREATE INDEX histograms_by_generation ON histograms (generation);
 CREATE TRIGGER series_deleted AFTER DELETE ON series BEGIN
   UPDATE meta SET series_epoch = series_epoch + 1;
 END;
@@ -175,12 +173,13 @@ constexpr char kSelectSeriesIdSql[] =
     "SELECT id FROM series WHERE metric = ? AND labels = ?";
 constexpr char kInsertSeriesSql[] =
     "INSERT INTO series (metric, labels) VALUES (?, ?)";
-// The store's next generation, at the start of a write transaction.
-constexpr char kNextGenerationSql[] =
-    "UPDATE meta SET generation = generation + 1 WHERE id = 0 "
-    "RETURNING generation, series_epoch";
+// The store's generation and epoch, and (at the start of a write
+// transaction, with the one read plus 1) its next generation: cheaper than
+// one UPDATE ... RETURNING.
 constexpr char kSelectMetaSql[] =
     "SELECT generation, series_epoch FROM meta WHERE id = 0";
+constexpr char kSetGenerationSql[] =
+    "UPDATE meta SET generation = ?1 WHERE id = 0";
 constexpr char kDataVersionSql[] = "PRAGMA data_version";
 // ApplyGroup(): the group's savepoint (undone when the merged deltas do not
 // fit and the batches are applied one by one) and each batch's then.
@@ -201,6 +200,17 @@ constexpr char kUpsertCounterSql[] =
     "ON CONFLICT (series_id) DO UPDATE SET value = value + excluded.value, "
     "generation = excluded.generation, updated_at = excluded.updated_at "
     "WHERE value + excluded.value < ?3";
+// The same changes to a row known to exist, without the insert's attempt
+// (the common case); no change means the row is absent or the total would
+// leave the range, and the upsert then decides.
+constexpr char kUpdateCounterSql[] =
+    "UPDATE counters SET value = value + ?2, generation = ?4, "
+    "updated_at = ?5 WHERE series_id = ?1 AND value + ?2 < ?3";
+constexpr char kUpdateHistogramSql[] =
+    "UPDATE histograms SET sum = sum + ?2, count = count + ?3, "
+    "buckets = pum_merge_buckets(buckets, ?4), generation = ?7, "
+    "updated_at = ?8 "
+    "WHERE series_id = ?1 AND count + ?3 <= ?5 AND abs(sum + ?2) <= ?6";
 constexpr char kUpsertHistogramSql[] =
     "INSERT INTO histograms "
     "(series_id, sum, count, buckets, generation, updated_at) "
@@ -216,8 +226,11 @@ constexpr char kCountLabelValuesSql[] =
     "SELECT count(*) FROM label_values WHERE metric = ? AND label = ?";
 constexpr char kInsertLabelValueSql[] =
     "INSERT INTO label_values (metric, label, value) VALUES (?, ?, ?)";
-// Every row, or (the *_since statements) those of a generation above ?1
-// (through the generation indexes); CROSS JOIN keeps the row tables outer.
+// Every row, or (the *_since statements) those of a generation above ?1.
+// There is no index on generation: it would cost every upsert an index
+// update (14% of a request's instructions, measured with callgrind), where
+// a reader's scan of the rows reads the generation without decoding the
+// rest. CROSS JOIN keeps the row tables outer.
 #define PUM_READ_COUNTERS                                     \
   "SELECT counters.series_id, series.metric, series.labels, " \
   "counters.value "                                           \
@@ -486,7 +499,9 @@ struct Statements {
   sql::Statement insert_series;
   sql::Statement upsert_counter;
   sql::Statement upsert_histogram;
-  sql::Statement next_generation;
+  sql::Statement update_counter;
+  sql::Statement update_histogram;
+  sql::Statement set_generation;
   sql::Statement select_meta;
   sql::Statement data_version;
   sql::Statement savepoint_group;
@@ -521,7 +536,9 @@ constexpr StatementSql kStatementSql[] = {
     {&Statements::insert_series, kInsertSeriesSql},
     {&Statements::upsert_counter, kUpsertCounterSql},
     {&Statements::upsert_histogram, kUpsertHistogramSql},
-    {&Statements::next_generation, kNextGenerationSql},
+    {&Statements::update_counter, kUpdateCounterSql},
+    {&Statements::update_histogram, kUpdateHistogramSql},
+    {&Statements::set_generation, kSetGenerationSql},
     {&Statements::select_meta, kSelectMetaSql},
     {&Statements::data_version, kDataVersionSql},
     {&Statements::savepoint_group, kSavepointGroupSql},
@@ -956,21 +973,26 @@ Status Store::Impl::ApplyDeltas(const Batch& batch, int64_t now,
 // Takes the transaction's generation (and reads the series epoch).
 Status Store::Impl::NextGeneration() {
   assert(db_.InTransaction());
-  sql::Statement& next = statements_.next_generation;
-  sql::AutoReset reset(&next);
-  bool has_row = false;
-  PUM_RETURN_IF_ERROR(next.Step(&has_row));
-  if (!has_row) {
-    return Status::Corruption("database " + db_.path() +
-                              ": the meta table has no row");
+  {
+    sql::Statement& select = statements_.select_meta;
+    sql::AutoReset reset(&select);
+    bool has_row = false;
+    PUM_RETURN_IF_ERROR(select.Step(&has_row));
+    if (!has_row) {
+      return Status::Corruption("database " + db_.path() +
+                                ": the meta table has no row");
+    }
+    generation_ = select.ColumnInt64(0) + 1;
+    epoch_ = select.ColumnInt64(1);
   }
-  generation_ = next.ColumnInt64(0);
-  epoch_ = next.ColumnInt64(1);
   if (epoch_ != cache_epoch_) {  // some series was removed: ids may be stale
     id_cache_.clear();
     cache_epoch_ = epoch_;
   }
-  return next.Run();
+  sql::Statement& update = statements_.set_generation;
+  sql::AutoReset reset(&update);
+  update.BindInt64(0, generation_);
+  return update.Run();
 }
 
 // Judges `id` against its client's window: the stored one the first time a
@@ -1037,15 +1059,18 @@ Status Store::Impl::ApplyHistogram(const HistogramDelta& delta, int64_t now,
 // leave the exact range.
 Status Store::Impl::UpsertCounter(int64_t id, double inc, int64_t now,
                                   bool* in_range) {
-  sql::Statement& upsert = statements_.upsert_counter;
-  sql::AutoReset reset(&upsert);
-  upsert.BindInt64(0, id);
-  upsert.BindDouble(1, inc);
-  upsert.BindDouble(2, kMaxExactTotal);
-  upsert.BindInt64(3, generation_);
-  upsert.BindInt64(4, now);
-  PUM_RETURN_IF_ERROR(upsert.Run());
-  *in_range = db_.Changes() == 1;
+  for (sql::Statement* statement :
+       {&statements_.update_counter, &statements_.upsert_counter}) {
+    sql::AutoReset reset(statement);
+    statement->BindInt64(0, id);
+    statement->BindDouble(1, inc);
+    statement->BindDouble(2, kMaxExactTotal);
+    statement->BindInt64(3, generation_);
+    statement->BindInt64(4, now);
+    PUM_RETURN_IF_ERROR(statement->Run());
+    *in_range = db_.Changes() == 1;
+    if (*in_range) break;
+  }
   return Status::Ok();
 }
 
@@ -1054,19 +1079,22 @@ Status Store::Impl::UpsertHistogram(int64_t id, double sum, uint64_t count,
                                     const Buckets& buckets, int64_t now,
                                     bool* in_range) {
   EncodeBuckets(buckets, &encoded_buckets_);
-  sql::Statement& upsert = statements_.upsert_histogram;
-  sql::AutoReset reset(&upsert);
-  upsert.BindInt64(0, id);
-  upsert.BindDouble(1, sum);
-  upsert.BindInt64(2, static_cast<int64_t>(count));
-  upsert.BindBlob(3, encoded_buckets_);
-  upsert.BindInt64(4, static_cast<int64_t>(kMaxCount));
-  upsert.BindDouble(5, kMaxFinite);
-  upsert.BindInt64(6, generation_);
-  upsert.BindInt64(7, now);
-  PUM_RETURN_IF_ERROR(upsert.Run());
-  // The buckets add up to the count, so they stay in range with it.
-  *in_range = db_.Changes() == 1;
+  for (sql::Statement* statement :
+       {&statements_.update_histogram, &statements_.upsert_histogram}) {
+    sql::AutoReset reset(statement);
+    statement->BindInt64(0, id);
+    statement->BindDouble(1, sum);
+    statement->BindInt64(2, static_cast<int64_t>(count));
+    statement->BindBlob(3, encoded_buckets_);
+    statement->BindInt64(4, static_cast<int64_t>(kMaxCount));
+    statement->BindDouble(5, kMaxFinite);
+    statement->BindInt64(6, generation_);
+    statement->BindInt64(7, now);
+    PUM_RETURN_IF_ERROR(statement->Run());
+    // The buckets add up to the count, so they stay in range with it.
+    *in_range = db_.Changes() == 1;
+    if (*in_range) break;
+  }
   return Status::Ok();
 }
 
