@@ -370,7 +370,26 @@ Status FcgiServer::Loop(Worker* worker, int wake_fd) {
   FcgiRequest owner(listen_fd_.get());
   FCGX_Request* request = owner.get();
   Status s;
+  int lock_timeouts = 0;
   while (s.ok() && !Stopping()) {
+    bool idle_flush = ingestor->pending_series() > 0;
+    // Without a kept connection, only the thread holding accept_mu_ waits on
+    // the listening socket, so that a new connection wakes one thread of
+    // the process, not all of them (each woken thread costs a failed
+    // accept and two more system calls).
+    std::unique_lock<std::timed_mutex> accept_lock(accept_mu_, std::defer_lock);
+    if (request->ipcFd < 0 &&
+        !accept_lock.try_lock_for(std::chrono::milliseconds(200))) {
+      // Signals are blocked while waiting for the lock: take those sent to
+      // this thread now (a zero timeout), and flush idle counters about
+      // once a second as ppoll()'s timeout does below.
+      struct timespec zero = {0, 0};
+      ppoll(nullptr, 0, &zero, &waiting);
+      if (idle_flush && ++lock_timeouts % 5 == 0) {
+        ingestor->Flush(::time(nullptr)).IgnoreError();
+      }
+      continue;
+    }
     // A connection the web server keeps open (FCGI_KEEP_CONN) may bring the
     // next request; libfcgi keeps it in ipcFd.
     struct pollfd fds[3] = {{listen_fd_.get(), POLLIN, 0},
@@ -378,7 +397,6 @@ Status FcgiServer::Loop(Worker* worker, int wake_fd) {
                             {request->ipcFd, POLLIN, 0}};
     int nfds = request->ipcFd >= 0 ? 3 : 2;
     struct timespec second = {1, 0};
-    bool idle_flush = ingestor->pending_series() > 0;
     int n = ppoll(fds, nfds, idle_flush ? &second : nullptr, &waiting);
     if (Stopping()) break;
     if (n < 0) {
@@ -404,6 +422,7 @@ Status FcgiServer::Loop(Worker* worker, int wake_fd) {
       continue;
     }
     int rc = FCGX_Accept_r(request);
+    if (accept_lock.owns_lock()) accept_lock.unlock();
     if (rc < 0) {
       if (!TransientAcceptError(rc)) {
         s = Status::IoError(std::string("accept: ") + std::strerror(-rc));

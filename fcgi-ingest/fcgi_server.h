@@ -38,7 +38,9 @@
 //     reload check, the Ingestor, writing the answer) does not leave the
 //     request loop: it is logged to stderr and that request is answered
 //     500 {"error":"internal_error"}; the worker goes on serving.
-//   - A thread serves one connection at a time. If the web server keeps
+//   - One thread of the process at a time waits for a new connection (the
+//     others wait for their turn), so a connection wakes one thread. A
+//     thread serves one connection at a time. If the web server keeps
 //     connections open (FCGI_KEEP_CONN, nginx's fastcgi_keep_conn), an
 //     idle kept connection is closed as soon as another connection waits,
 //     which can race with a request the web server sends on it just then.
@@ -129,6 +131,8 @@ class FcgiServer {
   std::string unix_path_;            // the socket file we created, if any
   Handler handler_;                  // tests only; empty: the ingestor
   std::atomic<bool> failed_{false};  // a thread's loop failed: all stop
+  // Held by the one thread that waits on the listening socket.
+  std::timed_mutex accept_mu_;
 
   std::mutex reload_mu_;  // guards what follows, to allowlist_
   std::string fingerprint_;

@@ -101,6 +101,8 @@ int Run(const Options& options) {
             options.listen.empty() ? "file descriptor 0" : options.listen},
            {"metrics", metrics}});
   s = server.Run();
+  LogDebug("group commits", {{"transactions", committer.groups()},
+                             {"batches", committer.batches()}});
   if (!s.ok()) {
     LogError("stopped serving", {{"err", s.message()}});
     return 1;

@@ -567,14 +567,28 @@ Status RunOnce(sql::Statement* statement) {
   return statement->Run();
 }
 
-// The key of a series in the id caches: the metric, length-prefixed, then
-// the encoded labels (so that no two series share one).
-std::string CacheKey(const std::string& metric, const std::string& labels) {
-  std::string key = std::to_string(metric.size());
-  key += ':';
-  key += metric;
-  key += labels;
-  return key;
+void AppendField(std::string_view field, std::string* out) {
+  *out += std::to_string(field.size());
+  *out += ':';
+  out->append(field.data(), field.size());
+}
+
+// The key of a SeriesKey in the id caches, into `*out`: every field
+// length-prefixed, the labels in the key's order, with their caps (so that
+// a changed cap is another key). Two keys of one series (labels in another
+// order) may both be cached; no two series share one.
+void CacheKey(const SeriesKey& key, std::string* out) {
+  out->clear();
+  AppendField(key.metric, out);
+  for (const Label& label : key.labels) {
+    AppendField(label.name, out);
+    AppendField(label.value, out);
+    if (label.max_values > 0) {
+      *out += std::to_string(label.max_values);
+      AppendField(label.overflow_value, out);
+    }
+    *out += ';';
+  }
 }
 
 // The most series ids a Store caches; past it the cache starts over.
@@ -674,6 +688,7 @@ class Store::Impl {
   std::unordered_map<std::string, int64_t> id_cache_;
   int64_t cache_epoch_ = -1;
   std::unordered_map<std::string, int64_t> txn_ids_;
+  std::string cache_key_;  // SeriesId()'s buffer
   // ReadChanges()'s short cut: the cursor it last returned, the
   // data_version it had read then, and whether this connection has
   // committed a write since (data_version does not see its own commits).
@@ -1098,26 +1113,33 @@ Status Store::Impl::UpsertHistogram(int64_t id, double sum, uint64_t count,
   return Status::Ok();
 }
 
+// The series' id, from the caches or the series table (inserting the
+// series if new). A key with capped labels is cached only once its
+// transaction commits: its resolution (which value, or the overflow value)
+// is then settled until a removal moves the series epoch.
 Status Store::Impl::SeriesId(const SeriesKey& key, int64_t* id) {
+  CacheKey(key, &cache_key_);  // no allocation once the buffer has grown
+  if (auto it = id_cache_.find(cache_key_); it != id_cache_.end()) {
+    *id = it->second;
+    return Status::Ok();
+  }
+  if (auto it = txn_ids_.find(cache_key_); it != txn_ids_.end()) {
+    *id = it->second;
+    return Status::Ok();
+  }
+  std::string cache_key = cache_key_;
+  bool capped = false;
   LabelPairs labels;
   labels.reserve(key.labels.size());
   for (const Label& label : key.labels) {
     std::string value = label.value;
     if (label.max_values > 0) {
+      capped = true;
       PUM_RETURN_IF_ERROR(ResolveCappedValue(key.metric, label, &value));
     }
     labels.emplace_back(label.name, std::move(value));
   }
   std::string encoded = EncodeLabels(&labels);
-  std::string cache_key = CacheKey(key.metric, encoded);
-  if (auto it = id_cache_.find(cache_key); it != id_cache_.end()) {
-    *id = it->second;
-    return Status::Ok();
-  }
-  if (auto it = txn_ids_.find(cache_key); it != txn_ids_.end()) {
-    *id = it->second;
-    return Status::Ok();
-  }
   {
     sql::Statement& select = statements_.select_series_id;
     sql::AutoReset reset(&select);
@@ -1129,8 +1151,12 @@ Status Store::Impl::SeriesId(const SeriesKey& key, int64_t* id) {
       // Not inserted by this transaction (txn_ids_ would have it): it
       // stays whatever becomes of the transaction.
       *id = select.ColumnInt64(0);
-      if (id_cache_.size() >= kMaxCachedIds) id_cache_.clear();
-      id_cache_.emplace(std::move(cache_key), *id);
+      if (capped) {
+        txn_ids_.emplace(std::move(cache_key), *id);
+      } else {
+        if (id_cache_.size() >= kMaxCachedIds) id_cache_.clear();
+        id_cache_.emplace(std::move(cache_key), *id);
+      }
       return Status::Ok();
     }
   }

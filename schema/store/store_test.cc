@@ -933,6 +933,38 @@ TEST(Store, SeriesIdCacheIsDroppedWhenTheSeriesEpochMoves) {
             0);
 }
 
+// The id cache keeps capping exact: a value that overflowed under one cap
+// gets a slot once the cap is raised, and a value capped away by another
+// connection meanwhile overflows here too.
+TEST(Store, CachedSeriesIdsKeepCappedValuesExact) {
+  TempDir dir;
+  std::string path = dir.Path("pum.db");
+  auto store = OpenStore(path);
+  auto other = OpenStore(path);
+  auto apply = [](Store* s, const std::string& value, uint32_t cap) {
+    Batch batch;
+    batch.counters = {Capped(value, cap)};
+    ApplyResult result;
+    ASSERT_TRUE(s->Apply(batch, kNow, &result).ok());
+    ASSERT_EQ(result, ApplyResult::kApplied);
+  };
+  auto value = [&](const std::string& x) {
+    return CounterValue(store.get(), "m", {{"x", x}});
+  };
+  apply(store.get(), "a", 1);
+  apply(store.get(), "b", 1);  // overflows
+  apply(store.get(), "b", 1);  // cached: overflows again
+  EXPECT_EQ(value("other"), 2);
+  apply(store.get(), "b", 2);  // the cap raised: b takes the second slot
+  apply(store.get(), "b", 2);
+  EXPECT_EQ(value("b"), 2);
+  apply(other.get(), "c", 3);  // the third slot, by another connection
+  apply(store.get(), "d", 3);  // so d overflows here
+  EXPECT_EQ(value("c"), 1);
+  EXPECT_EQ(value("d"), -1);
+  EXPECT_EQ(value("other"), 3);
+}
+
 // Regression: the id of a series inserted by a transaction that rolled
 // back must not be cached.
 TEST(Store, SeriesIdsOfARolledBackBatchAreNotCached) {
