@@ -315,6 +315,25 @@ void FcgiServer::LogStoreFailures(Worker* worker, int64_t now, bool force) {
   last_failure_log_ = now;
 }
 
+bool FcgiServer::AcquireAccept(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(accept_mu_);
+  // system_clock: pthread_cond_timedwait, which ThreadSanitizer intercepts.
+  const auto deadline = std::chrono::system_clock::now() + timeout;
+  if (!accept_cv_.wait_until(lock, deadline, [this] { return !accepting_; })) {
+    return false;
+  }
+  accepting_ = true;
+  return true;
+}
+
+void FcgiServer::ReleaseAccept() {
+  {
+    std::lock_guard<std::mutex> lock(accept_mu_);
+    accepting_ = false;
+  }
+  accept_cv_.notify_one();
+}
+
 bool FcgiServer::Stopping() const { return g_stop.load() != 0 || failed_; }
 
 Status FcgiServer::Run() {
@@ -373,13 +392,29 @@ Status FcgiServer::Loop(Worker* worker, int wake_fd) {
   int lock_timeouts = 0;
   while (s.ok() && !Stopping()) {
     bool idle_flush = ingestor->pending_series() > 0;
-    // Without a kept connection, only the thread holding accept_mu_ waits on
+    // Without a kept connection, only the thread whose turn it is waits on
     // the listening socket, so that a new connection wakes one thread of
     // the process, not all of them (each woken thread costs a failed
-    // accept and two more system calls).
-    std::unique_lock<std::timed_mutex> accept_lock(accept_mu_, std::defer_lock);
-    if (request->ipcFd < 0 &&
-        !accept_lock.try_lock_for(std::chrono::milliseconds(200))) {
+    // accept and two more system calls). The turn passes on when this
+    // iteration ends or the accept is done.
+    class Turn {
+     public:
+      explicit Turn(FcgiServer* server) : server_(server) {}
+      ~Turn() { Release(); }
+      bool Acquire() {
+        held_ = server_->AcquireAccept(std::chrono::milliseconds(200));
+        return held_;
+      }
+      void Release() {
+        if (held_) server_->ReleaseAccept();
+        held_ = false;
+      }
+
+     private:
+      FcgiServer* server_;
+      bool held_ = false;
+    } turn(this);
+    if (request->ipcFd < 0 && !turn.Acquire()) {
       // Signals are blocked while waiting for the lock: take those sent to
       // this thread now (a zero timeout), and flush idle counters about
       // once a second as ppoll()'s timeout does below.
@@ -422,7 +457,7 @@ Status FcgiServer::Loop(Worker* worker, int wake_fd) {
       continue;
     }
     int rc = FCGX_Accept_r(request);
-    if (accept_lock.owns_lock()) accept_lock.unlock();
+    turn.Release();
     if (rc < 0) {
       if (!TransientAcceptError(rc)) {
         s = Status::IoError(std::string("accept: ") + std::strerror(-rc));

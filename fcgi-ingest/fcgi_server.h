@@ -52,6 +52,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -131,8 +132,14 @@ class FcgiServer {
   std::string unix_path_;            // the socket file we created, if any
   Handler handler_;                  // tests only; empty: the ingestor
   std::atomic<bool> failed_{false};  // a thread's loop failed: all stop
-  // Held by the one thread that waits on the listening socket.
-  std::timed_mutex accept_mu_;
+  // The turn to wait on the listening socket: AcquireAccept() and
+  // ReleaseAccept(). (A condition variable rather than a timed mutex,
+  // whose pthread_mutex_clocklock ThreadSanitizer does not see.)
+  bool AcquireAccept(std::chrono::milliseconds timeout);
+  void ReleaseAccept();
+  std::mutex accept_mu_;
+  std::condition_variable accept_cv_;
+  bool accepting_ = false;  // guarded by accept_mu_
 
   std::mutex reload_mu_;  // guards what follows, to allowlist_
   std::string fingerprint_;

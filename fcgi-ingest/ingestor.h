@@ -18,8 +18,10 @@
 //   - POST answers, checked in this order: 403 (origin), 413 (the transport
 //     saw a body over Options::max_body_bytes), 400 (BatchParser's error),
 //     422 (strict mode and some event invalid: nothing applied), then the
-//     valid events and the internal counters are applied in ONE
-//     Store::Apply: 204 when every event was valid, 200 with
+//     valid events and the internal counters are applied as ONE batch
+//     (through the GroupCommitter: in one transaction, maybe with other
+//     threads' batches, answered after its commit): 204 when every event
+//     was valid, 200 with
 //     {"accepted": n, "rejected": [{"index": i, "reason": "..."}, ...]}
 //     otherwise; 204 for a duplicate (client, seq); 409
 //     {"error": "seq_too_old"} for a seq older than the client's
