@@ -29,8 +29,6 @@
 
 namespace pum {
 
-enum class ExpositionFormat { kText, kOpenMetrics };
-
 class ExporterState {
  public:
   // `metrics_dir` is where ReloadAllowlist() reads from; `loaded_at` (unix
