@@ -197,7 +197,6 @@ std::string Serialize(const std::vector<MetricFamily>& families,
       }
     }
   }
-  if (format == ExpositionFormat::kOpenMetrics) out.append("# EOF\n");
   return out;
 }
 
@@ -226,7 +225,12 @@ std::string SerializeText(const std::vector<MetricFamily>& families) {
 }
 
 std::string SerializeOpenMetrics(const std::vector<MetricFamily>& families) {
-  return Serialize(families, ExpositionFormat::kOpenMetrics);
+  return Serialize(families, ExpositionFormat::kOpenMetrics).append("# EOF\n");
+}
+
+std::string SerializeFamilies(const std::vector<MetricFamily>& families,
+                              ExpositionFormat format) {
+  return Serialize(families, format);
 }
 
 FamilyLayout MakeFamilyLayout(ExpositionFormat format, const std::string& name,

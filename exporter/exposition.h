@@ -82,6 +82,11 @@ std::string SerializeText(const std::vector<MetricFamily>& families);
 // OpenMetrics 1.0 text, ending with "# EOF\n".
 std::string SerializeOpenMetrics(const std::vector<MetricFamily>& families);
 
+// The families in `format` without OpenMetrics' closing "# EOF\n", for
+// callers that assemble a body from parts.
+std::string SerializeFamilies(const std::vector<MetricFamily>& families,
+                              ExpositionFormat format);
+
 // What every line of one family shares in one format, computed once.
 struct FamilyLayout {
   ExpositionFormat format = ExpositionFormat::kText;
