@@ -9,7 +9,7 @@
 // two different label sets never share an encoding, so the column can be
 // part of the series' UNIQUE key. The empty set encodes as "".
 //
-// This is the stored format of pum's database (schema versions 1 and 2):
+// This is the stored format of pum's database (schema versions 1 to 3):
 // changing it needs a migration (store.cc).
 #ifndef PUM_SCHEMA_STORE_LABEL_CODEC_H_
 #define PUM_SCHEMA_STORE_LABEL_CODEC_H_

@@ -126,7 +126,54 @@ std::string Statement::ColumnBytes(int index) const {
   return std::string(static_cast<const char*>(data), size);
 }
 
+std::string_view Statement::ColumnView(int index) const {
+  assert(is_valid());
+  const void* data = sqlite3_column_blob(stmt_, index);
+  int size = sqlite3_column_bytes(stmt_, index);
+  if (data == nullptr || size <= 0) return std::string_view();
+  return std::string_view(static_cast<const char*>(data), size);
+}
+
 // Database -------------------------------------------------------------------
+
+namespace {
+
+struct BlobFunction {
+  Database::BlobMerge merge;
+  std::string name;
+};
+
+std::string_view BlobArgument(sqlite3_value* value) {
+  const void* data = sqlite3_value_blob(value);
+  int size = sqlite3_value_bytes(value);
+  if (data == nullptr || size <= 0) return std::string_view();
+  return std::string_view(static_cast<const char*>(data), size);
+}
+
+extern "C" void CallBlobFunction(sqlite3_context* context, int argc,
+                                 sqlite3_value** argv) {
+  assert(argc == 2);
+  (void)argc;
+  const auto* function =
+      static_cast<const BlobFunction*>(sqlite3_user_data(context));
+  // One buffer per thread: its capacity is reused from call to call.
+  thread_local std::string out;
+  out.clear();
+  if (!function->merge(BlobArgument(argv[0]), BlobArgument(argv[1]), &out)) {
+    const std::string message = function->name + ": bad argument";
+    sqlite3_result_error(context, message.c_str(), -1);
+    return;
+  }
+  static const char kEmpty = 0;
+  sqlite3_result_blob64(context, out.empty() ? &kEmpty : out.data(), out.size(),
+                        SQLITE_TRANSIENT);
+}
+
+extern "C" void DestroyBlobFunction(void* function) {
+  delete static_cast<BlobFunction*>(function);
+}
+
+}  // namespace
 
 Database::Database() = default;
 
@@ -167,6 +214,17 @@ Status Database::Execute(const char* sql) {
   assert(is_open());
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
   return rc == SQLITE_OK ? Status::Ok() : Error(rc, sql);
+}
+
+Status Database::CreateBlobFunction(const char* name, BlobMerge merge) {
+  assert(is_open());
+  auto* function = new BlobFunction{merge, name};
+  // On failure SQLite calls DestroyBlobFunction itself.
+  int rc = sqlite3_create_function_v2(
+      db_, name, 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, function,
+      &CallBlobFunction, nullptr, nullptr, &DestroyBlobFunction);
+  return rc == SQLITE_OK ? Status::Ok()
+                         : Error(rc, std::string("creating function ") + name);
 }
 
 Status Database::Prepare(const char* sql, Statement* out) {

@@ -73,6 +73,8 @@ class Statement {
   double ColumnDouble(int index) const;
   // Text or blob bytes, exactly (embedded NULs included).
   std::string ColumnBytes(int index) const;
+  // The same bytes without a copy: valid until the next Step() or Reset().
+  std::string_view ColumnView(int index) const;
 
  private:
   friend class Database;
@@ -108,6 +110,14 @@ class Database {
   // Runs one or more statements that return no rows the caller wants; stops
   // at the first that fails.
   Status Execute(const char* sql);
+
+  // A deterministic SQL function `name`(a, b) of two blobs (NULL reads as
+  // the empty blob) whose result is the blob `merge` writes into `out`
+  // (empty on entry). When `merge` returns false the statement that called
+  // the function fails (Corruption: "<name>: bad argument").
+  using BlobMerge = bool (*)(std::string_view a, std::string_view b,
+                             std::string* out);
+  Status CreateBlobFunction(const char* name, BlobMerge merge);
 
   // Prepares `sql` into `out`, to be reused. The Statement must be
   // destroyed before this Database.

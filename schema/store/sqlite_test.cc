@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "schema/testing/temp_dir.h"
@@ -162,6 +163,46 @@ TEST(Sqlite, QueriesReadTheFirstColumnOfTheFirstRow) {
   s = t.db.QueryText("SELECT nope", &text);
   EXPECT_EQ(s.code(), Code::kCorruption);
   EXPECT_EQ(text, "delete");
+}
+
+// Concatenates its arguments; refuses an argument "bad".
+bool ConcatUnlessBad(std::string_view a, std::string_view b, std::string* out) {
+  if (a == "bad" || b == "bad") return false;
+  out->append(a);
+  out->append(b);
+  return true;
+}
+
+TEST(Sqlite, BlobFunctionsComputeBlobsAndFailTheStatementOnBadArguments) {
+  TempDb t;
+  ASSERT_TRUE(t.db.CreateBlobFunction("concat2", &ConcatUnlessBad).ok());
+  struct Case {
+    const char* sql;
+    bool ok;
+    std::string result;
+  };
+  const Case cases[] = {
+      {"SELECT concat2(X'6162', X'00')", true, std::string("ab\0", 3)},
+      {"SELECT concat2(NULL, X'63')", true, "c"},
+      {"SELECT typeof(concat2(NULL, NULL))", true, "blob"},
+      {"SELECT concat2(X'626164', X'')", false, ""},
+  };
+  for (const Case& c : cases) {
+    Statement select;
+    ASSERT_TRUE(t.db.Prepare(c.sql, &select).ok());
+    bool has_row = false;
+    Status s = select.Step(&has_row);
+    EXPECT_EQ(s.ok(), c.ok) << c.sql << ": " << s.ToString();
+    if (!c.ok) {
+      EXPECT_EQ(s.code(), Code::kCorruption);
+      EXPECT_NE(s.message().find("concat2: bad argument"), std::string::npos)
+          << s.message();
+      continue;
+    }
+    ASSERT_TRUE(has_row);
+    EXPECT_EQ(select.ColumnBytes(0), c.result) << c.sql;
+    EXPECT_EQ(select.ColumnView(0), c.result) << c.sql;
+  }
 }
 
 }  // namespace

@@ -9,12 +9,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <limits>
 #include <string_view>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
 
+#include "schema/store/bucket_codec.h"
 #include "schema/store/label_codec.h"
 #include "schema/store/seq_window.h"
 #include "schema/store/sqlite.h"
@@ -26,11 +28,26 @@ namespace {
 // -----------------------------------------------------------------------
 //
 // series:       one row per (metric, labels); `labels` is the canonical
-//               encoding of the label pairs (label_codec.h).
+//               encoding of the label pairs (label_codec.h). Its id is the
+//               series' id for its life.
 // counters:     the total of each counter series.
-// histograms:   the sum and count of each histogram series.
-// buckets:      observations per (series, upper bound), not cumulative; the
-//               bound may be +Inf. Buckets never observed have no row.
+// histograms:   the sum and count of each histogram series; from version 3
+//               also its buckets, in one blob: (upper bound, observations)
+//               pairs, not cumulative, sorted by bound, +Inf last, buckets
+//               never observed left out (bucket_codec.h: 16 bytes a bucket,
+//               a little-endian binary64 and a little-endian uint64).
+// buckets:      (versions 1 and 2 only) observations per (series, upper
+//               bound), not cumulative.
+// counters and histograms, from version 3: `generation`, the store's
+//               generation of the write transaction that last changed the
+//               row, and `updated_at`, that write's time (unix seconds),
+//               both stamped by the upsert that changes the row.
+// meta:         (version 3) one row: `generation`, incremented by every
+//               write transaction that adds deltas, and `series_epoch`,
+//               incremented (by triggers) whenever a series, a counter or
+//               histogram row or a capped label value is deleted, so that
+//               readers of changes and caches of series ids know to start
+//               over.
 // label_values: the distinct values seen for capped labels (max_values).
 // clients:      de-duplication state per client. Version 1: the highest seq
 //               applied and a mask of the 64 seqs below it (bit i =
@@ -93,6 +110,47 @@ ALTER TABLE clients_v2 RENAME TO clients;
 CREATE INDEX clients_by_last_seen ON clients (last_seen);
 )sql";
 
+// Version 3: buckets in the histogram's row, generations, the series epoch.
+constexpr char kAddColumnsV3Sql[] = R"sql(
+CREATE TABLE meta (
+  id INTEGER PRIMARY KEY CHECK (id = 0),
+  generation INTEGER NOT NULL,
+  series_epoch INTEGER NOT NULL
+);
+INSERT INTO meta (id, generation, series_epoch) VALUES (0, 1, 0);
+ALTER TABLE counters ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE counters ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE histograms ADD COLUMN buckets BLOB NOT NULL DEFAULT X'';
+ALTER TABLE histograms ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE histograms ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+)sql";
+constexpr char kSelectBucketsV2Sql[] =
+    "SELECT series_id, le, count FROM buckets ORDER BY series_id, le";
+constexpr char kSetBucketsV3Sql[] =
+    "UPDATE histograms SET buckets = ? WHERE series_id = ?";
+constexpr char kStampCountersV3Sql[] = "UPDATE counters SET updated_at = ?";
+constexpr char kStampHistogramsV3Sql[] = "UPDATE histograms SET updated_at = ?";
+constexpr char kFinishV3Sql[] = R"sql(
+DROP TABLE buckets;
+CREATE INDEX counters_by_generation ON counters (generation);
+CREATE INDEX histograms_by_generation ON histograms (generation);
+CREATE TRIGGER series_deleted AFTER DELETE ON series BEGIN
+  UPDATE meta SET series_epoch = series_epoch + 1;
+END;
+CREATE TRIGGER counter_deleted AFTER DELETE ON counters BEGIN
+  UPDATE meta SET series_epoch = series_epoch + 1;
+END;
+CREATE TRIGGER histogram_deleted AFTER DELETE ON histograms BEGIN
+  UPDATE meta SET series_epoch = series_epoch + 1;
+END;
+CREATE TRIGGER label_value_deleted AFTER DELETE ON label_values BEGIN
+  UPDATE meta SET series_epoch = series_epoch + 1;
+END;
+)sql";
+
+// The SQL function that adds a delta's encoded buckets to a row's.
+constexpr char kMergeBucketsFunction[] = "pum_merge_buckets";
+
 // Open-time statements.
 constexpr char kJournalModeWalSql[] = "PRAGMA journal_mode=WAL";
 constexpr char kSynchronousNormalSql[] = "PRAGMA synchronous=NORMAL";
@@ -117,37 +175,57 @@ constexpr char kSelectSeriesIdSql[] =
     "SELECT id FROM series WHERE metric = ? AND labels = ?";
 constexpr char kInsertSeriesSql[] =
     "INSERT INTO series (metric, labels) VALUES (?, ?)";
+// The store's next generation, at the start of a write transaction.
+constexpr char kNextGenerationSql[] =
+    "UPDATE meta SET generation = generation + 1 WHERE id = 0 "
+    "RETURNING generation, series_epoch";
+constexpr char kSelectMetaSql[] =
+    "SELECT generation, series_epoch FROM meta WHERE id = 0";
+constexpr char kDataVersionSql[] = "PRAGMA data_version";
 // The upserts change nothing (changes() == 0) when the new total would
-// leave the exact range: ?3 (?4) is kMaxExactTotal, ?5 the largest double.
+// leave the exact range: ?3 (?5) is kMaxExactTotal, ?6 the largest double.
 // A counter stays below 2^53: a sum that rounds up to it is refused too.
-// NaN (Inf - Inf) compares as NULL, so it is refused too.
+// NaN (Inf - Inf) compares as NULL, so it is refused too. They stamp the
+// row with the transaction's generation and time in the same statement.
 constexpr char kUpsertCounterSql[] =
-    "INSERT INTO counters (series_id, value) VALUES (?1, ?2) "
-    "ON CONFLICT (series_id) DO UPDATE SET value = value + excluded.value "
+    "INSERT INTO counters (series_id, value, generation, updated_at) "
+    "VALUES (?1, ?2, ?4, ?5) "
+    "ON CONFLICT (series_id) DO UPDATE SET value = value + excluded.value, "
+    "generation = excluded.generation, updated_at = excluded.updated_at "
     "WHERE value + excluded.value < ?3";
 constexpr char kUpsertHistogramSql[] =
-    "INSERT INTO histograms (series_id, sum, count) VALUES (?1, ?2, ?3) "
+    "INSERT INTO histograms "
+    "(series_id, sum, count, buckets, generation, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?7, ?8) "
     "ON CONFLICT (series_id) DO UPDATE SET sum = sum + excluded.sum, "
-    "count = count + excluded.count "
-    "WHERE count + excluded.count <= ?4 AND abs(sum + excluded.sum) <= ?5";
-constexpr char kUpsertBucketSql[] =
-    "INSERT INTO buckets (series_id, le, count) VALUES (?, ?, ?) "
-    "ON CONFLICT (series_id, le) DO UPDATE SET count = count + excluded.count";
+    "count = count + excluded.count, "
+    "buckets = pum_merge_buckets(buckets, excluded.buckets), "
+    "generation = excluded.generation, updated_at = excluded.updated_at "
+    "WHERE count + excluded.count <= ?5 AND abs(sum + excluded.sum) <= ?6";
 constexpr char kSelectLabelValueSql[] =
     "SELECT 1 FROM label_values WHERE metric = ? AND label = ? AND value = ?";
 constexpr char kCountLabelValuesSql[] =
     "SELECT count(*) FROM label_values WHERE metric = ? AND label = ?";
 constexpr char kInsertLabelValueSql[] =
     "INSERT INTO label_values (metric, label, value) VALUES (?, ?, ?)";
-constexpr char kReadCountersSql[] =
-    "SELECT series.metric, series.labels, counters.value "
-    "FROM counters JOIN series ON series.id = counters.series_id";
-constexpr char kReadHistogramsSql[] =
-    "SELECT histograms.series_id, series.metric, series.labels, "
-    "histograms.sum, histograms.count "
-    "FROM histograms JOIN series ON series.id = histograms.series_id";
-constexpr char kReadBucketsSql[] =
-    "SELECT series_id, le, count FROM buckets ORDER BY series_id, le";
+// Every row, or (the *_since statements) those of a generation above ?1
+// (through the generation indexes); CROSS JOIN keeps the row tables outer.
+#define PUM_READ_COUNTERS                                     \
+  "SELECT counters.series_id, series.metric, series.labels, " \
+  "counters.value "                                           \
+  "FROM counters CROSS JOIN series ON series.id = counters.series_id"
+#define PUM_READ_HISTOGRAMS                                     \
+  "SELECT histograms.series_id, series.metric, series.labels, " \
+  "histograms.sum, histograms.count, histograms.buckets "       \
+  "FROM histograms CROSS JOIN series ON series.id = histograms.series_id"
+constexpr char kReadCountersSql[] = PUM_READ_COUNTERS;
+constexpr char kReadCountersSinceSql[] =
+    PUM_READ_COUNTERS " WHERE counters.generation > ?1";
+constexpr char kReadHistogramsSql[] = PUM_READ_HISTOGRAMS;
+constexpr char kReadHistogramsSinceSql[] =
+    PUM_READ_HISTOGRAMS " WHERE histograms.generation > ?1";
+#undef PUM_READ_COUNTERS
+#undef PUM_READ_HISTOGRAMS
 constexpr char kDatabaseBytesSql[] =
     "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size";
 constexpr char kCountSeriesSql[] = "SELECT count(*) FROM series";
@@ -217,9 +295,63 @@ Status MigrateTo2(sql::Database* db) {
   return db->Execute(kReplaceClientsV1Sql);
 }
 
+// Each histogram's bucket rows become its row's blob.
+Status CopyBucketsToV3(sql::Database* db) {
+  sql::Statement select;
+  sql::Statement update;
+  PUM_RETURN_IF_ERROR(db->Prepare(kSelectBucketsV2Sql, &select));
+  PUM_RETURN_IF_ERROR(db->Prepare(kSetBucketsV3Sql, &update));
+  Buckets buckets;
+  int64_t series_id = 0;
+  std::string encoded;
+  auto flush = [&]() -> Status {
+    if (buckets.empty()) return Status::Ok();
+    EncodeBuckets(buckets, &encoded);
+    buckets.clear();
+    sql::AutoReset reset(&update);
+    update.BindBlob(0, encoded);
+    update.BindInt64(1, series_id);
+    return update.Run();  // buckets of no histogram update nothing
+  };
+  for (;;) {
+    bool has_row = false;
+    PUM_RETURN_IF_ERROR(select.Step(&has_row));
+    if (!has_row || select.ColumnInt64(0) != series_id) {
+      PUM_RETURN_IF_ERROR(flush());
+    }
+    if (!has_row) return Status::Ok();
+    series_id = select.ColumnInt64(0);
+    const double le = select.ColumnDouble(1);
+    const int64_t count = select.ColumnInt64(2);
+    if (std::isnan(le) || count < 0) {
+      return Status::Corruption("database " + db->path() +
+                                ": a bucket with a NaN bound or a negative "
+                                "count");
+    }
+    buckets.emplace_back(le, static_cast<uint64_t>(count));
+  }
+}
+
+Status RunWithInt64(sql::Database* db, const char* sql, int64_t value) {
+  sql::Statement statement;
+  PUM_RETURN_IF_ERROR(db->Prepare(sql, &statement));
+  statement.BindInt64(0, value);
+  return statement.Run();
+}
+
+Status MigrateTo3(sql::Database* db) {
+  PUM_RETURN_IF_ERROR(db->Execute(kAddColumnsV3Sql));
+  PUM_RETURN_IF_ERROR(CopyBucketsToV3(db));
+  // Series migrated count as updated now: none expires by the upgrade.
+  const int64_t now = static_cast<int64_t>(::time(nullptr));
+  PUM_RETURN_IF_ERROR(RunWithInt64(db, kStampCountersV3Sql, now));
+  PUM_RETURN_IF_ERROR(RunWithInt64(db, kStampHistogramsV3Sql, now));
+  return db->Execute(kFinishV3Sql);
+}
+
 using Migration = Status (*)(sql::Database* db);
 // kMigrations[n] takes a database from schema version n to n + 1.
-constexpr Migration kMigrations[] = {&MigrateTo1, &MigrateTo2};
+constexpr Migration kMigrations[] = {&MigrateTo1, &MigrateTo2, &MigrateTo3};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) ==
                   Store::kSchemaVersion,
               "one migration per schema version");
@@ -346,13 +478,16 @@ struct Statements {
   sql::Statement insert_series;
   sql::Statement upsert_counter;
   sql::Statement upsert_histogram;
-  sql::Statement upsert_bucket;
+  sql::Statement next_generation;
+  sql::Statement select_meta;
+  sql::Statement data_version;
   sql::Statement select_label_value;
   sql::Statement count_label_values;
   sql::Statement insert_label_value;
   sql::Statement read_counters;
   sql::Statement read_histograms;
-  sql::Statement read_buckets;
+  sql::Statement read_counters_since;
+  sql::Statement read_histograms_since;
   sql::Statement database_bytes;
   sql::Statement count_series;
   sql::Statement count_clients;
@@ -372,13 +507,16 @@ constexpr StatementSql kStatementSql[] = {
     {&Statements::insert_series, kInsertSeriesSql},
     {&Statements::upsert_counter, kUpsertCounterSql},
     {&Statements::upsert_histogram, kUpsertHistogramSql},
-    {&Statements::upsert_bucket, kUpsertBucketSql},
+    {&Statements::next_generation, kNextGenerationSql},
+    {&Statements::select_meta, kSelectMetaSql},
+    {&Statements::data_version, kDataVersionSql},
     {&Statements::select_label_value, kSelectLabelValueSql},
     {&Statements::count_label_values, kCountLabelValuesSql},
     {&Statements::insert_label_value, kInsertLabelValueSql},
     {&Statements::read_counters, kReadCountersSql},
     {&Statements::read_histograms, kReadHistogramsSql},
-    {&Statements::read_buckets, kReadBucketsSql},
+    {&Statements::read_counters_since, kReadCountersSinceSql},
+    {&Statements::read_histograms_since, kReadHistogramsSinceSql},
     {&Statements::database_bytes, kDatabaseBytesSql},
     {&Statements::count_series, kCountSeriesSql},
     {&Statements::count_clients, kCountClientsSql},
@@ -405,6 +543,7 @@ class Store::Impl {
   Status Apply(const Batch& batch, int64_t now, ApplyResult* result,
                OutOfRange* out_of_range);
   Status Read(Snapshot* out);
+  Status ReadChanges(ReadCursor* cursor, Changes* out);
   Status Stats(StoreStats* out);
   Status PruneClients(int64_t before, int64_t* pruned);
   Status Checkpoint();
@@ -420,18 +559,33 @@ class Store::Impl {
 
   Status RecordBatchId(const BatchId& id, int64_t now,
                        SeqWindow::Verdict* verdict);
-  Status ApplyDeltas(const Batch& batch, OutOfRange* out_of_range);
-  Status ApplyCounter(const CounterDelta& delta, bool* in_range);
-  Status ApplyHistogram(const HistogramDelta& delta, bool* in_range);
+  Status ApplyDeltas(const Batch& batch, int64_t now, OutOfRange* out_of_range);
+  Status NextGeneration();
+  Status ApplyCounter(const CounterDelta& delta, int64_t now, bool* in_range);
+  Status ApplyHistogram(const HistogramDelta& delta, int64_t now,
+                        bool* in_range);
   Status SeriesId(const SeriesKey& key, int64_t* id);
   Status ResolveCappedValue(const std::string& metric, const Label& label,
                             std::string* value);
-  Status ReadCounters(std::vector<CounterSeries>* out);
-  Status ReadHistograms(std::vector<HistogramSeries>* out);
+  Status ReadCounters(sql::Statement* select, std::vector<CounterSeries>* out);
+  Status ReadHistograms(sql::Statement* select,
+                        std::vector<HistogramSeries>* out);
+  Status DataVersion(int64_t* out);
 
   StoreOptions options_;
   sql::Database db_;
   Statements statements_;  // after db_: finalized before it closes
+  // The write transaction's generation and the series epoch it saw (set by
+  // NextGeneration()).
+  int64_t generation_ = 0;
+  int64_t epoch_ = 0;
+  std::string encoded_buckets_;  // reused by ApplyHistogram()
+  // ReadChanges()'s short cut: the cursor it last returned, the
+  // data_version it had read then, and whether this connection has
+  // committed a write since (data_version does not see its own commits).
+  ReadCursor last_cursor_;
+  int64_t last_data_version_ = -1;
+  bool wrote_since_read_ = true;
 };
 
 Status Store::Impl::Open(const std::string& path, const StoreOptions& options) {
@@ -439,6 +593,8 @@ Status Store::Impl::Open(const std::string& path, const StoreOptions& options) {
   PUM_RETURN_IF_ERROR(CheckDirectory(path));
   PUM_RETURN_IF_ERROR(db_.Open(path));
   db_.SetBusyTimeout(options.busy_timeout_ms);
+  PUM_RETURN_IF_ERROR(
+      db_.CreateBlobFunction(kMergeBucketsFunction, &MergeEncodedBuckets));
   // Nothing is written to a file that is not (or not yet) a sound pum store:
   // a foreign database stays as it was, a corrupt one is refused up front.
   Status s = RetryWhileBusy([this] { return CheckBeforeWriting(); });
@@ -562,31 +718,50 @@ Status Store::Impl::Apply(const Batch& batch, int64_t now, ApplyResult* result,
     }
   }
   OutOfRange refused;
-  PUM_RETURN_IF_ERROR(ApplyDeltas(batch, &refused));
+  PUM_RETURN_IF_ERROR(NextGeneration());
+  PUM_RETURN_IF_ERROR(ApplyDeltas(batch, now, &refused));
   if (!refused.counters.empty() || !refused.histograms.empty()) {
     if (out_of_range != nullptr) *out_of_range = std::move(refused);
     *result = ApplyResult::kOutOfRange;
     return Status::Ok();  // the transaction rolls back
   }
   PUM_RETURN_IF_ERROR(transaction.Commit());
+  wrote_since_read_ = true;
   *result = ApplyResult::kApplied;
   return Status::Ok();
 }
 
 // Adds every delta that stays in range; lists the others in `refused`.
-Status Store::Impl::ApplyDeltas(const Batch& batch, OutOfRange* refused) {
+Status Store::Impl::ApplyDeltas(const Batch& batch, int64_t now,
+                                OutOfRange* refused) {
   assert(db_.InTransaction());
   for (size_t i = 0; i < batch.counters.size(); ++i) {
     bool in_range = true;
-    PUM_RETURN_IF_ERROR(ApplyCounter(batch.counters[i], &in_range));
+    PUM_RETURN_IF_ERROR(ApplyCounter(batch.counters[i], now, &in_range));
     if (!in_range) refused->counters.push_back(i);
   }
   for (size_t i = 0; i < batch.histograms.size(); ++i) {
     bool in_range = true;
-    PUM_RETURN_IF_ERROR(ApplyHistogram(batch.histograms[i], &in_range));
+    PUM_RETURN_IF_ERROR(ApplyHistogram(batch.histograms[i], now, &in_range));
     if (!in_range) refused->histograms.push_back(i);
   }
   return Status::Ok();
+}
+
+// Takes the transaction's generation (and reads the series epoch).
+Status Store::Impl::NextGeneration() {
+  assert(db_.InTransaction());
+  sql::Statement& next = statements_.next_generation;
+  sql::AutoReset reset(&next);
+  bool has_row = false;
+  PUM_RETURN_IF_ERROR(next.Step(&has_row));
+  if (!has_row) {
+    return Status::Corruption("database " + db_.path() +
+                              ": the meta table has no row");
+  }
+  generation_ = next.ColumnInt64(0);
+  epoch_ = next.ColumnInt64(1);
+  return next.Run();
 }
 
 Status Store::Impl::RecordBatchId(const BatchId& id, int64_t now,
@@ -617,7 +792,8 @@ Status Store::Impl::RecordBatchId(const BatchId& id, int64_t now,
   return upsert.Run();
 }
 
-Status Store::Impl::ApplyCounter(const CounterDelta& delta, bool* in_range) {
+Status Store::Impl::ApplyCounter(const CounterDelta& delta, int64_t now,
+                                 bool* in_range) {
   *in_range = CounterInRange(delta);
   if (!*in_range) return Status::Ok();
   int64_t id = 0;
@@ -627,39 +803,33 @@ Status Store::Impl::ApplyCounter(const CounterDelta& delta, bool* in_range) {
   upsert.BindInt64(0, id);
   upsert.BindDouble(1, delta.inc);
   upsert.BindDouble(2, kMaxExactTotal);
+  upsert.BindInt64(3, generation_);
+  upsert.BindInt64(4, now);
   PUM_RETURN_IF_ERROR(upsert.Run());
   *in_range = db_.Changes() == 1;
   return Status::Ok();
 }
 
-Status Store::Impl::ApplyHistogram(const HistogramDelta& delta,
+Status Store::Impl::ApplyHistogram(const HistogramDelta& delta, int64_t now,
                                    bool* in_range) {
   *in_range = HistogramInRange(delta);
   if (!*in_range) return Status::Ok();
   int64_t id = 0;
   PUM_RETURN_IF_ERROR(SeriesId(delta.key, &id));
-  {
-    sql::Statement& upsert = statements_.upsert_histogram;
-    sql::AutoReset reset(&upsert);
-    upsert.BindInt64(0, id);
-    upsert.BindDouble(1, delta.sum);
-    upsert.BindInt64(2, static_cast<int64_t>(delta.count));
-    upsert.BindInt64(3, static_cast<int64_t>(kMaxCount));
-    upsert.BindDouble(4, kMaxFinite);
-    PUM_RETURN_IF_ERROR(upsert.Run());
-    *in_range = db_.Changes() == 1;
-    // The buckets add up to the count, so they stay in range with it.
-    if (!*in_range) return Status::Ok();
-  }
-  sql::Statement& upsert = statements_.upsert_bucket;
-  for (const auto& [le, count] : delta.buckets) {
-    if (count == 0) continue;  // an absent row reads as zero
-    sql::AutoReset reset(&upsert);
-    upsert.BindInt64(0, id);
-    upsert.BindDouble(1, le);
-    upsert.BindInt64(2, static_cast<int64_t>(count));
-    PUM_RETURN_IF_ERROR(upsert.Run());
-  }
+  EncodeBuckets(delta.buckets, &encoded_buckets_);
+  sql::Statement& upsert = statements_.upsert_histogram;
+  sql::AutoReset reset(&upsert);
+  upsert.BindInt64(0, id);
+  upsert.BindDouble(1, delta.sum);
+  upsert.BindInt64(2, static_cast<int64_t>(delta.count));
+  upsert.BindBlob(3, encoded_buckets_);
+  upsert.BindInt64(4, static_cast<int64_t>(kMaxCount));
+  upsert.BindDouble(5, kMaxFinite);
+  upsert.BindInt64(6, generation_);
+  upsert.BindInt64(7, now);
+  PUM_RETURN_IF_ERROR(upsert.Run());
+  // The buckets add up to the count, so they stay in range with it.
+  *in_range = db_.Changes() == 1;
   return Status::Ok();
 }
 
@@ -736,8 +906,10 @@ Status Store::Impl::Read(Snapshot* out) {
   Snapshot snapshot;
   sql::Transaction transaction(&db_);
   PUM_RETURN_IF_ERROR(transaction.BeginDeferred());
-  PUM_RETURN_IF_ERROR(ReadCounters(&snapshot.counters));
-  PUM_RETURN_IF_ERROR(ReadHistograms(&snapshot.histograms));
+  PUM_RETURN_IF_ERROR(
+      ReadCounters(&statements_.read_counters, &snapshot.counters));
+  PUM_RETURN_IF_ERROR(
+      ReadHistograms(&statements_.read_histograms, &snapshot.histograms));
   PUM_RETURN_IF_ERROR(transaction.Commit());
   SortSeries(&snapshot.counters);
   SortSeries(&snapshot.histograms);
@@ -745,49 +917,107 @@ Status Store::Impl::Read(Snapshot* out) {
   return Status::Ok();
 }
 
-Status Store::Impl::ReadCounters(std::vector<CounterSeries>* out) {
-  sql::Statement& select = statements_.read_counters;
+Status Store::Impl::DataVersion(int64_t* out) {
+  sql::Statement& select = statements_.data_version;
   sql::AutoReset reset(&select);
-  for (;;) {
+  return QueryOne(&select, out);
+}
+
+Status Store::Impl::ReadChanges(ReadCursor* cursor, Changes* out) {
+  int64_t data_version = 0;
+  PUM_RETURN_IF_ERROR(DataVersion(&data_version));
+  if (cursor->generation >= 0 &&
+      cursor->generation == last_cursor_.generation &&
+      cursor->epoch == last_cursor_.epoch && !wrote_since_read_ &&
+      data_version == last_data_version_) {
+    *out = Changes();  // nothing was committed since that read
+    return Status::Ok();
+  }
+  Changes changes;
+  ReadCursor next;
+  sql::Transaction transaction(&db_);
+  PUM_RETURN_IF_ERROR(transaction.BeginDeferred());
+  {
+    sql::Statement& select = statements_.select_meta;
+    sql::AutoReset reset(&select);
     bool has_row = false;
     PUM_RETURN_IF_ERROR(select.Step(&has_row));
+    if (!has_row) {
+      return Status::Corruption("database " + db_.path() +
+                                ": the meta table has no row");
+    }
+    next.generation = select.ColumnInt64(0);
+    next.epoch = select.ColumnInt64(1);
+  }
+  changes.full = cursor->generation < 0 || cursor->epoch != next.epoch;
+  if (changes.full) {
+    PUM_RETURN_IF_ERROR(
+        ReadCounters(&statements_.read_counters, &changes.counters));
+    PUM_RETURN_IF_ERROR(
+        ReadHistograms(&statements_.read_histograms, &changes.histograms));
+  } else if (next.generation != cursor->generation) {
+    sql::Statement& counters = statements_.read_counters_since;
+    sql::Statement& histograms = statements_.read_histograms_since;
+    counters.Reset();
+    counters.BindInt64(0, cursor->generation);
+    PUM_RETURN_IF_ERROR(ReadCounters(&counters, &changes.counters));
+    histograms.Reset();
+    histograms.BindInt64(0, cursor->generation);
+    PUM_RETURN_IF_ERROR(ReadHistograms(&histograms, &changes.histograms));
+  }
+  PUM_RETURN_IF_ERROR(transaction.Commit());
+  *cursor = next;
+  last_cursor_ = next;
+  last_data_version_ = data_version;
+  wrote_since_read_ = false;
+  *out = std::move(changes);
+  return Status::Ok();
+}
+
+// Reads the rows of `select` (kReadCounters*Sql, bound by the caller); it
+// is reset afterwards.
+Status Store::Impl::ReadCounters(sql::Statement* select,
+                                 std::vector<CounterSeries>* out) {
+  struct ResetAfter {
+    sql::Statement* statement;
+    ~ResetAfter() { statement->Reset(); }
+  } reset{select};
+  for (;;) {
+    bool has_row = false;
+    PUM_RETURN_IF_ERROR(select->Step(&has_row));
     if (!has_row) return Status::Ok();
     CounterSeries series;
-    series.metric = select.ColumnBytes(0);
-    PUM_RETURN_IF_ERROR(ReadLabels(select, 1, &series.labels));
-    series.value = select.ColumnDouble(2);
+    series.id = select->ColumnInt64(0);
+    series.metric = select->ColumnBytes(1);
+    PUM_RETURN_IF_ERROR(ReadLabels(*select, 2, &series.labels));
+    series.value = select->ColumnDouble(3);
     out->push_back(std::move(series));
   }
 }
 
-Status Store::Impl::ReadHistograms(std::vector<HistogramSeries>* out) {
-  std::unordered_map<int64_t, size_t> index_of_id;
-  {
-    sql::Statement& select = statements_.read_histograms;
-    sql::AutoReset reset(&select);
-    for (;;) {
-      bool has_row = false;
-      PUM_RETURN_IF_ERROR(select.Step(&has_row));
-      if (!has_row) break;
-      HistogramSeries series;
-      index_of_id[select.ColumnInt64(0)] = out->size();
-      series.metric = select.ColumnBytes(1);
-      PUM_RETURN_IF_ERROR(ReadLabels(select, 2, &series.labels));
-      series.sum = select.ColumnDouble(3);
-      series.count = static_cast<uint64_t>(select.ColumnInt64(4));
-      out->push_back(std::move(series));
-    }
-  }
-  sql::Statement& select = statements_.read_buckets;
-  sql::AutoReset reset(&select);
+// As ReadCounters(), for kReadHistograms*Sql.
+Status Store::Impl::ReadHistograms(sql::Statement* select,
+                                   std::vector<HistogramSeries>* out) {
+  struct ResetAfter {
+    sql::Statement* statement;
+    ~ResetAfter() { statement->Reset(); }
+  } reset{select};
   for (;;) {
     bool has_row = false;
-    PUM_RETURN_IF_ERROR(select.Step(&has_row));
+    PUM_RETURN_IF_ERROR(select->Step(&has_row));
     if (!has_row) return Status::Ok();
-    auto it = index_of_id.find(select.ColumnInt64(0));
-    if (it == index_of_id.end()) continue;  // buckets of no histogram
-    (*out)[it->second].buckets.emplace_back(
-        select.ColumnDouble(1), static_cast<uint64_t>(select.ColumnInt64(2)));
+    HistogramSeries series;
+    series.id = select->ColumnInt64(0);
+    series.metric = select->ColumnBytes(1);
+    PUM_RETURN_IF_ERROR(ReadLabels(*select, 2, &series.labels));
+    series.sum = select->ColumnDouble(3);
+    series.count = static_cast<uint64_t>(select->ColumnInt64(4));
+    if (!DecodeBuckets(select->ColumnView(5), &series.buckets)) {
+      return Status::Corruption("database " + db_.path() +
+                                ": undecodable buckets of series " +
+                                std::to_string(series.id));
+    }
+    out->push_back(std::move(series));
   }
 }
 
@@ -866,6 +1096,10 @@ Status Store::Apply(const Batch& batch, int64_t now, ApplyResult* result,
 }
 
 Status Store::Read(Snapshot* out) { return impl_->Read(out); }
+
+Status Store::ReadChanges(ReadCursor* cursor, Changes* out) {
+  return impl_->ReadChanges(cursor, out);
+}
 
 Status Store::Stats(StoreStats* out) { return impl_->Stats(out); }
 

@@ -31,6 +31,13 @@
 //     delta that would leave that range is kOutOfRange: nothing of it is
 //     applied, and OutOfRange lists every such delta (drop them and apply
 //     the rest again).
+//   - Every write transaction that adds deltas increments the store's
+//     generation (table meta), and stamps each counter and histogram row it
+//     changes with that generation and the time of the write (updated_at,
+//     unix seconds), in the upsert itself. Removing a series (or its row,
+//     or a capped label value) increments the series epoch (a trigger, so
+//     that every delete path does). ReadChanges() reads what changed since
+//     a cursor from those.
 //   - The WAL stays small: every connection sets journal_size_limit
 //     (StoreOptions::wal_limit_bytes), writers checkpoint automatically past
 //     wal_autocheckpoint_pages, and Checkpoint() truncates the WAL when it
@@ -111,12 +118,14 @@ inline constexpr double kMaxExactTotal = 9007199254740992.0;
 
 // What the store holds, as read by the exporter.
 struct CounterSeries {
+  int64_t id = 0;  // the series' row id: stable for the series' life
   std::string metric;
   std::vector<std::pair<std::string, std::string>> labels;
   double value = 0;
 };
 
 struct HistogramSeries {
+  int64_t id = 0;  // the series' row id: stable for the series' life
   std::string metric;
   std::vector<std::pair<std::string, std::string>> labels;
   double sum = 0;
@@ -127,6 +136,21 @@ struct HistogramSeries {
 
 struct Snapshot {
   // Sorted by metric, then labels.
+  std::vector<CounterSeries> counters;
+  std::vector<HistogramSeries> histograms;
+};
+
+// Where a reader of changes (ReadChanges) is: the store's generation and
+// series epoch it has read up to.
+struct ReadCursor {
+  int64_t generation = -1;  // -1: nothing read yet
+  int64_t epoch = -1;
+};
+
+// What ReadChanges() found: every series (full) or those changed since the
+// cursor, in no particular order.
+struct Changes {
+  bool full = false;
   std::vector<CounterSeries> counters;
   std::vector<HistogramSeries> histograms;
 };
@@ -155,7 +179,7 @@ struct StoreOptions {
 class Store {
  public:
   // The schema version this pum writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating, migrating or refusing, see the contract above) the
   // store at `path`; its directory must exist (NotFound otherwise). On
@@ -181,6 +205,14 @@ class Store {
   // Reads every series in one read transaction (never blocks writers),
   // sorted as Snapshot says. On failure `*out` is unchanged.
   Status Read(Snapshot* out);
+
+  // Reads, in one read transaction, the series changed since *cursor (all
+  // of them, full=true, when the cursor is fresh or series were removed
+  // since, i.e. the epoch moved), and advances *cursor. Series are in no
+  // particular order. When nothing was committed since (PRAGMA
+  // data_version), it answers without reading the tables. On failure
+  // `*cursor` and `*out` are unchanged.
+  Status ReadChanges(ReadCursor* cursor, Changes* out);
 
   // Size and counts, for the exporter's own metrics. On failure `*out` is
   // unchanged.

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <numeric>
@@ -77,6 +78,9 @@ Snapshot ReadAll(Store* store) {
 }
 
 // The value of a counter series, or -1 when absent.
+ApplyResult unused_result;
+using Buckets = std::vector<std::pair<double, uint64_t>>;
+
 double CounterValue(Store* store, const std::string& metric,
                     const Pairs& labels = {}) {
   for (const CounterSeries& series : ReadAll(store).counters) {
@@ -108,6 +112,15 @@ int64_t QueryInt(const std::string& path, const char* sql) {
   EXPECT_TRUE(db.Open(path).ok());
   int64_t value = -1;
   Status s = db.QueryInt64(sql, &value);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return value;
+}
+
+std::string QueryText(const std::string& path, const char* sql) {
+  sql::Database db;
+  EXPECT_TRUE(db.Open(path).ok());
+  std::string value;
+  Status s = db.QueryText(sql, &value);
   EXPECT_TRUE(s.ok()) << s.ToString();
   return value;
 }
@@ -182,10 +195,67 @@ TEST(Store, InfinityIsStoredAsRealInfinity) {
     batch.histograms = {delta};
     ASSERT_TRUE(Apply(store.get(), batch).ok());
   }
+  // The bucket blob (bucket_codec.h): +Inf as binary64, little-endian.
+  EXPECT_EQ(QueryText(path, "SELECT hex(buckets) FROM histograms"),
+            "000000000000F07F0100000000000000");
+  auto store = OpenStore(path);
+  Snapshot snapshot = ReadAll(store.get());
+  ASSERT_EQ(snapshot.histograms.size(), 1u);
+  ASSERT_EQ(snapshot.histograms[0].buckets.size(), 1u);
+  EXPECT_EQ(snapshot.histograms[0].buckets[0].first, kInf);
+}
+
+TEST(Store, KeepsOneRowPerHistogramStampedWithGenerationAndTime) {
+  TempDir dir;
+  std::string path = dir.Path("pum.db");
+  auto store = OpenStore(path);
+  Batch batch = CounterBatch("c", {}, 1);
+  batch.histograms.push_back({Key("h"), 3, 3, {{1, 1}, {2, 1}, {kInf, 1}}});
+  ASSERT_TRUE(store->Apply(batch, kNow, &unused_result).ok());
+  batch.histograms[0] = {Key("h"), 1, 1, {{2, 1}}};
+  ASSERT_TRUE(store->Apply(batch, kNow + 5, &unused_result).ok());
+  batch.histograms.clear();
+  ASSERT_TRUE(store->Apply(batch, kNow + 9, &unused_result).ok());
+  EXPECT_EQ(QueryInt(path, "SELECT count(*) FROM histograms"), 1);
   EXPECT_EQ(QueryInt(path,
-                     "SELECT count(*) FROM buckets WHERE le = 9e999 AND "
-                     "typeof(le) = 'real'"),
-            1);
+                     "SELECT count(*) FROM sqlite_master WHERE name = "
+                     "'buckets'"),
+            0);
+  const int64_t generation = QueryInt(path, "SELECT generation FROM meta");
+  EXPECT_EQ(QueryInt(path, "SELECT generation FROM counters"), generation);
+  EXPECT_EQ(QueryInt(path, "SELECT updated_at FROM counters"), kNow + 9);
+  EXPECT_EQ(QueryInt(path, "SELECT generation FROM histograms"),
+            generation - 1);
+  EXPECT_EQ(QueryInt(path, "SELECT updated_at FROM histograms"), kNow + 5);
+  Snapshot snapshot = ReadAll(store.get());
+  ASSERT_EQ(snapshot.histograms.size(), 1u);
+  EXPECT_EQ(snapshot.histograms[0].buckets,
+            (Buckets{{1, 1}, {2, 2}, {kInf, 1}}));
+  EXPECT_EQ(snapshot.histograms[0].count, 4u);
+}
+
+TEST(Store, RefusedBatchesLeaveGenerationAndStampsAlone) {
+  TempDir dir;
+  std::string path = dir.Path("pum.db");
+  auto store = OpenStore(path);
+  ApplyResult result;
+  ASSERT_TRUE(store->Apply(IdBatch("a", 5), kNow, &result).ok());
+  const int64_t generation = QueryInt(path, "SELECT generation FROM meta");
+  const Batch refused[] = {
+      IdBatch("a", 5),                            // duplicate
+      IdBatch("a", 5000),                         // applied, moves the window
+      IdBatch("a", 1),                            // too old
+      CounterBatch("requests_total", {}, 1e300),  // out of range
+  };
+  const ApplyResult expected[] = {ApplyResult::kDuplicate,
+                                  ApplyResult::kApplied, ApplyResult::kTooOld,
+                                  ApplyResult::kOutOfRange};
+  for (size_t i = 0; i < std::size(refused); ++i) {
+    ASSERT_TRUE(store->Apply(refused[i], kNow + 1, &result).ok());
+    EXPECT_EQ(result, expected[i]) << i;
+  }
+  EXPECT_EQ(QueryInt(path, "SELECT generation FROM meta"), generation + 1);
+  EXPECT_EQ(QueryInt(path, "SELECT generation FROM counters"), generation + 1);
 }
 
 TEST(Store, DeltasAddWithinBatchAcrossBatchesAndReopen) {
@@ -609,6 +679,151 @@ TEST(Store, PrunesIdleClients) {
   EXPECT_EQ(pruned, 0);
 }
 
+// --- Reading changes
+// -------------------------------------------------------------------
+
+// The metrics (and label values of "x") of what ReadChanges() returned,
+// sorted, e.g. "c{a}" for metric c with x="a", "h" without labels.
+std::vector<std::string> Names(const Changes& changes) {
+  std::vector<std::string> names;
+  auto name = [](const auto& series) {
+    std::string n = series.metric;
+    for (const auto& [label, value] : series.labels) n += "{" + value + "}";
+    return n;
+  };
+  for (const CounterSeries& c : changes.counters) names.push_back(name(c));
+  for (const HistogramSeries& h : changes.histograms) names.push_back(name(h));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(Store, ReadChangesReturnsWhatChangedSinceTheCursor) {
+  TempDir dir;
+  const std::string path = dir.Path("pum.db");
+  auto reader = OpenStore(path);
+  auto writer = OpenStore(path);
+  auto write = [](Store* store, Batch batch) {
+    ApplyResult result;
+    ASSERT_TRUE(store->Apply(batch, kNow, &result).ok());
+  };
+  auto histogram = [](const std::string& x) {
+    Batch batch;
+    batch.histograms.push_back({Key("h", {{"x", x}}), 1, 1, {{1, 1}}});
+    return batch;
+  };
+  auto remove = [&path](const char* sql) {
+    sql::Database db;
+    ASSERT_TRUE(db.Open(path).ok());
+    ASSERT_TRUE(db.Execute(sql).ok());
+  };
+  struct Step {
+    const char* what;
+    std::function<void()> act;
+    bool fresh_cursor;
+    bool full;
+    std::vector<std::string> names;
+  };
+  const Step steps[] = {
+      {"an empty store, fresh cursor", [] {}, true, true, {}},
+      {"nothing written", [] {}, false, false, {}},
+      {"a first write by another connection",
+       [&] {
+         write(writer.get(), CounterBatch("c", {{"x", "a"}}, 1));
+         write(writer.get(), histogram("a"));
+         write(writer.get(), histogram("b"));
+       },
+       false,
+       false,
+       {"c{a}", "h{a}", "h{b}"}},
+      {"no write since", [] {}, false, false, {}},
+      {"one write: only that series",
+       [&] { write(writer.get(), histogram("b")); },
+       false,
+       false,
+       {"h{b}"}},
+      {"a write through the reader's own connection",
+       [&] {
+         write(reader.get(), CounterBatch("c", {{"x", "a"}}, 2));
+       },
+       false,
+       false,
+       {"c{a}"}},
+      {"a duplicate batch writes nothing",
+       [&] {
+         write(writer.get(), IdBatch("k", 0));
+         write(writer.get(), IdBatch("k", 0));
+       },
+       false,
+       false,
+       {"requests_total"}},
+      {"a fresh cursor reads everything",
+       [] {},
+       true,
+       true,
+       {"c{a}", "h{a}", "h{b}", "requests_total"}},
+      {"a removed series: everything again",
+       [&] {
+         remove(
+             "DELETE FROM histograms WHERE series_id IN (SELECT id FROM series "
+             "WHERE metric = 'h' AND labels = CAST('1:x1:a' AS BLOB));"
+             "DELETE FROM series WHERE metric = 'h' AND "
+             "labels = CAST('1:x1:a' AS BLOB)");
+       },
+       false,
+       true,
+       {"c{a}", "h{b}", "requests_total"}},
+      {"after the removal, changes again",
+       [&] { write(writer.get(), histogram("c")); },
+       false,
+       false,
+       {"h{c}"}},
+  };
+  ReadCursor cursor;
+  for (const Step& step : steps) {
+    step.act();
+    if (step.fresh_cursor) cursor = ReadCursor();
+    Changes changes;
+    changes.full = !step.full;  // overwritten
+    ASSERT_TRUE(reader->ReadChanges(&cursor, &changes).ok()) << step.what;
+    EXPECT_EQ(changes.full, step.full) << step.what;
+    EXPECT_EQ(Names(changes), step.names) << step.what;
+    EXPECT_EQ(cursor.generation, QueryInt(path, "SELECT generation FROM meta"))
+        << step.what;
+    EXPECT_EQ(cursor.epoch, QueryInt(path, "SELECT series_epoch FROM meta"))
+        << step.what;
+  }
+}
+
+TEST(Store, ReadChangesGivesIdsValuesAndBucketsAsRead) {
+  TempDir dir;
+  auto store = OpenStore(dir.Path("pum.db"));
+  Batch batch = CounterBatch("c", {}, 2.5);
+  batch.histograms.push_back({Key("h"), 3, 2, {{kInf, 1}, {1, 1}}});
+  ASSERT_TRUE(store->Apply(batch, kNow, &unused_result).ok());
+  ReadCursor cursor;
+  Changes changes;
+  ASSERT_TRUE(store->ReadChanges(&cursor, &changes).ok());
+  Snapshot snapshot = ReadAll(store.get());
+  ASSERT_EQ(changes.counters.size(), 1u);
+  ASSERT_EQ(changes.histograms.size(), 1u);
+  EXPECT_EQ(changes.counters[0].id, snapshot.counters[0].id);
+  EXPECT_EQ(changes.counters[0].value, 2.5);
+  EXPECT_EQ(changes.histograms[0].id, snapshot.histograms[0].id);
+  EXPECT_NE(changes.histograms[0].id, changes.counters[0].id);
+  EXPECT_EQ(changes.histograms[0].sum, 3);
+  EXPECT_EQ(changes.histograms[0].count, 2u);
+  EXPECT_EQ(changes.histograms[0].buckets, (Buckets{{1, 1}, {kInf, 1}}));
+  // A cursor that is not the last one returned is served too.
+  ReadCursor old = cursor;
+  ASSERT_TRUE(store->Apply(batch, kNow, &unused_result).ok());
+  ASSERT_TRUE(store->ReadChanges(&cursor, &changes).ok());
+  EXPECT_EQ(changes.histograms.size(), 1u);
+  ASSERT_TRUE(store->ReadChanges(&old, &changes).ok());
+  EXPECT_FALSE(changes.full);
+  ASSERT_EQ(changes.counters.size(), 1u);
+  EXPECT_EQ(changes.counters[0].value, 5);
+}
+
 // --- Opening
 // ---------------------------------------------------------------------------
 
@@ -631,14 +846,14 @@ TEST(Store, RefusesNewerSchemaVersion) {
   {
     sql::Database db;
     ASSERT_TRUE(db.Open(path).ok());
-    ASSERT_TRUE(db.Execute("PRAGMA user_version = 3").ok());
+    ASSERT_TRUE(db.Execute("PRAGMA user_version = 4").ok());
   }
   std::unique_ptr<Store> store;
   Status s = Store::Open(path, {}, &store);
   EXPECT_EQ(s.code(), Code::kNotSupported);
   EXPECT_EQ(s.message(), "database " + path +
-                             " has schema version 3, newer than this pum "
-                             "supports (2); upgrade pum");
+                             " has schema version 4, newer than this pum "
+                             "supports (3); upgrade pum");
   EXPECT_EQ(store, nullptr);
 }
 
@@ -692,6 +907,95 @@ TEST(Store, MigratesVersion1KeepingTotalsAndDeduplication) {
   StoreStats stats;
   ASSERT_TRUE(store->Stats(&stats).ok());
   EXPECT_EQ(stats.clients, 1);
+}
+
+// A version-2 database, as pum wrote it before buckets moved into the
+// histogram's row: a counter, two histograms (one with +Inf and a bucket
+// whose count is 2^53), buckets of no histogram, capped values, a client.
+constexpr char kVersion2Sql[] = R"sql(
+CREATE TABLE series (id INTEGER PRIMARY KEY, metric TEXT NOT NULL,
+  labels BLOB NOT NULL, UNIQUE (metric, labels));
+CREATE TABLE counters (series_id INTEGER PRIMARY KEY REFERENCES series (id),
+  value REAL NOT NULL);
+CREATE TABLE histograms (series_id INTEGER PRIMARY KEY REFERENCES series (id),
+  sum REAL NOT NULL, count INTEGER NOT NULL);
+CREATE TABLE buckets (series_id INTEGER NOT NULL REFERENCES series (id),
+  le REAL NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (series_id, le))
+  WITHOUT ROWID;
+CREATE TABLE label_values (metric TEXT NOT NULL, label BLOB NOT NULL,
+  value BLOB NOT NULL, PRIMARY KEY (metric, label, value)) WITHOUT ROWID;
+CREATE TABLE clients (client TEXT PRIMARY KEY, max_seq INTEGER NOT NULL,
+  seen BLOB NOT NULL, last_seen INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX clients_by_last_seen ON clients (last_seen);
+INSERT INTO series (id, metric, labels) VALUES
+  (1, 'requests_total', X''), (2, 'h', X''), (3, 'g', CAST('1:x1:a' AS BLOB)),
+  (4, 'h', CAST('1:x1:b' AS BLOB));
+INSERT INTO counters (series_id, value) VALUES (1, 7.5);
+INSERT INTO histograms (series_id, sum, count) VALUES (2, 4.5, 6),
+  (3, 1e15, 9007199254740992), (4, 0, 0);
+INSERT INTO buckets (series_id, le, count) VALUES (2, 0.5, 1), (2, 1, 2),
+  (2, 9e999, 3), (3, 0.1, 9007199254740992), (9, 1, 5);
+INSERT INTO label_values (metric, label, value)
+  VALUES ('g', CAST('x' AS BLOB), CAST('a' AS BLOB));
+INSERT INTO clients (client, max_seq, seen, last_seen) VALUES ('c', 3, X'', 5);
+PRAGMA user_version = 2;
+)sql";
+
+TEST(Store, MigratesVersion2KeepingTotalsBucketsAndDeduplication) {
+  TempDir dir;
+  std::string path = dir.Path("pum.db");
+  {
+    sql::Database db;
+    ASSERT_TRUE(db.Open(path).ok());
+    ASSERT_TRUE(db.Execute("PRAGMA journal_mode=WAL").ok());
+    ASSERT_TRUE(db.Execute(kVersion2Sql).ok());
+  }
+  const int64_t before = static_cast<int64_t>(::time(nullptr));
+  auto store = OpenStore(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(QueryInt(path, "PRAGMA user_version"), 3);
+  Snapshot snapshot = ReadAll(store.get());
+  ASSERT_EQ(snapshot.counters.size(), 1u);
+  EXPECT_EQ(snapshot.counters[0].id, 1);
+  EXPECT_EQ(snapshot.counters[0].value, 7.5);
+  ASSERT_EQ(snapshot.histograms.size(), 3u);
+  // Sorted: g{x="a"}, h, h{x="b"}.
+  EXPECT_EQ(snapshot.histograms[0].id, 3);
+  EXPECT_EQ(snapshot.histograms[0].labels, (Pairs{{"x", "a"}}));
+  EXPECT_EQ(snapshot.histograms[0].count, 9007199254740992u);
+  EXPECT_EQ(snapshot.histograms[0].sum, 1e15);
+  EXPECT_EQ(snapshot.histograms[0].buckets,
+            (Buckets{{0.1, 9007199254740992u}}));
+  EXPECT_EQ(snapshot.histograms[1].id, 2);
+  EXPECT_EQ(snapshot.histograms[1].sum, 4.5);
+  EXPECT_EQ(snapshot.histograms[1].count, 6u);
+  EXPECT_EQ(snapshot.histograms[1].buckets,
+            (Buckets{{0.5, 1}, {1, 2}, {kInf, 3}}));
+  EXPECT_EQ(snapshot.histograms[2].id, 4);
+  EXPECT_EQ(snapshot.histograms[2].count, 0u);
+  EXPECT_TRUE(snapshot.histograms[2].buckets.empty());
+  // Migrated rows count as written at the migration.
+  EXPECT_GE(QueryInt(path, "SELECT min(updated_at) FROM histograms"), before);
+  EXPECT_GE(QueryInt(path, "SELECT min(updated_at) FROM counters"), before);
+  EXPECT_EQ(QueryInt(path, "SELECT series_epoch FROM meta"), 0);
+
+  // Deduplication, the cap and the totals carry on.
+  ApplyResult result;
+  ASSERT_TRUE(store->Apply(IdBatch("c", 3), kNow, &result).ok());
+  EXPECT_EQ(result, ApplyResult::kDuplicate);
+  Batch batch = IdBatch("c", 4, 0.5);
+  Label capped{"x", "z", 1, "other"};
+  batch.histograms.push_back({SeriesKey{"g", {capped}}, 1, 1, {{0.1, 1}}});
+  batch.histograms.push_back({Key("h"), 2, 2, {{1, 1}, {2, 1}}});
+  ASSERT_TRUE(store->Apply(batch, kNow, &result).ok());
+  EXPECT_EQ(result, ApplyResult::kApplied);
+  EXPECT_EQ(CounterValue(store.get(), "requests_total"), 8);
+  snapshot = ReadAll(store.get());
+  ASSERT_EQ(snapshot.histograms.size(), 4u);
+  EXPECT_EQ(snapshot.histograms[1].labels, (Pairs{{"x", "other"}}));
+  EXPECT_EQ(snapshot.histograms[2].buckets,
+            (Buckets{{0.5, 1}, {1, 3}, {2, 1}, {kInf, 3}}));
+  EXPECT_EQ(snapshot.histograms[2].count, 8u);
 }
 
 TEST(Store, RefusesFileThatIsNotADatabase) {
