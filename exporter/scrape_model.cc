@@ -368,7 +368,7 @@ struct ScrapeModel::Impl {
     }
   }
 
-  void Apply(const SeriesChanges& changes) {
+  void Apply(const Changes& changes) {
     if (changes.full) ++generation;
     for (const CounterSeries& in : changes.counters) ApplyCounter(in);
     for (const HistogramSeries& in : changes.histograms) ApplyHistogram(in);
@@ -530,7 +530,7 @@ const Allowlist* ScrapeModel::allowlist() const {
   return impl_->allowlist.get();
 }
 
-void ScrapeModel::Apply(const SeriesChanges& changes) { impl_->Apply(changes); }
+void ScrapeModel::Apply(const Changes& changes) { impl_->Apply(changes); }
 
 int64_t ScrapeModel::skipped_series() const { return impl_->skipped; }
 

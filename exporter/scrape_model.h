@@ -47,13 +47,6 @@
 
 namespace pum {
 
-// Stored series that changed (see Apply()).
-struct SeriesChanges {
-  bool full = false;
-  std::vector<CounterSeries> counters;
-  std::vector<HistogramSeries> histograms;
-};
-
 struct ScrapeModelOptions {
   // About 64 KB of text a chunk (a 10-bound histogram series is 14 lines).
   size_t chunk_lines = 1000;
@@ -78,7 +71,8 @@ class ScrapeModel {
 
   const Allowlist* allowlist() const;
 
-  void Apply(const SeriesChanges& changes);
+  // Store::ReadChanges()'s answer (or Read()'s every series, as full).
+  void Apply(const Changes& changes);
 
   // Stored series not exported (their metric left the allowlist or changed
   // type or label names).

@@ -30,22 +30,20 @@ Status ExporterState::Scrape(ExpositionFormat format, bool gzip,
   if (model_ == nullptr || model_->allowlist() != allowlist.get()) {
     model_.reset();  // the old one's memory first
     model_ = std::make_unique<ScrapeModel>(allowlist);
+    cursor_ = ReadCursor();  // a new model starts from every series
   }
-  SeriesChanges changes;
+  Changes changes;
   StoreStats store_stats;
   {
     std::lock_guard<std::mutex> lock(store_mu_);
-    Snapshot snapshot;
-    Status status = store_->Read(&snapshot);
+    ReadCursor cursor = cursor_;
+    Status status = store_->ReadChanges(&cursor, &changes);
     if (status.ok()) status = store_->Stats(&store_stats);
     if (!status.ok()) return status;
-    // Every stored series: the model finds what changed.
-    changes.full = true;
-    changes.counters = std::move(snapshot.counters);
-    changes.histograms = std::move(snapshot.histograms);
+    cursor_ = cursor;
   }
   model_->Apply(changes);
-  changes = SeriesChanges();  // freed before rendering
+  changes = Changes();  // freed before rendering
   ExporterStats stats = ReloadStats();
   stats.store = store_stats;
   stats.skipped_series = model_->skipped_series();

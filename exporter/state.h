@@ -10,7 +10,8 @@
 //     scrape takes a reference at its start and keeps using that one while
 //     a reload swaps in the next.
 //   - Scrapes keep a ScrapeModel (scrape_model.h) between them, fed with
-//     what the store says changed; a scrape that finds another allowlist
+//     what the store says changed (Store::ReadChanges(); nothing to render
+//     again when nothing was committed); a scrape that finds another allowlist
 //     than the model's builds a new model (everything re-rendered). Scrapes
 //     run one at a time (a mutex around the model); the body's pieces stay
 //     valid after the scrape returns.
@@ -75,6 +76,7 @@ class ExporterState {
 
   std::mutex model_mu_;                 // taken before store_mu_ and mu_
   std::unique_ptr<ScrapeModel> model_;  // guarded by model_mu_
+  ReadCursor cursor_;                   // the model's; guarded by model_mu_
 
   mutable std::mutex mu_;
   std::shared_ptr<const Allowlist> allowlist_;  // guarded by mu_
