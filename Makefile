@@ -19,7 +19,7 @@ CXXFLAGS := $(CXXSTD) $(OPT) $(SANITIZE) -Wall -Wextra -Werror -pthread
 LDFLAGS := $(SANITIZE) -pthread
 LIBS_STORE := -lsqlite3 -lre2
 LIBS_INGEST := -lfcgi
-LIBS_EXPORTER := -lcivetweb -lz -lyaml -lssl -lcrypto -lcrypt
+LIBS_EXPORTER := -lcivetweb -lz -ldeflate -lyaml -lssl -lcrypto -lcrypt
 LIBS_TEST := -lgtest -lgtest_main
 
 # The version --version prints: that of the latest release in CHANGELOG.md
@@ -47,7 +47,7 @@ BUILD_STAMP_OBJ := $(BUILD)/obj/schema/base/build_stamp.o
 
 # Debian packages the build and the tests need.
 DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
-  libcivetweb-dev libsqlite3-dev libre2-dev sqlite3 libgtest-dev zlib1g-dev \
+  libcivetweb-dev libsqlite3-dev libre2-dev sqlite3 libgtest-dev zlib1g-dev libdeflate-dev \
   nginx-light curl prometheus chromium apache2 libapache2-mod-fcgid lighttpd \
   prometheus-alertmanager python3-yaml systemd libapache2-mod-qos \
   lighttpd-modules-lua libyaml-dev libssl-dev libcrypt-dev openssl apache2-utils \
@@ -90,7 +90,7 @@ all: check-build-deps
 
 # The Debian packages the build needs, and those `make run` needs besides.
 BUILD_PACKAGES := g++ make libfcgi-dev rapidjson-dev libcivetweb-dev \
-  libsqlite3-dev libre2-dev zlib1g-dev libyaml-dev libssl-dev libcrypt-dev
+  libsqlite3-dev libre2-dev zlib1g-dev libdeflate-dev libyaml-dev libssl-dev libcrypt-dev
 RUN_PACKAGES := $(BUILD_PACKAGES) nginx-light spawn-fcgi libfcgi-bin sqlite3 \
   curl prometheus
 

@@ -272,14 +272,19 @@ void AppendSampleLine(std::string* out, const FamilyLayout& layout,
 void AppendHistogramLines(std::string* out, const FamilyLayout& layout,
                           std::string_view labels, const uint64_t* cumulative,
                           uint64_t count, double sum) {
+  // `name_bucket{labels,le="` once for the series' bucket lines.
+  std::string prefix;
+  prefix.reserve(layout.name.size() + labels.size() + 16);
+  prefix.append(layout.name).append("_bucket{").append(labels);
+  if (!labels.empty()) prefix.push_back(',');
+  prefix.append("le=\"");
   for (size_t i = 0; i < layout.le.size(); ++i) {
     if (layout.le[i].empty()) continue;  // +Inf: added below
-    AppendSeriesName(out, layout.name, "_bucket", labels, &layout.le[i]);
+    out->append(prefix).append(layout.le[i]).append("\"} ");
     AppendUint(out, cumulative[i]);
     out->push_back('\n');
   }
-  static const std::string kInf = "+Inf";
-  AppendSeriesName(out, layout.name, "_bucket", labels, &kInf);
+  out->append(prefix).append("+Inf\"} ");
   AppendUint(out, count);
   out->push_back('\n');
   AppendSeriesName(out, layout.name, "_sum", labels, nullptr);

@@ -1,5 +1,6 @@
 #include "exporter/gzip_stream.h"
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -71,15 +72,9 @@ std::string GzipTrailer(uint32_t crc, uint64_t size) {
 }
 
 uint32_t Crc32(std::string_view data) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  // zlib's crc32() takes at most 4 GiB at once.
-  while (!data.empty()) {
-    size_t n = std::min<size_t>(data.size(), 1u << 30);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data()),
-                static_cast<uInt>(n));
-    data.remove_prefix(n);
-  }
-  return static_cast<uint32_t>(crc);
+  // libdeflate's CRC-32 (carry-less multiplication where the CPU has it):
+  // several times fewer instructions than zlib's.
+  return libdeflate_crc32(0, data.data(), data.size());
 }
 
 uint32_t Crc32Combine(uint32_t crc_a, uint32_t crc_b, uint64_t size_b) {

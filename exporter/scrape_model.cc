@@ -426,10 +426,10 @@ struct ScrapeModel::Impl {
   }
 
   // `text` as a piece of the body in the current encoding.
-  Status MakePiece(std::string text, bool gzip, Cached* cached) {
+  Status MakePiece(std::string_view text, bool gzip, Cached* cached) {
     cached->text_size = text.size();
     if (!gzip) {
-      cached->data = std::make_shared<const std::string>(std::move(text));
+      cached->data = std::make_shared<const std::string>(text);
       return Status::Ok();
     }
     cached->crc = Crc32(text);
@@ -451,7 +451,7 @@ struct ScrapeModel::Impl {
     std::string text = SerializeFamilies(batch, format);
     if (eof) text.append("# EOF\n");
     Cached cached;
-    Status status = MakePiece(std::move(text), gzip, &cached);
+    Status status = MakePiece(text, gzip, &cached);
     if (!status.ok()) return status;
     AddPiece(cached, out);
     return Status::Ok();

@@ -40,7 +40,7 @@ valgrind --tool=callgrind --callgrind-out-file="$out" --collect-atstart=no \
 pid=$!
 port=
 for _ in $(seq 600); do
-  port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\)\/metrics.*/\1/p' "$dir/log")
+  port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\)\/metrics.*/\1/p' "$dir/log" 2>/dev/null || true)
   [ -n "$port" ] && break
   sleep 0.2
 done
