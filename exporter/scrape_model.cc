@@ -253,9 +253,13 @@ struct ScrapeModel::Impl {
         std::find(chunk->series.begin(), chunk->series.end(), series));
     Touch(chunk);
     if (chunk->series.empty() && family->chunks.size() > 1) {
-      family->chunks.erase(
+      auto it =
           std::find_if(family->chunks.begin(), family->chunks.end(),
-                       [chunk](const auto& c) { return c.get() == chunk; }));
+                       [chunk](const auto& c) { return c.get() == chunk; });
+      bool first = it == family->chunks.begin();
+      family->chunks.erase(it);
+      // The family's HELP and TYPE lines move to the next chunk.
+      if (first) Touch(family->chunks.front().get());
     }
     family->series.erase(ValuesKey(series->values));
   }
