@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <string_view>
 #include <unordered_map>
@@ -36,6 +37,26 @@ std::string StoredKey(char kind, const std::string& metric,
   return key;
 }
 
+// StoredKey()'s labels again (to order the rare series that several stored
+// ones add up to).
+StoredLabels LabelsOfKey(std::string_view key) {
+  auto take = [&key]() {
+    uint32_t n = 0;
+    std::memcpy(&n, key.data(), sizeof(n));
+    std::string text(key.substr(sizeof(n), n));
+    key.remove_prefix(sizeof(n) + n);
+    return text;
+  };
+  key.remove_prefix(1);  // the kind
+  take();                // the metric
+  StoredLabels labels;
+  while (!key.empty()) {
+    std::string name = take();
+    labels.emplace_back(std::move(name), take());
+  }
+  return labels;
+}
+
 std::string ValuesKey(const std::vector<std::string>& values) {
   std::string key;
   for (const std::string& value : values) AppendLengthPrefixed(&key, value);
@@ -62,10 +83,10 @@ struct ScrapeModel::Impl {
 
   // One stored series, as the store last gave it, re-bucketed.
   struct Contributor {
-    Series* series = nullptr;  // null: skipped
-    StoredLabels labels;
-    double value = 0;  // counter
-    double sum = 0;    // histogram
+    Series* series = nullptr;          // null: skipped
+    const std::string* key = nullptr;  // StoredKey(), owned by the map
+    double value = 0;                  // counter
+    double sum = 0;                    // histogram
     uint64_t count = 0;
     std::vector<uint64_t> per_bucket;  // per current bound, not cumulative
     uint64_t seen = 0;                 // the last full Apply() listing it
@@ -297,24 +318,22 @@ struct ScrapeModel::Impl {
     if (!*created) return it->second.get();
     auto owned = std::make_unique<Contributor>();
     Contributor* contributor = owned.get();
-    contributor->labels = labels;
     contributor->series = Resolve(metric, kind, labels);
+    contributor->key =
+        &stored.emplace(std::move(key), std::move(owned)).first->first;
     if (contributor->series == nullptr) {
       ++skipped;
-    } else {
-      auto& list = contributor->series->contributors;
-      list.insert(
-          std::lower_bound(list.begin(), list.end(), contributor,
-                           [](const Contributor* a, const Contributor* b) {
-                             return a->labels < b->labels;
-                           }),
-          contributor);
-      if (kind == MetricKind::kHistogram) {
-        contributor->per_bucket.assign(
-            contributor->series->family->bounds.size(), 0);
-      }
+      return contributor;
     }
-    stored.emplace(std::move(key), std::move(owned));
+    // In the order of the stored labels, as collect.cc adds them up.
+    auto& list = contributor->series->contributors;
+    auto at = list.begin();
+    while (at != list.end() && LabelsOfKey(*(*at)->key) < labels) ++at;
+    list.insert(at, contributor);
+    if (kind == MetricKind::kHistogram) {
+      contributor->per_bucket.assign(contributor->series->family->bounds.size(),
+                                     0);
+    }
     return contributor;
   }
 
