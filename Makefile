@@ -253,6 +253,8 @@ bench-tools: all
 	@mkdir -p $(BUILD)/bench
 	$(CC) -O2 -Wall -Wextra -Werror tests/bench/null_fcgi.c -o $(BUILD)/bench/null-fcgi -lfcgi
 	$(CC) -O2 -Wall -Wextra -Werror tests/bench/loadgen.c -o $(BUILD)/bench/loadgen
+	$(CXX) -I. $(CXXFLAGS) tests/bench/scrape_fill.cc $(BUILD)/libpumschema.a \
+	  -o $(BUILD)/bench/scrape-fill $(LIBS_STORE)
 
 bench: bench-tools
 	BUILD=$(BUILD) node tests/bench/bench.mjs

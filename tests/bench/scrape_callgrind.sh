@@ -5,6 +5,7 @@
 # tests/bench/scrape.mjs), and only HandleMetrics (the handler: reading the
 # store, rendering, gzip) is counted (--toggle-collect).
 #
+#   make bench-tools    # builds build/bench/scrape-fill
 #   sh tests/bench/scrape_callgrind.sh [N] [KIND] [SCRAPES]
 #
 # N histograms (8000), KIND of write before each scrape: one, spread (400
