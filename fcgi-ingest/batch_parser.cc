@@ -118,8 +118,10 @@ thread_local std::unique_ptr<ParsedBatch::Arena> t_spare_arena;
 // key given twice in one object.
 class CheckingHandler {
  public:
-  CheckingHandler(Document* doc, std::vector<KeySet>* keys)
-      : doc_(doc), keys_(*keys) {}
+  // `check_strings`: whether a string can be invalid UTF-8 once unescaped
+  // (see ParseBatch).
+  CheckingHandler(Document* doc, std::vector<KeySet>* keys, bool check_strings)
+      : doc_(doc), keys_(*keys), check_strings_(check_strings) {}
 
   bool Null() { return doc_->Null(); }
   bool Bool(bool b) { return doc_->Bool(b); }
@@ -169,7 +171,7 @@ class CheckingHandler {
     return true;
   }
   bool CheckString(const char* s, rapidjson::SizeType len) {
-    if (IsValidUtf8(std::string_view(s, len))) return true;
+    if (!check_strings_ || IsValidUtf8(std::string_view(s, len))) return true;
     bad_string_ = true;
     return false;
   }
@@ -182,6 +184,7 @@ class CheckingHandler {
 
   Document* doc_;
   std::vector<KeySet>& keys_;
+  const bool check_strings_;
   int depth_ = 0;
   bool too_deep_ = false;
   bool bad_string_ = false;
@@ -203,11 +206,15 @@ std::string QuoteKey(const std::string& key) {
 // GenericDocument::Populate.
 class ParseGenerator {
  public:
-  ParseGenerator(char* text, bool validate_utf8, ParsedBatch::Arena* arena)
-      : text_(text), validate_utf8_(validate_utf8), arena_(arena) {}
+  ParseGenerator(char* text, bool validate_utf8, bool check_strings,
+                 ParsedBatch::Arena* arena)
+      : text_(text),
+        validate_utf8_(validate_utf8),
+        check_strings_(check_strings),
+        arena_(arena) {}
 
   bool operator()(Document& doc) {
-    CheckingHandler handler(&doc, &arena_->keys);
+    CheckingHandler handler(&doc, &arena_->keys, check_strings_);
     rapidjson::InsituStringStream stream(text_);
     Reader reader(&arena_->pool, kReaderStackBytes);
     if (validate_utf8_) {
@@ -255,6 +262,7 @@ class ParseGenerator {
 
   char* text_;
   bool validate_utf8_;
+  bool check_strings_;
   ParsedBatch::Arena* arena_;
   std::string error_;
 };
@@ -429,8 +437,14 @@ Status ParseBatch(std::string_view body, ParsedBatch* out) {
   out->sample_ = 1;
   out->events_ = nullptr;
   arena.text.assign(body.data(), body.size());  // NUL-terminated
-  ParseGenerator generator(arena.text.data(),
-                           bad_utf8 != std::string_view::npos, &arena);
+  // In a body that is valid UTF-8 every string is too (its quotes cannot
+  // sit inside a multi-byte sequence), and unescaping keeps it so, except
+  // for a \u escape of a lone surrogate: strings are checked again after
+  // unescaping only when the body holds a "\u".
+  const bool has_unicode_escape = body.find("\\u") != std::string_view::npos;
+  ParseGenerator generator(
+      arena.text.data(), bad_utf8 != std::string_view::npos,
+      bad_utf8 != std::string_view::npos || has_unicode_escape, &arena);
   arena.doc.Populate(generator);
   if (!generator.error().empty()) {
     return Status::InvalidArgument(generator.error());
