@@ -46,7 +46,7 @@ class KeySet {
  public:
   void Clear() {
     small_.clear();
-    large_.clear();
+    if (!large_.empty()) large_.clear();
   }
   // Clear(), and gives back the memory of a large object's set.
   void Release() {
