@@ -262,6 +262,13 @@ bench: bench-tools
 bench-profile: bench-tools
 	BUILD=$(BUILD) PUM_BENCH_PROFILE=1 node tests/bench/bench.mjs
 
+# build/bench/parse-profile: the parse and validation path (or a whole
+# Ingestor::Handle) in a loop, for callgrind; see tests/bench/parse_profile.cc.
+$(BUILD)/bench/parse-profile: tests/bench/parse_profile.cc $(INGEST_OBJS) $(BUILD)/libpumschema.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) -DPUM_SOURCE_DIR='"$(CURDIR)"' $(CXXFLAGS) $< \
+	  $(INGEST_OBJS) $(BUILD)/libpumschema.a -o $@ $(LIBS_INGEST) $(LIBS_STORE)
+
 # ---------------------------------------------------------------- fuzz
 # libFuzzer targets (tests/fuzz/fuzz_*.cc, see tests/fuzz/README.md), built
 # with clang++-14 and ASan/UBSan into $(FUZZ_BUILD): the project's sources
