@@ -19,7 +19,7 @@ CXXFLAGS := $(CXXSTD) $(OPT) $(SANITIZE) -Wall -Wextra -Werror -pthread
 LDFLAGS := $(SANITIZE) -pthread
 LIBS_STORE := -lsqlite3 -lre2
 LIBS_INGEST := -lfcgi
-LIBS_EXPORTER := -lcivetweb -lz -lyaml -lssl -lcrypto -lcrypt
+LIBS_EXPORTER := -lcivetweb -lz -ldeflate -lyaml -lssl -lcrypto -lcrypt
 LIBS_TEST := -lgtest -lgtest_main
 
 # The version --version prints: that of the latest release in CHANGELOG.md
@@ -47,7 +47,7 @@ BUILD_STAMP_OBJ := $(BUILD)/obj/schema/base/build_stamp.o
 
 # Debian packages the build and the tests need.
 DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
-  libcivetweb-dev libsqlite3-dev libre2-dev sqlite3 libgtest-dev zlib1g-dev \
+  libcivetweb-dev libsqlite3-dev libre2-dev sqlite3 libgtest-dev zlib1g-dev libdeflate-dev \
   nginx-light curl prometheus chromium apache2 libapache2-mod-fcgid lighttpd \
   prometheus-alertmanager python3-yaml systemd libapache2-mod-qos \
   lighttpd-modules-lua libyaml-dev libssl-dev libcrypt-dev openssl apache2-utils \
@@ -90,7 +90,7 @@ all: check-build-deps
 
 # The Debian packages the build needs, and those `make run` needs besides.
 BUILD_PACKAGES := g++ make libfcgi-dev rapidjson-dev libcivetweb-dev \
-  libsqlite3-dev libre2-dev zlib1g-dev libyaml-dev libssl-dev libcrypt-dev
+  libsqlite3-dev libre2-dev zlib1g-dev libdeflate-dev libyaml-dev libssl-dev libcrypt-dev
 RUN_PACKAGES := $(BUILD_PACKAGES) nginx-light spawn-fcgi libfcgi-bin sqlite3 \
   curl prometheus
 
@@ -255,12 +255,21 @@ bench-tools: all
 	@mkdir -p $(BUILD)/bench
 	$(CC) -O2 -Wall -Wextra -Werror tests/bench/null_fcgi.c -o $(BUILD)/bench/null-fcgi -lfcgi
 	$(CC) -O2 -Wall -Wextra -Werror tests/bench/loadgen.c -o $(BUILD)/bench/loadgen
+	$(CXX) -I. $(CXXFLAGS) tests/bench/scrape_fill.cc $(BUILD)/libpumschema.a \
+	  -o $(BUILD)/bench/scrape-fill $(LIBS_STORE)
 
 bench: bench-tools
 	BUILD=$(BUILD) node tests/bench/bench.mjs
 
 bench-profile: bench-tools
 	BUILD=$(BUILD) PUM_BENCH_PROFILE=1 node tests/bench/bench.mjs
+
+# build/bench/parse-profile: the parse and validation path (or a whole
+# Ingestor::Handle) in a loop, for callgrind; see tests/bench/parse_profile.cc.
+$(BUILD)/bench/parse-profile: tests/bench/parse_profile.cc $(INGEST_OBJS) $(BUILD)/libpumschema.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) -DPUM_SOURCE_DIR='"$(CURDIR)"' $(CXXFLAGS) $< \
+	  $(INGEST_OBJS) $(BUILD)/libpumschema.a -o $@ $(LIBS_INGEST) $(LIBS_STORE)
 
 # ---------------------------------------------------------------- fuzz
 # libFuzzer targets (tests/fuzz/fuzz_*.cc, see tests/fuzz/README.md), built

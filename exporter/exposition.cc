@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 namespace pum {
 namespace {
@@ -65,27 +66,6 @@ void AppendFixedForm(std::string* out, const std::string& digits,
   out->append(digits, point > 0 ? point : 0, std::string::npos);
 }
 
-void AppendNumber(std::string* out, double value) {
-  if (std::isnan(value)) {
-    out->append("NaN");
-  } else if (std::isinf(value)) {
-    out->append(value > 0 ? "+Inf" : "-Inf");
-  } else if (value == 0) {
-    out->append(std::signbit(value) ? "-0" : "0");
-  } else {
-    std::string digits;
-    int exponent = 0;
-    ShortestDigits(value, &digits, &exponent);
-    if (value < 0) out->push_back('-');
-    // strconv.FormatFloat(v, 'g', -1, 64): %e below 1e-4 and from 1e6.
-    if (exponent < -4 || exponent >= 6) {
-      AppendExponentForm(out, digits, exponent);
-    } else {
-      AppendFixedForm(out, digits, exponent);
-    }
-  }
-}
-
 void AppendEscaped(std::string* out, std::string_view text, bool escape_quote) {
   for (char c : text) {
     if (c == '\\') {
@@ -98,26 +78,6 @@ void AppendEscaped(std::string* out, std::string_view text, bool escape_quote) {
       out->push_back(c);
     }
   }
-}
-
-// {a="x",b="y"} plus an optional trailing le="..."; nothing if empty.
-void AppendLabels(std::string* out, const LabelPairs& labels,
-                  const std::string* le = nullptr) {
-  if (labels.empty() && le == nullptr) return;
-  out->push_back('{');
-  bool first = true;
-  for (const auto& [name, value] : labels) {
-    if (!first) out->push_back(',');
-    first = false;
-    out->append(name).append("=\"");
-    AppendEscaped(out, value, /*escape_quote=*/true);
-    out->push_back('"');
-  }
-  if (le != nullptr) {
-    if (!first) out->push_back(',');
-    out->append("le=\"").append(*le).push_back('"');
-  }
-  out->push_back('}');
 }
 
 bool EndsWithTotal(std::string_view name) {
@@ -173,80 +133,192 @@ void AppendDescriptors(std::string* out, const MetricFamily& family,
   }
 }
 
-void AppendSamples(std::string* out, const MetricFamily& family) {
-  for (const Sample& sample : family.samples) {
-    out->append(family.name);
-    AppendLabels(out, sample.labels);
-    out->push_back(' ');
-    AppendNumber(out, sample.value);
-    out->push_back('\n');
-  }
+Format ToFormat(ExpositionFormat format) {
+  return format == ExpositionFormat::kOpenMetrics ? Format::kOpenMetrics
+                                                  : Format::kText;
 }
 
-void AppendHistogram(std::string* out, const std::string& name,
-                     const HistogramSample& series, Format format) {
-  const std::string bucket_name = name + "_bucket";
-  // Cumulative counts (Collect's ToHistogram() builds them so).
-  assert(std::adjacent_find(series.buckets.begin(), series.buckets.end(),
-                            [](const auto& a, const auto& b) {
-                              return a.first >= b.first || a.second > b.second;
-                            }) == series.buckets.end());
-  for (const auto& [bound, cumulative] : series.buckets) {
-    if (std::isinf(bound) && bound > 0) continue;  // added below
-    std::string le = format == Format::kOpenMetrics
-                         ? FormatCanonicalNumber(bound)
-                         : FormatNumber(bound);
-    out->append(bucket_name);
-    AppendLabels(out, series.labels, &le);
-    out->push_back(' ');
-    AppendUint(out, cumulative);
-    out->push_back('\n');
+// The "le" value of `bound`; empty for +Inf (the serializers add that
+// bucket from the count).
+std::string LeValue(double bound, ExpositionFormat format) {
+  if (std::isinf(bound) && bound > 0) return std::string();
+  return format == ExpositionFormat::kOpenMetrics ? FormatCanonicalNumber(bound)
+                                                  : FormatNumber(bound);
+}
+
+// The le values of `series`' bounds, reusing `*layout`'s when the bounds
+// are the same as the previous series'.
+void UpdateLe(const HistogramSample& series, std::vector<double>* bounds,
+              FamilyLayout* layout) {
+  bool same = bounds->size() == series.buckets.size();
+  for (size_t i = 0; same && i < series.buckets.size(); ++i) {
+    // Bit-equal, so that -0 and 0 or NaNs never share a label.
+    same = std::memcmp(&(*bounds)[i], &series.buckets[i].first,
+                       sizeof(double)) == 0;
   }
-  const std::string inf = "+Inf";
-  out->append(bucket_name);
-  AppendLabels(out, series.labels, &inf);
-  out->push_back(' ');
-  AppendUint(out, series.count);
-  out->push_back('\n');
-
-  out->append(name).append("_sum");
-  AppendLabels(out, series.labels);
-  out->push_back(' ');
-  AppendNumber(out, series.sum);
-  out->push_back('\n');
-
-  out->append(name).append("_count");
-  AppendLabels(out, series.labels);
-  out->push_back(' ');
-  AppendUint(out, series.count);
-  out->push_back('\n');
+  if (same) return;
+  bounds->clear();
+  layout->le.clear();
+  for (const auto& bucket : series.buckets) {
+    bounds->push_back(bucket.first);
+    layout->le.push_back(LeValue(bucket.first, layout->format));
+  }
 }
 
 std::string Serialize(const std::vector<MetricFamily>& families,
-                      Format format) {
+                      ExpositionFormat format) {
   std::string out;
+  std::vector<uint64_t> cumulative;
   for (const MetricFamily& family : families) {
-    AppendDescriptors(&out, family, format);
+    FamilyLayout layout =
+        MakeFamilyLayout(format, family.name, family.help, family.kind, {});
+    out.append(layout.header);
     if (family.kind == MetricKind::kHistogram) {
+      std::vector<double> bounds;
       for (const HistogramSample& series : family.histograms) {
-        AppendHistogram(&out, family.name, series, format);
+        // Cumulative counts (Collect's ToHistogram() builds them so).
+        assert(std::adjacent_find(series.buckets.begin(), series.buckets.end(),
+                                  [](const auto& a, const auto& b) {
+                                    return a.first >= b.first ||
+                                           a.second > b.second;
+                                  }) == series.buckets.end());
+        UpdateLe(series, &bounds, &layout);
+        cumulative.clear();
+        for (const auto& bucket : series.buckets) {
+          cumulative.push_back(bucket.second);
+        }
+        AppendHistogramLines(&out, layout, RenderLabels(series.labels),
+                             cumulative.data(), series.count, series.sum);
       }
     } else {
-      AppendSamples(&out, family);
+      for (const Sample& sample : family.samples) {
+        AppendSampleLine(&out, layout, RenderLabels(sample.labels),
+                         sample.value);
+      }
     }
   }
-  if (format == Format::kOpenMetrics) out.append("# EOF\n");
   return out;
+}
+
+// name{labels} or name{labels,le="x"} (or name{le="x"}), then a space.
+void AppendSeriesName(std::string* out, std::string_view name,
+                      std::string_view suffix, std::string_view labels,
+                      const std::string* le) {
+  out->append(name).append(suffix);
+  if (labels.empty() && le == nullptr) {
+    out->push_back(' ');
+    return;
+  }
+  out->push_back('{');
+  out->append(labels);
+  if (le != nullptr) {
+    if (!labels.empty()) out->push_back(',');
+    out->append("le=\"").append(*le).push_back('"');
+  }
+  out->append("} ");
 }
 
 }  // namespace
 
 std::string SerializeText(const std::vector<MetricFamily>& families) {
-  return Serialize(families, Format::kText);
+  return Serialize(families, ExpositionFormat::kText);
 }
 
 std::string SerializeOpenMetrics(const std::vector<MetricFamily>& families) {
-  return Serialize(families, Format::kOpenMetrics);
+  return Serialize(families, ExpositionFormat::kOpenMetrics).append("# EOF\n");
+}
+
+std::string SerializeFamilies(const std::vector<MetricFamily>& families,
+                              ExpositionFormat format) {
+  return Serialize(families, format);
+}
+
+FamilyLayout MakeFamilyLayout(ExpositionFormat format, const std::string& name,
+                              const std::string& help, MetricKind kind,
+                              const std::vector<double>& bounds) {
+  FamilyLayout layout;
+  layout.format = format;
+  layout.name = name;
+  layout.kind = kind;
+  MetricFamily family;
+  family.name = name;
+  family.help = help;
+  family.kind = kind;
+  AppendDescriptors(&layout.header, family, ToFormat(format));
+  for (double bound : bounds) layout.le.push_back(LeValue(bound, format));
+  return layout;
+}
+
+std::string RenderLabels(const LabelPairs& labels) {
+  std::string out;
+  bool first = true;
+  for (const auto& [name, value] : labels) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append(name).append("=\"");
+    AppendEscaped(&out, value, /*escape_quote=*/true);
+    out.push_back('"');
+  }
+  return out;
+}
+
+void AppendSampleLine(std::string* out, const FamilyLayout& layout,
+                      std::string_view labels, double value) {
+  AppendSeriesName(out, layout.name, "", labels, nullptr);
+  AppendNumber(out, value);
+  out->push_back('\n');
+}
+
+void AppendHistogramLines(std::string* out, const FamilyLayout& layout,
+                          std::string_view labels, const uint64_t* cumulative,
+                          uint64_t count, double sum) {
+  // `name_bucket{labels,le="` once for the series' bucket lines.
+  std::string prefix;
+  prefix.reserve(layout.name.size() + labels.size() + 16);
+  prefix.append(layout.name).append("_bucket{").append(labels);
+  if (!labels.empty()) prefix.push_back(',');
+  prefix.append("le=\"");
+  for (size_t i = 0; i < layout.le.size(); ++i) {
+    if (layout.le[i].empty()) continue;  // +Inf: added below
+    out->append(prefix).append(layout.le[i]).append("\"} ");
+    AppendUint(out, cumulative[i]);
+    out->push_back('\n');
+  }
+  out->append(prefix).append("+Inf\"} ");
+  AppendUint(out, count);
+  out->push_back('\n');
+  AppendSeriesName(out, layout.name, "_sum", labels, nullptr);
+  AppendNumber(out, sum);
+  out->push_back('\n');
+  AppendSeriesName(out, layout.name, "_count", labels, nullptr);
+  AppendUint(out, count);
+  out->push_back('\n');
+}
+
+void AppendNumber(std::string* out, double value) {
+  if (std::isnan(value)) {
+    out->append("NaN");
+  } else if (std::isinf(value)) {
+    out->append(value > 0 ? "+Inf" : "-Inf");
+  } else if (value == 0) {
+    out->append(std::signbit(value) ? "-0" : "0");
+  } else if (std::fabs(value) < 1e6 && value == std::trunc(value)) {
+    // An integer that Go prints in fixed notation: its digits, without
+    // the shortest-digits search (counts, integral counter values).
+    if (value < 0) out->push_back('-');
+    AppendUint(out, static_cast<uint64_t>(std::fabs(value)));
+  } else {
+    std::string digits;
+    int exponent = 0;
+    ShortestDigits(value, &digits, &exponent);
+    if (value < 0) out->push_back('-');
+    // strconv.FormatFloat(v, 'g', -1, 64): %e below 1e-4 and from 1e6.
+    if (exponent < -4 || exponent >= 6) {
+      AppendExponentForm(out, digits, exponent);
+    } else {
+      AppendFixedForm(out, digits, exponent);
+    }
+  }
 }
 
 std::string FormatNumber(double value) {

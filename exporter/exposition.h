@@ -6,6 +6,10 @@
 //   - The serializers are pure functions of their input: no I/O, no global
 //     state, no locale. They print families in the order given and series in
 //     the order given; the caller sorts (Collect() does).
+//   - SerializeText() and SerializeOpenMetrics() are built from the building
+//     blocks below (FamilyLayout, RenderLabels(), AppendSampleLine(),
+//     AppendHistogramLines()), which callers that keep rendered text between
+//     scrapes (scrape_model.h) use too: both paths give the same bytes.
 //   - Family names are unique and valid Prometheus metric names, label names
 //     valid label names; the serializers do not check this.
 //   - HELP and TYPE are printed once per family (HELP only when non-empty),
@@ -43,6 +47,9 @@ namespace pum {
 
 enum class MetricKind { kCounter, kGauge, kHistogram, kUntyped };
 
+// Text format 0.0.4 or OpenMetrics 1.0.
+enum class ExpositionFormat { kText, kOpenMetrics };
+
 // Label (name, value) pairs, in the order they are printed.
 using LabelPairs = std::vector<std::pair<std::string, std::string>>;
 
@@ -74,6 +81,47 @@ std::string SerializeText(const std::vector<MetricFamily>& families);
 
 // OpenMetrics 1.0 text, ending with "# EOF\n".
 std::string SerializeOpenMetrics(const std::vector<MetricFamily>& families);
+
+// The families in `format` without OpenMetrics' closing "# EOF\n", for
+// callers that assemble a body from parts.
+std::string SerializeFamilies(const std::vector<MetricFamily>& families,
+                              ExpositionFormat format);
+
+// What every line of one family shares in one format, computed once.
+struct FamilyLayout {
+  ExpositionFormat format = ExpositionFormat::kText;
+  std::string name;
+  MetricKind kind = MetricKind::kUntyped;
+  // The family's HELP and TYPE lines, in the format's order.
+  std::string header;
+  // Histograms: the "le" value of each bound, empty for a +Inf bound
+  // (skipped: the +Inf bucket is the count).
+  std::vector<std::string> le;
+};
+
+// The layout of a family `name` of `kind`; `bounds` (histograms) are the
+// bounds of every series of the family.
+FamilyLayout MakeFamilyLayout(ExpositionFormat format, const std::string& name,
+                              const std::string& help, MetricKind kind,
+                              const std::vector<double>& bounds);
+
+// `a="x",b="y"`: the labels inside the braces, values escaped; "" if none.
+std::string RenderLabels(const LabelPairs& labels);
+
+// One counter, gauge or untyped sample: `name{labels} value\n`; `labels` as
+// RenderLabels() renders them.
+void AppendSampleLine(std::string* out, const FamilyLayout& layout,
+                      std::string_view labels, double value);
+
+// One histogram series: a bucket line per layout.le (cumulative[i] for
+// bound i, skipping +Inf bounds), the +Inf bucket with `count`, _sum and
+// _count.
+void AppendHistogramLines(std::string* out, const FamilyLayout& layout,
+                          std::string_view labels, const uint64_t* cumulative,
+                          uint64_t count, double sum);
+
+// Appends FormatNumber(value).
+void AppendNumber(std::string* out, double value);
 
 // Building blocks, exposed for tests.
 std::string FormatNumber(double value);

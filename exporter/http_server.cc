@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <cassert>
@@ -63,6 +62,7 @@ struct Response {
   int status = 200;
   const char* content_type = kPlainContentType;
   std::string body;
+  ScrapeBody pieces;  // sent after `body`
   bool gzipped = false;
   bool allow_get_head = false;  // add "Allow: GET, HEAD"
   bool authenticate = false;    // add "WWW-Authenticate: Basic ..."
@@ -155,7 +155,9 @@ int Send(mg_connection* conn, const Response& response) {
   std::string header = "HTTP/1.1 " + std::to_string(response.status) + " " +
                        HttpReasonPhrase(response.status) + "\r\n";
   header += std::string("Content-Type: ") + response.content_type + "\r\n";
-  header += "Content-Length: " + DecimalString(response.body.size()) + "\r\n";
+  header += "Content-Length: " +
+            DecimalString(response.body.size() + response.pieces.size()) +
+            "\r\n";
   if (response.gzipped) header += "Content-Encoding: gzip\r\n";
   if (response.allow_get_head) header += "Allow: GET, HEAD\r\n";
   if (response.authenticate) {
@@ -171,6 +173,11 @@ int Send(mg_connection* conn, const Response& response) {
   mg_write(conn, header.data(), header.size());
   if (!head && !response.body.empty()) {
     mg_write(conn, response.body.data(), response.body.size());
+  }
+  if (!head) {
+    for (const auto& piece : response.pieces.pieces) {
+      if (!piece->empty()) mg_write(conn, piece->data(), piece->size());
+    }
   }
   return response.status;
 }
@@ -202,22 +209,17 @@ int HandleMetrics(mg_connection* conn, void* data) {
   if (int sent = CheckRequest(conn, "/metrics")) return sent;
   auto* state = static_cast<HttpServer*>(data)->state();
   bool open_metrics = AcceptsOpenMetrics(mg_get_header(conn, "Accept"));
+  bool gzip = AcceptsGzip(mg_get_header(conn, "Accept-Encoding"));
   Response response;
   Status status = state->Scrape(
       open_metrics ? ExpositionFormat::kOpenMetrics : ExpositionFormat::kText,
-      &response.body);
+      gzip, &response.pieces);
   if (!status.ok()) {
     return SendText(conn, 503, "store unreadable: " + status.message() + "\n");
   }
   response.content_type =
       open_metrics ? kOpenMetricsContentType : kTextContentType;
-  if (AcceptsGzip(mg_get_header(conn, "Accept-Encoding"))) {
-    std::string compressed;
-    if (GzipCompress(response.body, &compressed).ok()) {
-      response.body = std::move(compressed);
-      response.gzipped = true;
-    }
-  }
+  response.gzipped = response.pieces.gzipped;
   return Send(conn, response);
 }
 
@@ -346,26 +348,6 @@ bool AcceptsOpenMetrics(const char* accept) {
 
 bool AcceptsGzip(const char* accept_encoding) {
   return HeaderListsToken(accept_encoding, "gzip");
-}
-
-Status GzipCompress(std::string_view in, std::string* out) {
-  z_stream stream;
-  std::memset(&stream, 0, sizeof(stream));
-  // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
-  if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                   Z_DEFAULT_STRATEGY) != Z_OK) {
-    return Status::IoError("deflateInit2 failed");
-  }
-  out->resize(deflateBound(&stream, in.size()));
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  stream.avail_in = static_cast<uInt>(in.size());
-  stream.next_out = reinterpret_cast<Bytef*>(&(*out)[0]);
-  stream.avail_out = static_cast<uInt>(out->size());
-  int result = deflate(&stream, Z_FINISH);
-  out->resize(stream.total_out);
-  deflateEnd(&stream);
-  if (result != Z_STREAM_END) return Status::IoError("deflate failed");
-  return Status::Ok();
 }
 
 Status HttpServer::Start(const HttpServerOptions& options, ExporterState* state,

@@ -23,7 +23,8 @@
 //     as "application/openmetrics-text; version=1.0.0; charset=utf-8",
 //     anything else the text format as "text/plain; version=0.0.4;
 //     charset=utf-8". An Accept-Encoding that allows gzip gets the body
-//     gzipped with "Content-Encoding: gzip". Content-Length is always set;
+//     gzipped with "Content-Encoding: gzip" (one gzip member, assembled by
+//     ExporterState from cached segments). Content-Length is always set;
 //     HEAD sends the headers GET would, without the body. If the store
 //     cannot be read: 503.
 //   - GET or HEAD /-/healthy: 200 "OK" while the process serves.
@@ -48,6 +49,7 @@
 #include <utility>
 #include <vector>
 
+#include "exporter/gzip_stream.h"  // GzipCompress()
 #include "exporter/state.h"
 #include "exporter/web_config.h"
 #include "schema/base/status.h"
@@ -131,8 +133,6 @@ class HttpServer {
 bool AcceptsOpenMetrics(const char* accept);
 // True if the Accept-Encoding header allows gzip (null: no header).
 bool AcceptsGzip(const char* accept_encoding);
-// gzip (RFC 1952) of `in`.
-Status GzipCompress(std::string_view in, std::string* out);
 
 }  // namespace pum
 

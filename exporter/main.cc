@@ -14,6 +14,7 @@
 // --check-config; 1 when the configuration is wrong or the store or the
 // port cannot be opened; 2 for a bad command line (1 under --check-config,
 // as nginx -t).
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -122,6 +123,11 @@ void WaitForStop(const sigset_t& signals, Upkeep* upkeep) {
 }
 
 int Run(const Options& options) {
+  // One malloc arena: scrapes run one at a time but on any of CivetWeb's
+  // threads, and with an arena per thread the cached chunks and each
+  // scrape's scratch spread over all of them; at 8,000 histograms the RSS
+  // grew by ~1 MB a scrape past 35 MB, and stays at ~25 MB with one.
+  mallopt(M_ARENA_MAX, 1);
   const BuildInfo build = ThisBuild();
   LogInfo("starting pum-exporter",
           {{"version", build.version}, {"revision", build.revision}});

@@ -319,9 +319,8 @@ TEST_F(MainTest, ServesLogsReloadsOnSighupAndStopsOnSigterm) {
   kill(child.pid, SIGHUP);
   std::string log = ReadFrom(child.err, "metrics=2\n", 10000);
   for (const std::string& line : Lines(log)) {
-    EXPECT_EQ(AfterTs(line),
-              "level=info msg=\"reloaded the allowlist\" dir=" +
-                  metrics_dir_ + " metrics=2");
+    EXPECT_EQ(AfterTs(line), "level=info msg=\"reloaded the allowlist\" dir=" +
+                                 metrics_dir_ + " metrics=2");
   }
   response = HttpGet(port, "/metrics");
   EXPECT_NE(response.find("\ntwo_total 0\n"), std::string::npos);
@@ -356,8 +355,8 @@ TEST_F(MainTest, ServesLogsReloadsOnSighupAndStopsOnSigterm) {
   EXPECT_EQ(AfterTs(rest.back()), "level=info msg=stopping signal=SIGTERM");
   for (size_t i = 0; i + 1 < rest.size(); ++i) {
     EXPECT_EQ(AfterTs(rest[i]),
-              "level=info msg=\"reloaded the allowlist\" dir=" +
-                  metrics_dir_ + " metrics=2");
+              "level=info msg=\"reloaded the allowlist\" dir=" + metrics_dir_ +
+                  " metrics=2");
   }
   EXPECT_EQ(Wait(child), 0);
 }

@@ -22,29 +22,49 @@ ExporterState::ExporterState(std::unique_ptr<Store> store,
   reloads_.last_reload_success_timestamp = static_cast<double>(loaded_at);
 }
 
-Status ExporterState::Scrape(ExpositionFormat format, std::string* body) {
+Status ExporterState::Scrape(ExpositionFormat format, bool gzip,
+                             ScrapeBody* body) {
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<const Allowlist> allowlist = this->allowlist();
-  Snapshot snapshot;
+  std::lock_guard<std::mutex> model_lock(model_mu_);
+  if (model_ == nullptr || model_->allowlist() != allowlist.get()) {
+    model_.reset();  // the old one's memory first
+    model_ = std::make_unique<ScrapeModel>(allowlist);
+    cursor_ = ReadCursor();  // a new model starts from every series
+  }
+  Changes changes;
   StoreStats store_stats;
   {
     std::lock_guard<std::mutex> lock(store_mu_);
-    Status status = store_->Read(&snapshot);
+    ReadCursor cursor = cursor_;
+    Status status = store_->ReadChanges(&cursor, &changes);
     if (status.ok()) status = store_->Stats(&store_stats);
     if (!status.ok()) return status;
+    cursor_ = cursor;
   }
+  model_->Apply(changes);
+  changes = Changes();  // freed before rendering
   ExporterStats stats = ReloadStats();
   stats.store = store_stats;
-  std::vector<MetricFamily> families =
-      CollectStoreFamilies(*allowlist, snapshot, &stats.skipped_series);
+  stats.skipped_series = model_->skipped_series();
   stats.scrape_duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  MergeFamilies(ExporterFamilies(stats), &families);
-  *body = format == ExpositionFormat::kOpenMetrics
-              ? SerializeOpenMetrics(families)
-              : SerializeText(families);
-  return Status::Ok();
+  std::vector<MetricFamily> own = ExporterFamilies(stats);
+  Status status = model_->Render(format, gzip, own, body);
+  if (!status.ok() && gzip) {
+    // Compression failed (zlib out of memory): the body uncompressed.
+    LogWarn("gzip failed, answering uncompressed", {{"err", status.message()}});
+    status = model_->Render(format, /*gzip=*/false, own, body);
+  }
+  return status;
+}
+
+Status ExporterState::Scrape(ExpositionFormat format, std::string* body) {
+  ScrapeBody pieces;
+  Status status = Scrape(format, /*gzip=*/false, &pieces);
+  if (status.ok()) *body = pieces.Join();
+  return status;
 }
 
 Status ExporterState::Ping() {

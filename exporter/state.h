@@ -9,6 +9,12 @@
 //   - The allowlist is an immutable std::shared_ptr<const Allowlist>: a
 //     scrape takes a reference at its start and keeps using that one while
 //     a reload swaps in the next.
+//   - Scrapes keep a ScrapeModel (scrape_model.h) between them, fed with
+//     what the store says changed (Store::ReadChanges(); nothing to render
+//     again when nothing was committed); a scrape that finds another allowlist
+//     than the model's builds a new model (everything re-rendered). Scrapes
+//     run one at a time (a mutex around the model); the body's pieces stay
+//     valid after the scrape returns.
 //   - ReloadAllowlist() swaps in the new allowlist only if the whole
 //     directory loads; otherwise the old one stays, the errors ("file:line:
 //     what", one per line) are logged (schema/base/log.h) as one event, and
@@ -23,13 +29,12 @@
 #include <string>
 
 #include "exporter/collect.h"
+#include "exporter/scrape_model.h"
 #include "schema/allowlist/allowlist.h"
 #include "schema/base/status.h"
 #include "schema/store/store.h"
 
 namespace pum {
-
-enum class ExpositionFormat { kText, kOpenMetrics };
 
 class ExporterState {
  public:
@@ -42,7 +47,10 @@ class ExporterState {
   ExporterState& operator=(const ExporterState&) = delete;
 
   // Reads the store and renders every family, the exporter's own included,
-  // in `format`. Fails (and renders nothing) if the store cannot be read.
+  // in `format`, gzipped if `gzip`. Fails (and renders nothing) if the store
+  // cannot be read.
+  Status Scrape(ExpositionFormat format, bool gzip, ScrapeBody* body);
+  // The same, plain, as one string.
   Status Scrape(ExpositionFormat format, std::string* body);
 
   // OK if the store can be read.
@@ -65,6 +73,10 @@ class ExporterState {
  private:
   std::mutex store_mu_;
   std::unique_ptr<Store> store_;  // guarded by store_mu_
+
+  std::mutex model_mu_;                 // taken before store_mu_ and mu_
+  std::unique_ptr<ScrapeModel> model_;  // guarded by model_mu_
+  ReadCursor cursor_;                   // the model's; guarded by model_mu_
 
   mutable std::mutex mu_;
   std::shared_ptr<const Allowlist> allowlist_;  // guarded by mu_

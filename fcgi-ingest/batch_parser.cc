@@ -1,58 +1,127 @@
 #include "fcgi-ingest/batch_parser.h"
 
+#include <rapidjson/allocators.h>
 #include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
+#include <rapidjson/stream.h>
 
 #include <cctype>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace pum {
 namespace {
 
-constexpr unsigned kParseFlags =
-    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+// The body is parsed in place (strings are unescaped inside the buffer and
+// the tree points into it). A body known to be valid UTF-8 is parsed
+// without RapidJSON's per-character UTF-8 validation, which also turns off
+// its fast scanning of plain string bytes; one that is not is parsed with
+// it, so that the error says what and where exactly as RapidJSON says it.
+constexpr unsigned kFastFlags =
+    rapidjson::kParseIterativeFlag | rapidjson::kParseInsituFlag;
+constexpr unsigned kValidatingFlags =
+    kFastFlags | rapidjson::kParseValidateEncodingFlag;
 
-// The keys of one open object, to find a key given twice. Small objects
-// (every event) are scanned; large ones get a hash set.
+using Pool = rapidjson::MemoryPoolAllocator<>;
+// A tree whose values and building stack both live in the arena's pool.
+using Document = rapidjson::GenericDocument<rapidjson::UTF8<>, Pool, Pool>;
+using Reader =
+    rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, Pool>;
+
+// The pool's first chunk, inside the arena: the page-load batch (2.4 KB,
+// 20 events) needs about 10 KB for its tree and the two stacks. Larger
+// bodies get 64 KB chunks from malloc, freed when the arena is emptied.
+constexpr size_t kFirstChunkBytes = 32 * 1024;
+constexpr size_t kReaderStackBytes = 256;
+constexpr size_t kDocumentStackBytes = 1024;
+
+// The keys of one open object, to find a key given twice. The keys point
+// into the in-situ buffer, which outlives the parse. Small objects (every
+// event) are scanned; large ones get a hash set.
 class KeySet {
  public:
   void Clear() {
     small_.clear();
+    if (!large_.empty()) large_.clear();
+  }
+  // Clear(), and gives back the memory of a large object's set.
+  void Release() {
+    small_.clear();
+    if (large_.bucket_count() > kSmall) {
+      std::unordered_set<std::string_view>().swap(large_);
+    }
     large_.clear();
   }
   // False if `key` was inserted before.
   bool Insert(std::string_view key) {
     if (large_.empty() && small_.size() < kSmall) {
-      for (const std::string& k : small_) {
+      for (std::string_view k : small_) {
         if (k == key) return false;
       }
-      small_.emplace_back(key);
+      small_.push_back(key);
       return true;
     }
     if (large_.empty()) {
-      for (std::string& k : small_) large_.insert(std::move(k));
+      large_.insert(small_.begin(), small_.end());
       small_.clear();
     }
-    return large_.emplace(key).second;
+    return large_.insert(key).second;
   }
 
  private:
   static constexpr size_t kSmall = 16;
-  std::vector<std::string> small_;
-  std::unordered_set<std::string> large_;
+  std::vector<std::string_view> small_;
+  std::unordered_set<std::string_view> large_;
 };
+
+}  // namespace
+
+struct ParsedBatch::Arena {
+  Arena()
+      : pool(first_chunk, sizeof first_chunk),
+        doc(&pool, kDocumentStackBytes, &pool),
+        keys(kMaxDepth + 1) {}
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+
+  // Forgets the last parse: the tree, the pool's chunks beyond the first,
+  // the text (its memory too when it held a large body), the key sets.
+  void Reset() {
+    doc.SetNull();
+    pool.Clear();
+    if (text.capacity() > kMaxKeptBodyBytes) {
+      std::string().swap(text);
+    } else {
+      text.clear();
+    }
+    for (KeySet& k : keys) k.Release();
+  }
+
+  alignas(8) char first_chunk[kFirstChunkBytes];
+  Pool pool;
+  Document doc;
+  std::string text;          // the body, rewritten in place by the parse
+  std::vector<KeySet> keys;  // by depth; only objects' levels are used
+};
+
+namespace {
+
+// The spare arena of this thread (see the contract in batch_parser.h).
+thread_local std::unique_ptr<ParsedBatch::Arena> t_spare_arena;
 
 // A SAX handler that forwards to a Document while refusing nesting deeper
 // than kMaxDepth, strings that are not valid UTF-8 after unescaping and a
 // key given twice in one object.
 class CheckingHandler {
  public:
-  explicit CheckingHandler(rapidjson::Document* doc)
-      : doc_(doc), keys_(kMaxDepth + 1) {}
+  // `check_strings`: whether a string can be invalid UTF-8 once unescaped
+  // (see ParseBatch).
+  CheckingHandler(Document* doc, std::vector<KeySet>* keys, bool check_strings)
+      : doc_(doc), keys_(*keys), check_strings_(check_strings) {}
 
   bool Null() { return doc_->Null(); }
   bool Bool(bool b) { return doc_->Bool(b); }
@@ -102,7 +171,7 @@ class CheckingHandler {
     return true;
   }
   bool CheckString(const char* s, rapidjson::SizeType len) {
-    if (IsValidUtf8(std::string_view(s, len))) return true;
+    if (!check_strings_ || IsValidUtf8(std::string_view(s, len))) return true;
     bad_string_ = true;
     return false;
   }
@@ -113,8 +182,9 @@ class CheckingHandler {
     return false;
   }
 
-  rapidjson::Document* doc_;
-  std::vector<KeySet> keys_;  // by depth; only objects' levels are used
+  Document* doc_;
+  std::vector<KeySet>& keys_;
+  const bool check_strings_;
   int depth_ = 0;
   bool too_deep_ = false;
   bool bad_string_ = false;
@@ -132,16 +202,26 @@ std::string QuoteKey(const std::string& key) {
   return "a key of " + std::to_string(key.size()) + " bytes";
 }
 
-// Runs the reader over `body` for GenericDocument::Populate.
+// Runs the reader over the NUL-terminated `text` (rewritten in place) for
+// GenericDocument::Populate.
 class ParseGenerator {
  public:
-  explicit ParseGenerator(std::string_view body) : body_(body) {}
+  ParseGenerator(char* text, bool validate_utf8, bool check_strings,
+                 ParsedBatch::Arena* arena)
+      : text_(text),
+        validate_utf8_(validate_utf8),
+        check_strings_(check_strings),
+        arena_(arena) {}
 
-  bool operator()(rapidjson::Document& doc) {
-    CheckingHandler handler(&doc);
-    rapidjson::MemoryStream stream(body_.data(), body_.size());
-    rapidjson::Reader reader;
-    reader.Parse<kParseFlags>(stream, handler);
+  bool operator()(Document& doc) {
+    CheckingHandler handler(&doc, &arena_->keys, check_strings_);
+    rapidjson::InsituStringStream stream(text_);
+    Reader reader(&arena_->pool, kReaderStackBytes);
+    if (validate_utf8_) {
+      reader.Parse<kValidatingFlags>(stream, handler);
+    } else {
+      reader.Parse<kFastFlags>(stream, handler);
+    }
     if (!reader.HasParseError()) return true;
     error_ = Describe(reader, handler);
     return false;
@@ -150,7 +230,7 @@ class ParseGenerator {
   const std::string& error() const { return error_; }
 
  private:
-  static std::string Describe(const rapidjson::Reader& reader,
+  static std::string Describe(const Reader& reader,
                               const CheckingHandler& handler) {
     std::string at = " at byte " + std::to_string(reader.GetErrorOffset());
     if (handler.too_deep()) {
@@ -180,7 +260,10 @@ class ParseGenerator {
     return "not JSON: " + what + at;
   }
 
-  std::string_view body_;
+  char* text_;
+  bool validate_utf8_;
+  bool check_strings_;
+  ParsedBatch::Arena* arena_;
   std::string error_;
 };
 
@@ -280,21 +363,47 @@ bool ValidSequence(const unsigned char* p, int n) {
   return true;
 }
 
-}  // namespace
-
-bool IsValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+// The offset of the first byte of `s` that does not start a well-formed
+// UTF-8 sequence, or npos. Runs of ASCII are skipped eight bytes at a time.
+size_t Utf8ErrorOffset(std::string_view s) {
+  const auto* begin = reinterpret_cast<const unsigned char*>(s.data());
+  const unsigned char* p = begin;
   const unsigned char* end = p + s.size();
   while (p < end) {
+    if (end - p >= 8) {
+      uint64_t word;
+      std::memcpy(&word, p, sizeof word);
+      if ((word & 0x8080808080808080u) == 0) {
+        p += 8;
+        continue;
+      }
+    }
     if (*p < 0x80) {
       ++p;
       continue;
     }
     int n = SequenceLength(*p);
-    if (n == 0 || end - p < n || !ValidSequence(p, n)) return false;
+    if (n == 0 || end - p < n || !ValidSequence(p, n)) {
+      return static_cast<size_t>(p - begin);
+    }
     p += n;
   }
-  return true;
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  return Utf8ErrorOffset(s) == std::string_view::npos;
+}
+
+ParsedBatch::ParsedBatch() : arena_(std::move(t_spare_arena)) {
+  if (arena_ == nullptr) arena_ = std::make_unique<Arena>();
+}
+
+ParsedBatch::~ParsedBatch() {
+  arena_->Reset();
+  if (t_spare_arena == nullptr) t_spare_arena = std::move(arena_);
 }
 
 bool IsValidClientId(std::string_view client) {
@@ -321,12 +430,32 @@ Status ParseBatch(std::string_view body, ParsedBatch* out) {
     return Status::InvalidArgument("not JSON: a NUL byte at byte " +
                                    std::to_string(at));
   }
-  ParseGenerator generator(body);
-  out->doc_.Populate(generator);
+  const size_t bad_utf8 = Utf8ErrorOffset(body);
+  ParsedBatch::Arena& arena = *out->arena_;
+  arena.Reset();
+  out->id_.reset();
+  out->sample_ = 1;
+  out->events_ = nullptr;
+  arena.text.assign(body.data(), body.size());  // NUL-terminated
+  // In a body that is valid UTF-8 every string is too (its quotes cannot
+  // sit inside a multi-byte sequence), and unescaping keeps it so, except
+  // for a \u escape of a lone surrogate: strings are checked again after
+  // unescaping only when the body holds a "\u".
+  const bool has_unicode_escape = body.find("\\u") != std::string_view::npos;
+  ParseGenerator generator(
+      arena.text.data(), bad_utf8 != std::string_view::npos,
+      bad_utf8 != std::string_view::npos || has_unicode_escape, &arena);
+  arena.doc.Populate(generator);
   if (!generator.error().empty()) {
     return Status::InvalidArgument(generator.error());
   }
-  const rapidjson::Value& root = out->doc_;
+  if (bad_utf8 != std::string_view::npos) {
+    // Not reached: RapidJSON refuses every invalid byte, in a string by
+    // its validation, elsewhere as a syntax error.
+    return Status::InvalidArgument("not valid UTF-8 at byte " +
+                                   std::to_string(bad_utf8));
+  }
+  const rapidjson::Value& root = arena.doc;
   if (root.IsArray()) {
     out->events_ = &root;
     return Status::Ok();

@@ -19,13 +19,28 @@
 //     wins, so such a body is ambiguous and none of it is applied.
 //   - A body that starts with a UTF-8 byte order mark is an error (RFC
 //     8259 forbids sending one; pum.js never does).
-//   - The body is parsed with RapidJSON's iterative (non-recursive) parser
-//     with UTF-8 validation. Strings are also checked after unescaping, so
-//     that "\udc00" (an unpaired surrogate) cannot smuggle invalid UTF-8 in.
-//     A NUL byte anywhere in the body is an error (JSON text never holds
-//     one). Nesting deeper than kMaxDepth arrays/objects is refused while
-//     parsing, before anything deeper is built, so a body of 100000 '['
-//     costs nothing and no recursive destructor ever sees a deep tree.
+//   - The body is parsed with RapidJSON's iterative (non-recursive) parser.
+//     A body that is not well-formed UTF-8 is an error (the message is that
+//     of RapidJSON's own UTF-8 validation, which names the first bad string
+//     byte, or the syntax error an invalid byte outside a string makes).
+//     Strings are also checked after unescaping, so that "\udc00" (an
+//     unpaired surrogate) cannot smuggle invalid UTF-8 in. A NUL byte
+//     anywhere in the body is an error (JSON text never holds one). Nesting
+//     deeper than kMaxDepth arrays/objects is refused while parsing, before
+//     anything deeper is built, so a body of 100000 '[' costs nothing and no
+//     recursive destructor ever sees a deep tree.
+//   - Cost: the body is copied once into a buffer that the parse rewrites in
+//     place (RapidJSON's in-situ mode: the tree's strings point into it, no
+//     string is copied again) and the tree is built in a memory pool. The
+//     buffer, the pool and the parser's scratch space belong to an arena
+//     that a ParsedBatch takes from a per-thread cache when it is made and
+//     gives back, emptied, when it dies, so a thread that parses one body
+//     after another allocates nothing for the typical batch. A thread
+//     keeps at most one spare arena (the buffer of a body larger than
+//     kMaxKeptBodyBytes is not kept); ParsedBatches alive at the same time
+//     each have their own, on any thread, and one may die on another
+//     thread than the one that made it. Nothing of one body survives into
+//     the next.
 //   - Every failure is Status::InvalidArgument whose message says what is
 //     wrong ("not JSON: ...", "not valid UTF-8 ...", "too deep ...",
 //     "duplicate key ...", "bad client ...", "bad seq ...", "bad sample
@@ -39,6 +54,7 @@
 
 #include <rapidjson/document.h>
 
+#include <memory>
 #include <optional>
 #include <string_view>
 
@@ -60,7 +76,8 @@ inline constexpr int kMaxSample = 10000;
 
 class ParsedBatch {
  public:
-  ParsedBatch() = default;
+  ParsedBatch();
+  ~ParsedBatch();
   ParsedBatch(const ParsedBatch&) = delete;
   ParsedBatch& operator=(const ParsedBatch&) = delete;
 
@@ -72,14 +89,21 @@ class ParsedBatch {
   // The events array (possibly empty). Valid until the ParsedBatch dies.
   const rapidjson::Value& events() const { return *events_; }
 
+  // The buffer, tree and scratch space of one parse (batch_parser.cc).
+  struct Arena;
+
  private:
   friend Status ParseBatch(std::string_view body, ParsedBatch* out);
 
-  rapidjson::Document doc_;
+  std::unique_ptr<Arena> arena_;
   std::optional<BatchId> id_;
   int sample_ = 1;
   const rapidjson::Value* events_ = nullptr;
 };
+
+// The largest body whose in-situ buffer a thread's spare arena keeps for
+// the next parse (pum-ingest's default --max-body-bytes).
+inline constexpr size_t kMaxKeptBodyBytes = 65536;
 
 // Parses `body` into `out` (which must be freshly constructed).
 Status ParseBatch(std::string_view body, ParsedBatch* out);

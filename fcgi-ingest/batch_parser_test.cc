@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace pum {
@@ -316,6 +318,213 @@ TEST(BatchParser, ErrorsSayWhere) {
   ParsedBatch batch;
   Status s = ParseBatch("[1, x]", &batch);
   EXPECT_EQ(s.message(), "not JSON: invalid value at byte 4");
+}
+
+// A body that is not UTF-8 is parsed again with RapidJSON's validation, so
+// that its message (what, and at which byte) is what that validation says
+// whether the bad byte is in a string or outside one.
+TEST(BatchParser, InvalidUtf8MessagesAreExact) {
+  struct Case {
+    std::string body;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {"[\xff]", "not JSON: invalid value at byte 1"},
+      {"  \x80", "not JSON: invalid value at byte 2"},
+      {"[\"ok\", \xc3\xa9]", "not JSON: invalid value at byte 7"},
+      {"[\"\xff\"]", "not valid UTF-8 at byte 2"},
+      {"[\"ab\xc3\"]", "not valid UTF-8 at byte 4"},
+      {"{\"k\xe2\x82\": 1}", "not valid UTF-8 at byte 3"},
+      {"{\"events\": [\"\xed\xa0\x80\"], \"x\": 1}",
+       "not valid UTF-8 at byte 13"},
+      {"[\"\xf0\x9f\x98\x80\", \"\xf4\x90\x80\x80\"]",
+       "not valid UTF-8 at byte 10"},
+      {"[1, \"\\udc00\"]",
+       "not valid UTF-8: a string escapes an unpaired surrogate at byte 12"},
+      {"[\"\\ud800x\"]",
+       "not valid UTF-8: a string escapes an unpaired surrogate at byte 2"},
+      {"[1] \xff",
+       "not JSON: the document root must not be followed by other values at "
+       "byte 4"},
+      {"{\"a\":1,\"a\":2,\"\xff\":3}",
+       "duplicate key: \"a\" is given twice in one object at byte 10"},
+  };
+  for (const Case& c : cases) {
+    ParsedBatch batch;
+    Status s = ParseBatch(c.body, &batch);
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << c.body;
+    EXPECT_EQ(s.message(), c.message) << c.body;
+  }
+}
+
+// What one body of ConsecutiveBodiesKeepNothingOfEachOther must give.
+struct Consecutive {
+  std::string body;
+  std::string error;  // prefix of the message; "" = accepted
+  std::string client = "";
+  int64_t seq = -1;  // -1 = no id
+  int sample = 1;
+  std::vector<std::string> names;  // each event's "metricName" ("" = none)
+};
+
+Consecutive Refused(std::string body, std::string error) {
+  Consecutive c;
+  c.body = std::move(body);
+  c.error = std::move(error);
+  return c;
+}
+
+std::vector<Consecutive> ConsecutiveBodies() {
+  std::string big = "[";
+  for (int i = 0; i < 2000; ++i) {
+    big += std::string(i ? "," : "") + R"({"metricName": "big_)" +
+           std::to_string(i) +
+           R"(", "labels": {"route": "/some/long/route/name"}, "inc": 1})";
+  }
+  big += "]";
+  std::vector<std::string> big_names;
+  for (int i = 0; i < 2000; ++i)
+    big_names.push_back("big_" + std::to_string(i));
+  return {
+      Consecutive{
+          R"({"client": "a", "seq": 1, "sample": 5, "events": [{"metricName": "x"}]})",
+          "",
+          "a",
+          1,
+          5,
+          {"x"}},
+      Refused("[\"\xff\"]", "not valid UTF-8"),
+      {R"([{"metricName": "y"}, 2])", "", "", -1, 1, {"y", ""}},
+      Refused(R"({"events": [{"k": 1, "k": 2}]})", "duplicate key"),
+      // The key sets of the failed parse are not carried over.
+      {R"([{"k": 1, "metricName": "k"}])", "", "", -1, 1, {"k"}},
+      Refused(Nested(kMaxDepth + 1, "[", "]"), "too deep"),
+      {R"({"client": "b", "seq": 2, "events": [{"metricName": "z\u00e9"}]})",
+       "",
+       "b",
+       2,
+       1,
+       {"z\xc3\xa9"}},
+      Refused(R"({"client": "c", "seq": 3, "sample": 0, "events": []})",
+              "bad sample"),
+      {R"({"events": [{"metricName": "w"}]})", "", "", -1, 1, {"w"}},
+      Refused("[1, x]", "not JSON"),
+      {big, "", "", -1, 1, big_names},
+      Refused("[\"\\udc00\"]", "not valid UTF-8"),
+      {"[]", "", "", -1, 1, {}},
+      {R"({"client": "d", "seq": 4, "events": [{"metricName": "v"}]})",
+       "",
+       "d",
+       4,
+       1,
+       {"v"}},
+  };
+}
+
+void ExpectParsedAs(const Consecutive& c, const ParsedBatch& batch,
+                    size_t step) {
+  ASSERT_TRUE(batch.events().IsArray()) << step;
+  ASSERT_EQ(batch.events().Size(), c.names.size()) << step;
+  for (size_t i = 0; i < c.names.size(); ++i) {
+    const rapidjson::Value& e = batch.events()[static_cast<unsigned>(i)];
+    std::string name;
+    if (e.IsObject() && e.HasMember("metricName")) {
+      name.assign(e["metricName"].GetString(),
+                  e["metricName"].GetStringLength());
+    }
+    EXPECT_EQ(name, c.names[i]) << step << " event " << i;
+  }
+  EXPECT_EQ(batch.id().has_value(), c.seq >= 0) << step;
+  if (batch.id().has_value()) {
+    EXPECT_EQ(batch.id()->client, c.client) << step;
+    EXPECT_EQ(batch.id()->seq, c.seq) << step;
+  }
+  EXPECT_EQ(batch.sample(), c.sample) << step;
+}
+
+// A thread reuses one arena (buffer, pool, key sets) from one ParsedBatch
+// to the next: nothing of a body, accepted or refused, may show in the
+// next one.
+TEST(BatchParser, ConsecutiveBodiesKeepNothingOfEachOther) {
+  const std::vector<Consecutive> bodies = ConsecutiveBodies();
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < bodies.size(); ++i) {
+      const Consecutive& c = bodies[i];
+      ParsedBatch batch;
+      Status s = ParseBatch(c.body, &batch);
+      if (!c.error.empty()) {
+        EXPECT_EQ(s.message().rfind(c.error, 0), 0u)
+            << i << ": " << s.message();
+        continue;
+      }
+      ASSERT_TRUE(s.ok()) << i << ": " << s.message();
+      ExpectParsedAs(c, batch, i);
+    }
+  }
+}
+
+// ParsedBatches alive at the same time each keep their own tree, made and
+// destroyed in any order.
+TEST(BatchParser, BatchesAliveTogetherKeepTheirOwnTrees) {
+  const std::vector<Consecutive> bodies = ConsecutiveBodies();
+  std::vector<std::unique_ptr<ParsedBatch>> alive;
+  std::vector<size_t> which;
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    auto batch = std::make_unique<ParsedBatch>();
+    Status s = ParseBatch(bodies[i].body, batch.get());
+    ASSERT_EQ(s.ok(), bodies[i].error.empty()) << i << ": " << s.message();
+    if (!s.ok()) continue;
+    alive.push_back(std::move(batch));
+    which.push_back(i);
+    if (i % 3 == 2) {  // one dies in the middle, its arena is reused
+      alive.erase(alive.begin());
+      which.erase(which.begin());
+    }
+  }
+  ASSERT_GE(alive.size(), 3u);
+  for (size_t k = 0; k < alive.size(); ++k) {
+    ExpectParsedAs(bodies[which[k]], *alive[k], which[k]);
+  }
+}
+
+// A ParsedBatch made on one thread may die on another (its arena becomes
+// that thread's spare), and threads parse at the same time.
+TEST(BatchParser, BatchesMoveBetweenThreads) {
+  const std::vector<Consecutive> bodies = ConsecutiveBodies();
+  auto made = std::make_unique<ParsedBatch>();
+  ASSERT_TRUE(ParseBatch(bodies[0].body, made.get()).ok());
+  std::vector<std::thread> threads;
+  std::vector<int> failures(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      if (t == 0) made.reset();
+      for (int round = 0; round < 20; ++round) {
+        for (const Consecutive& c : bodies) {
+          ParsedBatch batch;
+          Status s = ParseBatch(c.body, &batch);
+          bool ok = c.error.empty()
+                        ? s.ok() && batch.events().Size() == c.names.size()
+                        : s.message().rfind(c.error, 0) == 0;
+          if (!ok) ++failures[t];
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures, std::vector<int>(4, 0));
+}
+
+// ParseBatch on a ParsedBatch that holds a parse forgets it first.
+TEST(BatchParser, ParsingAgainReplacesTheLastParse) {
+  ParsedBatch batch;
+  ASSERT_TRUE(
+      ParseBatch(R"({"client": "a", "seq": 1, "sample": 3, "events": [1]})",
+                 &batch)
+          .ok());
+  ASSERT_TRUE(ParseBatch("[1, 2]", &batch).ok());
+  EXPECT_FALSE(batch.id().has_value());
+  EXPECT_EQ(batch.sample(), 1);
+  EXPECT_EQ(batch.events().Size(), 2u);
 }
 
 TEST(BatchParser, KeepsUnicodeEscapes) {

@@ -4,11 +4,11 @@
 #include <cassert>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 
 namespace pum {
@@ -18,11 +18,47 @@ std::string_view View(const rapidjson::Value& v) {
   return std::string_view(v.GetString(), v.GetStringLength());
 }
 
-// The member `name` of object `event`, or null.
-const rapidjson::Value* Member(const rapidjson::Value& event,
-                               const char* name) {
-  auto it = event.FindMember(name);
-  return it == event.MemberEnd() ? nullptr : &it->value;
+// The members of an event that the validator reads, found in one pass over
+// its members (the first of a key given twice, as FindMember would; the
+// parser refuses such bodies anyway).
+struct EventFields {
+  const rapidjson::Value* name = nullptr;
+  const rapidjson::Value* type = nullptr;
+  const rapidjson::Value* labels = nullptr;
+  const rapidjson::Value* inc = nullptr;
+  const rapidjson::Value* observations = nullptr;
+};
+
+void Set(const rapidjson::Value** slot, const rapidjson::Value& v) {
+  if (*slot == nullptr) *slot = &v;
+}
+
+EventFields ReadFields(const rapidjson::Value& event) {
+  EventFields f;
+  for (const auto& m : event.GetObject()) {
+    std::string_view key = View(m.name);
+    switch (key.size()) {
+      case 3:
+        if (key == "inc") Set(&f.inc, m.value);
+        break;
+      case 6:
+        if (key == "labels") Set(&f.labels, m.value);
+        break;
+      case 10:
+        if (key == "metricName") {
+          Set(&f.name, m.value);
+        } else if (key == "metricType") {
+          Set(&f.type, m.value);
+        }
+        break;
+      case 12:
+        if (key == "observations") Set(&f.observations, m.value);
+        break;
+      default:
+        break;
+    }
+  }
+  return f;
 }
 
 bool IsFiniteNumber(const rapidjson::Value& v) {
@@ -39,10 +75,9 @@ int LabelIndex(const MetricDef& def, std::string_view name) {
 
 // Reads the "labels" object into `values` (in the metric's label order);
 // checks that its names are exactly the metric's. Returns a reason or null.
-const char* ReadLabelSet(const rapidjson::Value& event, const MetricDef& def,
+const char* ReadLabelSet(const rapidjson::Value* labels, const MetricDef& def,
                          std::vector<const rapidjson::Value*>* values) {
   values->assign(def.labels.size(), nullptr);
-  const rapidjson::Value* labels = Member(event, "labels");
   size_t given = 0;
   if (labels != nullptr && !labels->IsNull()) {
     if (!labels->IsObject()) return reason::kBadLabels;
@@ -58,32 +93,31 @@ const char* ReadLabelSet(const rapidjson::Value& event, const MetricDef& def,
   return given == def.labels.size() ? nullptr : reason::kBadLabels;
 }
 
-// Checks the label values and builds the series' labels. Returns a reason
-// or null.
-const char* CheckLabels(const rapidjson::Value& event, const MetricDef& def,
-                        const Options& options, std::vector<Label>* out) {
-  std::vector<const rapidjson::Value*> values;
-  if (const char* r = ReadLabelSet(event, def, &values)) return r;
+// Checks the label values; `out` gets them in the metric's label order
+// (views into the event). `scratch` is reused from event to event. Returns
+// a reason or null.
+const char* CheckLabels(const rapidjson::Value* labels, const MetricDef& def,
+                        const Options& options,
+                        std::vector<const rapidjson::Value*>* scratch,
+                        std::vector<std::string_view>* out) {
+  if (const char* r = ReadLabelSet(labels, def, scratch)) return r;
   out->clear();
-  out->reserve(def.labels.size());
   for (size_t i = 0; i < def.labels.size(); ++i) {
     const LabelDef& label = def.labels[i];
-    std::string_view value = View(*values[i]);
+    std::string_view value = View(*(*scratch)[i]);
     if (value.size() > options.max_label_value_bytes) {
       return reason::kLabelValueTooLong;
     }
     if (value.find('\0') != std::string_view::npos || !label.Allows(value)) {
       return reason::kLabelValueNotAllowed;
     }
-    out->push_back(Label{label.name, std::string(value), label.max_values,
-                         label.overflow_value});
+    out->push_back(value);
   }
   return nullptr;
 }
 
-const char* CheckInc(const rapidjson::Value& event, const MetricDef& def,
+const char* CheckInc(const rapidjson::Value* v, const MetricDef& def,
                      double* inc) {
-  const rapidjson::Value* v = Member(event, "inc");
   if (v == nullptr || !IsFiniteNumber(*v) || v->GetDouble() < 0) {
     return reason::kBadValue;
   }
@@ -92,10 +126,8 @@ const char* CheckInc(const rapidjson::Value& event, const MetricDef& def,
   return nullptr;
 }
 
-const char* CheckObservations(const rapidjson::Value& event,
-                              const MetricDef& def, const Options& options,
-                              const rapidjson::Value** out) {
-  const rapidjson::Value* v = Member(event, "observations");
+const char* CheckObservations(const rapidjson::Value* v, const MetricDef& def,
+                              const Options& options) {
   if (v == nullptr || !v->IsArray() || v->Empty()) return reason::kBadValue;
   if (v->Size() > options.max_observations_per_event) {
     return reason::kTooManyObservations;
@@ -108,52 +140,160 @@ const char* CheckObservations(const rapidjson::Value& event,
       problem = reason::kValueOutOfRange;
     }
   }
-  if (problem != nullptr) return problem;
-  *out = v;
-  return nullptr;
+  return problem;
+}
+
+// The deltas of one batch by series (metric and label values), without
+// building a key: an open-addressing table of delta indices, sized once for
+// the batch's events (each adds at most one series), that compares a
+// series by its MetricDef and the label values the delta already holds.
+class SeriesTable {
+ public:
+  // Room for `series` series at a load of at most 1/2.
+  void Reserve(size_t series) {
+    size_t n = 16;
+    while (n < 2 * series) n *= 2;
+    slots_.assign(n, kEmpty);
+    defs_.reserve(series);
+    hashes_.reserve(series);
+  }
+
+  static size_t Hash(const MetricDef* def,
+                     const std::vector<std::string_view>& values) {
+    size_t h = std::hash<const void*>()(def);
+    for (std::string_view v : values) {
+      h ^= std::hash<std::string_view>()(v) + 0x9e3779b97f4a7c15u + (h << 6) +
+           (h >> 2);
+    }
+    return h;
+  }
+
+  // The delta of the series, or -1; `labels_of(i)` gives delta i's labels.
+  template <typename LabelsOf>
+  int64_t Find(const MetricDef* def,
+               const std::vector<std::string_view>& values, size_t hash,
+               const LabelsOf& labels_of) const {
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      const uint32_t slot = slots_[i];
+      if (slot == kEmpty) return -1;
+      if (hashes_[slot] == hash && defs_[slot] == def &&
+          SameValues(labels_of(slot), values)) {
+        return slot;
+      }
+    }
+  }
+
+  // Records that the next delta (index size()) is the series.
+  void Add(const MetricDef* def, size_t hash) {
+    const uint32_t index = static_cast<uint32_t>(defs_.size());
+    defs_.push_back(def);
+    hashes_.push_back(hash);
+    if (2 * defs_.size() > slots_.size()) Grow();
+    Place(index);
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+
+  static bool SameValues(const std::vector<Label>& labels,
+                         const std::vector<std::string_view>& values) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (labels[i].value != values[i]) return false;
+    }
+    return true;
+  }
+
+  void Place(uint32_t index) {
+    const size_t mask = slots_.size() - 1;
+    size_t i = hashes_[index] & mask;
+    while (slots_[i] != kEmpty) i = (i + 1) & mask;
+    slots_[i] = index;
+  }
+
+  void Grow() {
+    slots_.assign(slots_.size() * 2, kEmpty);
+    for (uint32_t i = 0; i + 1 < defs_.size(); ++i) Place(i);
+  }
+
+  std::vector<uint32_t> slots_;
+  std::vector<const MetricDef*> defs_;  // by delta index
+  std::vector<size_t> hashes_;          // by delta index
+};
+
+// Builds a delta's labels from the checked values.
+std::vector<Label> MakeLabels(const MetricDef& def,
+                              const std::vector<std::string_view>& values) {
+  std::vector<Label> labels;
+  labels.reserve(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    const LabelDef& label = def.labels[i];
+    labels.push_back(Label{label.name, std::string(values[i]), label.max_values,
+                           label.overflow_value});
+  }
+  return labels;
 }
 
 // Merges valid events into a Batch, one delta per series.
 class BatchBuilder {
  public:
-  explicit BatchBuilder(ValidationResult* result)
-      : batch_(&result->batch), result_(result) {}
+  // `events` is how many events may be added.
+  BatchBuilder(ValidationResult* result, size_t events)
+      : batch_(&result->batch), result_(result) {
+    counters_.Reserve(events);
+    histograms_.Reserve(events);
+    // Most batches are small; a large one grows its vectors as it goes.
+    const size_t guess = std::min<size_t>(events, 64);
+    batch_->counters.reserve(guess);
+    batch_->histograms.reserve(guess);
+    result_->counter_events.reserve(guess);
+    result_->histogram_events.reserve(guess);
+  }
 
   // False (and nothing added) if the series' total would leave the exact
   // range. `event` is the event's index.
-  bool AddCounter(const MetricDef& def, std::vector<Label> labels, double inc,
+  bool AddCounter(const MetricDef& def,
+                  const std::vector<std::string_view>& values, double inc,
                   size_t event) {
-    std::string key = SeriesKeyString(def.name, labels);
-    auto it = counters_.find(key);
-    if (it != counters_.end()) {
-      double& total = batch_->counters[it->second].inc;
+    const size_t hash = SeriesTable::Hash(&def, values);
+    const int64_t found = counters_.Find(
+        &def, values, hash, [this](size_t i) -> const auto& {
+          return batch_->counters[i].key.labels;
+        });
+    if (found >= 0) {
+      double& total = batch_->counters[found].inc;
       if (!(total + inc < kMaxExactTotal)) return false;
       total += inc;
-      result_->counter_events[it->second].push_back(event);
+      result_->counter_events[found].push_back(event);
       return true;
     }
-    counters_.emplace(std::move(key), batch_->counters.size());
+    counters_.Add(&def, hash);
     batch_->counters.push_back(
-        CounterDelta{SeriesKey{def.name, std::move(labels)}, inc});
+        CounterDelta{SeriesKey{def.name, MakeLabels(def, values)}, inc});
     result_->counter_events.push_back({event});
     return true;
   }
 
   // False (and nothing added) if the series' sum would overflow.
-  bool AddHistogram(const MetricDef& def, std::vector<Label> labels,
+  bool AddHistogram(const MetricDef& def,
+                    const std::vector<std::string_view>& values,
                     const rapidjson::Value& observations, size_t event) {
     double sum = 0;
     for (const auto& o : observations.GetArray()) sum += o.GetDouble();
-    std::string key = SeriesKeyString(def.name, labels);
-    auto it = histograms_.find(key);
-    size_t index =
-        it == histograms_.end() ? batch_->histograms.size() : it->second;
-    double base = it == histograms_.end() ? 0 : batch_->histograms[index].sum;
+    const size_t hash = SeriesTable::Hash(&def, values);
+    const int64_t found = histograms_.Find(
+        &def, values, hash, [this](size_t i) -> const auto& {
+          return batch_->histograms[i].key.labels;
+        });
+    double base = found < 0 ? 0 : batch_->histograms[found].sum;
     if (!std::isfinite(sum) || !std::isfinite(base + sum)) return false;
-    if (it == histograms_.end()) {
-      histograms_.emplace(std::move(key), index);
+    size_t index = static_cast<size_t>(found);
+    if (found < 0) {
+      index = batch_->histograms.size();
+      histograms_.Add(&def, hash);
       HistogramDelta delta;
-      delta.key = SeriesKey{def.name, std::move(labels)};
+      delta.key = SeriesKey{def.name, MakeLabels(def, values)};
+      delta.buckets.reserve(observations.Size());
       batch_->histograms.push_back(std::move(delta));
       result_->histogram_events.emplace_back();
     }
@@ -168,17 +308,13 @@ class BatchBuilder {
     return true;
   }
 
- private:
-  static std::string SeriesKeyString(const std::string& metric,
-                                     const std::vector<Label>& labels) {
-    std::string key = metric;
-    for (const Label& l : labels) {
-      key.push_back('\0');
-      key += l.value;
-    }
-    return key;
+  // Reused from event to event.
+  std::vector<const rapidjson::Value*>* label_scratch() {
+    return &label_scratch_;
   }
+  std::vector<std::string_view>* label_values() { return &label_values_; }
 
+ private:
   static void Observe(const std::vector<double>& bounds, double value,
                       HistogramDelta* delta) {
     auto b = std::lower_bound(bounds.begin(), bounds.end(), value);
@@ -197,8 +333,10 @@ class BatchBuilder {
 
   Batch* batch_;
   ValidationResult* result_;
-  std::unordered_map<std::string, size_t> counters_;
-  std::unordered_map<std::string, size_t> histograms_;
+  SeriesTable counters_;
+  SeriesTable histograms_;
+  std::vector<const rapidjson::Value*> label_scratch_;
+  std::vector<std::string_view> label_values_;
 };
 
 // Judges one event and, if it is valid, adds it to `builder`. Returns a
@@ -207,30 +345,30 @@ const char* JudgeEvent(const rapidjson::Value& event, size_t index,
                        const Allowlist& allowlist, const Options& options,
                        BatchBuilder* builder) {
   if (!event.IsObject()) return reason::kBadEvent;
-  const rapidjson::Value* name = Member(event, "metricName");
-  const rapidjson::Value* type = Member(event, "metricType");
-  if (name == nullptr || !name->IsString() || type == nullptr ||
-      !type->IsString()) {
+  const EventFields f = ReadFields(event);
+  if (f.name == nullptr || !f.name->IsString() || f.type == nullptr ||
+      !f.type->IsString()) {
     return reason::kBadEvent;
   }
-  const MetricDef* def = allowlist.Find(View(*name));
+  const MetricDef* def = allowlist.Find(View(*f.name));
   if (def == nullptr) return reason::kUnknownMetric;
-  if (View(*type) != MetricTypeName(def->type)) return reason::kTypeMismatch;
-  std::vector<Label> labels;
-  if (const char* r = CheckLabels(event, *def, options, &labels)) return r;
+  if (View(*f.type) != MetricTypeName(def->type)) return reason::kTypeMismatch;
+  std::vector<std::string_view>* values = builder->label_values();
+  if (const char* r = CheckLabels(f.labels, *def, options,
+                                  builder->label_scratch(), values)) {
+    return r;
+  }
   if (def->type == MetricType::kCounter) {
     double inc = 0;
-    if (const char* r = CheckInc(event, *def, &inc)) return r;
-    if (!builder->AddCounter(*def, std::move(labels), inc, index)) {
+    if (const char* r = CheckInc(f.inc, *def, &inc)) return r;
+    if (!builder->AddCounter(*def, *values, inc, index)) {
       return reason::kValueOutOfRange;
     }
   } else {
-    const rapidjson::Value* observations = nullptr;
-    if (const char* r =
-            CheckObservations(event, *def, options, &observations)) {
+    if (const char* r = CheckObservations(f.observations, *def, options)) {
       return r;
     }
-    if (!builder->AddHistogram(*def, std::move(labels), *observations, index)) {
+    if (!builder->AddHistogram(*def, *values, *f.observations, index)) {
       return reason::kValueOutOfRange;
     }
   }
@@ -241,7 +379,8 @@ const char* JudgeEvent(const rapidjson::Value& event, size_t index,
 
 void ValidateEvents(const rapidjson::Value& events, const Allowlist& allowlist,
                     const Options& options, ValidationResult* out) {
-  BatchBuilder builder(out);
+  const size_t n = events.Size();
+  BatchBuilder builder(out, std::min<size_t>(n, options.max_events_per_batch));
   size_t index = 0;
   for (const auto& event : events.GetArray()) {
     const char* r =

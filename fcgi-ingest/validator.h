@@ -30,6 +30,11 @@
 //     HistogramDelta lists only buckets that got observations, by bound.
 //   - Counter deltas are in the order their series first appear, and so are
 //     histogram deltas; Batch::id is left unset.
+//   - Cost: an event's fields are read in one pass over its members; label
+//     values stay views into the tree while they are checked and while
+//     their series is looked up (a table keyed by MetricDef and values, no
+//     key string built), and only a series' first event builds its Labels.
+//     Nothing is allocated per event beyond the deltas themselves.
 #ifndef PUM_FCGI_INGEST_VALIDATOR_H_
 #define PUM_FCGI_INGEST_VALIDATOR_H_
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -352,6 +353,78 @@ TEST_F(ValidatorTest, RecordsTheEventsOfEachDelta) {
   EXPECT_EQ(result.batch.counters[0].key.metric, "big_total");
   EXPECT_TRUE(result.batch.histograms.empty());
   EXPECT_EQ(result.counter_events, (Events{{1}}));
+}
+
+// Many series, each seen several times in a scrambled order, beside
+// metrics without labels that only their MetricDef tells apart: each series
+// gets one delta, in the order of first appearance, with its own events.
+TEST_F(ValidatorTest, MergesEachSeriesOnceInFirstAppearanceOrder) {
+  options_.max_events_per_batch = 1000;
+  std::vector<std::string> routes;
+  for (char a = 'a'; a <= 'z'; ++a) {
+    for (char b = 'a'; b <= 'd'; ++b)
+      routes.push_back(std::string("/") + a + b);
+  }
+  // Values that concatenate alike must stay apart.
+  routes.push_back("/ab" + std::string("c"));
+  routes.push_back("/a");
+  std::string body = "[";
+  std::vector<std::string> first_order;  // routes by first appearance
+  std::map<std::string, std::vector<size_t>> events_of;
+  std::vector<std::vector<size_t>> unlabelled(2);  // app, big
+  const size_t n = 600;
+  for (size_t i = 0; i < n; ++i) {
+    if (i) body += ",";
+    if (i % 10 == 3 || i % 10 == 7) {
+      const bool app = i % 10 == 3;
+      body += Event(app ? kApp : kBig, R"("inc": 1)");
+      unlabelled[app ? 0 : 1].push_back(i);
+      continue;
+    }
+    const std::string& route = routes[(i * 37) % routes.size()];
+    body += Event(kRoute, R"("labels": {"route": ")" + route + R"("})",
+                  R"("inc": 2)");
+    if (events_of[route].empty()) first_order.push_back(route);
+    events_of[route].push_back(i);
+  }
+  body += "]";
+  ValidationResult result = Validate(body);
+  ASSERT_EQ(result.accepted, n);
+  ASSERT_EQ(result.batch.counters.size(), first_order.size() + 2);
+  size_t next_route = 0;
+  for (size_t d = 0; d < result.batch.counters.size(); ++d) {
+    const CounterDelta& delta = result.batch.counters[d];
+    const std::vector<size_t>& events = result.counter_events[d];
+    if (delta.key.metric == "route_views_total") {
+      ASSERT_EQ(delta.key.labels.size(), 1u);
+      const std::string& route = first_order[next_route++];
+      EXPECT_EQ(delta.key.labels[0].value, route) << d;
+      EXPECT_EQ(events, events_of[route]) << route;
+      EXPECT_EQ(delta.inc, 2.0 * events_of[route].size()) << route;
+    } else {
+      const bool app = delta.key.metric == "app_load_succeeded";
+      EXPECT_TRUE(app || delta.key.metric == "big_total") << delta.key.metric;
+      EXPECT_TRUE(delta.key.labels.empty());
+      EXPECT_EQ(events, unlabelled[app ? 0 : 1]) << delta.key.metric;
+      EXPECT_EQ(delta.inc, static_cast<double>(events.size()));
+    }
+  }
+  EXPECT_EQ(next_route, first_order.size());
+}
+
+// An event given as a tree the parser did not build (keys twice): the first
+// of each key counts, as before the fields were read in one pass.
+TEST_F(ValidatorTest, TheFirstOfAKeyGivenTwiceCounts) {
+  rapidjson::Document doc;
+  doc.Parse(R"([{"metricName": "app_load_succeeded", "metricType": "counter",
+                 "inc": 2, "inc": -1, "metricName": "nope",
+                 "metricType": "histogram"}])");
+  ASSERT_FALSE(doc.HasParseError());
+  ValidationResult result;
+  ValidateEvents(doc, *allowlist_, options_, &result);
+  EXPECT_EQ(result.accepted, 1u);
+  ASSERT_EQ(result.batch.counters.size(), 1u);
+  EXPECT_EQ(result.batch.counters[0].inc, 2);
 }
 
 TEST_F(ValidatorTest, EmptyBatch) {

@@ -174,6 +174,17 @@ describe('make run (deploy/run-local.sh)', () => {
       const res = (await api(`/api/v1/query?query=${q}`)).result;
       return res.length === 1 && res[0].value[1] === '3';
     }, { timeout: 20000, interval: 250, what: 'the posted counter in Prometheus' });
+
+    // Prometheus read the whole gzipped body (one gzip member of many
+    // deflate segments, exporter/gzip_stream.h): it scraped as many samples
+    // as the plain exposition has lines of samples.
+    const samples = (await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())
+      .split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+    const sq = encodeURIComponent('scrape_samples_scraped{job="pum"}');
+    await waitFor(async () => {
+      const res = (await api(`/api/v1/query?query=${sq}`)).result;
+      return res.length === 1 && Number(res[0].value[1]) === samples;
+    }, { timeout: 20000, interval: 250, what: `scrape_samples_scraped to be ${samples}` });
   }
 
   // Each port in turn is taken by something else.
