@@ -73,6 +73,18 @@ bool Canonical(std::string_view in) {
 
 void EncodeBuckets(const Buckets& buckets, std::string* out) {
   out->clear();
+  // Already canonical (what the validator gives: by bound, observed ones
+  // only): encoded as is, with no copy.
+  bool canonical = true;
+  for (size_t i = 0; i < buckets.size() && canonical; ++i) {
+    canonical = buckets[i].second != 0 &&
+                (i == 0 || buckets[i - 1].first < buckets[i].first);
+  }
+  if (canonical) {
+    out->reserve(buckets.size() * kEncodedBucketBytes);
+    for (const auto& [le, count] : buckets) Append(le, count, out);
+    return;
+  }
   Buckets sorted;
   sorted.reserve(buckets.size());
   for (const auto& bucket : buckets) {

@@ -48,13 +48,15 @@ void Statement::Finalize() {
 }
 
 void Statement::Reset() {
-  if (stmt_ == nullptr) return;
+  if (stmt_ == nullptr || !needs_reset_) return;
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
   bind_rc_ = SQLITE_OK;
+  needs_reset_ = false;
 }
 
 void Statement::NoteBindError(int rc) {
+  needs_reset_ = true;
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
 }
 
@@ -93,6 +95,7 @@ Status Statement::Step(bool* has_row) {
   if (bind_rc_ != SQLITE_OK) {
     return db_->Error(bind_rc_, std::string("binding ") + sqlite3_sql(stmt_));
   }
+  needs_reset_ = true;
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) {
     *has_row = true;
@@ -279,6 +282,7 @@ Status Database::Prepare(const char* sql, Statement* out) {
   out->db_ = this;
   out->stmt_ = stmt;
   out->bind_rc_ = SQLITE_OK;
+  out->needs_reset_ = false;
   return Status::Ok();
 }
 

@@ -85,6 +85,8 @@ class Statement {
   Database* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
   int bind_rc_ = 0;  // the first failed bind, reported by Step()
+  // Bound or stepped since the last Reset() (which is free otherwise).
+  bool needs_reset_ = false;
 };
 
 // One connection to one database file. Every method but Open(),

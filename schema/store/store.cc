@@ -601,19 +601,15 @@ struct ClientWindow {
 };
 using ClientWindows = std::unordered_map<std::string, ClientWindow>;
 
-// A group's deltas of one series, summed.
-struct MergedCounter {
-  int64_t id = 0;
-  double inc = 0;
+// A delta of a group and its series' id.
+struct CounterRef {
+  int64_t id;
+  const CounterDelta* delta;
 };
 
-struct MergedHistogram {
-  int64_t id = 0;
-  double sum = 0;
-  uint64_t count = 0;
-  Buckets buckets;        // unsorted, a bound maybe several times
-  bool positive = false;  // some delta's sum > 0
-  bool negative = false;  // some delta's sum < 0
+struct HistogramRef {
+  int64_t id;
+  const HistogramDelta* delta;
 };
 
 // Steps a statement that yields one integer.
@@ -689,6 +685,10 @@ class Store::Impl {
   int64_t cache_epoch_ = -1;
   std::unordered_map<std::string, int64_t> txn_ids_;
   std::string cache_key_;  // SeriesId()'s buffer
+  // ApplyMerged()'s, reused from group to group.
+  std::vector<CounterRef> counter_refs_;
+  std::vector<HistogramRef> histogram_refs_;
+  Buckets merged_buckets_;
   // ReadChanges()'s short cut: the cursor it last returned, the
   // data_version it had read then, and whether this connection has
   // committed a write since (data_version does not see its own commits).
@@ -860,10 +860,12 @@ Status Store::Impl::ApplyMerged(const std::vector<const Batch*>& batches,
                                 bool* fits) {
   *fits = false;
   ClientWindows windows;
-  std::vector<MergedCounter> counters;
-  std::vector<MergedHistogram> histograms;
-  std::unordered_map<int64_t, size_t> counter_of_id;
-  std::unordered_map<int64_t, size_t> histogram_of_id;
+  // (series id, delta) of every delta of the new batches, in batch order;
+  // member vectors, so that their capacity is reused.
+  std::vector<CounterRef>& counters = counter_refs_;
+  std::vector<HistogramRef>& histograms = histogram_refs_;
+  counters.clear();
+  histograms.clear();
   for (size_t i = 0; i < batches.size(); ++i) {
     const Batch& batch = *batches[i];
     if (batch.id.has_value()) {
@@ -883,46 +885,61 @@ Status Store::Impl::ApplyMerged(const std::vector<const Batch*>& batches,
       if (!CounterInRange(delta)) return Status::Ok();
       int64_t id = 0;
       PUM_RETURN_IF_ERROR(SeriesId(delta.key, &id));
-      auto [it, added] = counter_of_id.try_emplace(id, counters.size());
-      if (added) counters.push_back(MergedCounter{id, 0});
-      counters[it->second].inc += delta.inc;
+      counters.push_back(CounterRef{id, &delta});
     }
     for (const HistogramDelta& delta : batch.histograms) {
       if (!HistogramInRange(delta)) return Status::Ok();
       int64_t id = 0;
       PUM_RETURN_IF_ERROR(SeriesId(delta.key, &id));
-      auto [it, added] = histogram_of_id.try_emplace(id, histograms.size());
-      if (added) {
-        histograms.emplace_back();
-        histograms.back().id = id;
-      }
-      MergedHistogram& merged = histograms[it->second];
-      merged.sum += delta.sum;
-      merged.count += delta.count;
-      if (merged.count > kMaxCount) return Status::Ok();
-      merged.positive |= delta.sum > 0;
-      merged.negative |= delta.sum < 0;
-      merged.buckets.insert(merged.buckets.end(), delta.buckets.begin(),
-                            delta.buckets.end());
+      histograms.push_back(HistogramRef{id, &delta});
     }
   }
-  // In id order: neighbouring rows share pages.
-  std::sort(counters.begin(), counters.end(),
-            [](const auto& a, const auto& b) { return a.id < b.id; });
-  std::sort(histograms.begin(), histograms.end(),
-            [](const auto& a, const auto& b) { return a.id < b.id; });
-  for (const MergedHistogram& merged : histograms) {
-    if (merged.positive && merged.negative) return Status::Ok();
-  }
-  for (const MergedCounter& merged : counters) {
+  // Grouped by series, in id order (neighbouring rows share pages); stable,
+  // so that a series' deltas are summed in batch order.
+  auto by_id = [](const auto& a, const auto& b) { return a.id < b.id; };
+  std::stable_sort(counters.begin(), counters.end(), by_id);
+  std::stable_sort(histograms.begin(), histograms.end(), by_id);
+  for (size_t i = 0; i < counters.size();) {
+    const int64_t id = counters[i].id;
+    double inc = 0;
+    for (; i < counters.size() && counters[i].id == id; ++i) {
+      inc += counters[i].delta->inc;
+    }
     bool in_range = true;
-    PUM_RETURN_IF_ERROR(UpsertCounter(merged.id, merged.inc, now, &in_range));
+    PUM_RETURN_IF_ERROR(UpsertCounter(id, inc, now, &in_range));
     if (!in_range) return Status::Ok();
   }
-  for (const MergedHistogram& merged : histograms) {
+  for (size_t i = 0; i < histograms.size();) {
+    const int64_t id = histograms[i].id;
+    const size_t first = i;
+    double sum = 0;
+    uint64_t count = 0;
+    bool positive = false;
+    bool negative = false;
+    for (; i < histograms.size() && histograms[i].id == id; ++i) {
+      const HistogramDelta& delta = *histograms[i].delta;
+      sum += delta.sum;
+      // Both at most 2^53 here: the sum cannot overflow.
+      count += delta.count;
+      if (count > kMaxCount) return Status::Ok();
+      positive |= delta.sum > 0;
+      negative |= delta.sum < 0;
+    }
+    // Deltas of both signs: the intermediate totals one-by-one application
+    // would check are unknown.
+    if (positive && negative) return Status::Ok();
+    const Buckets* buckets = &histograms[first].delta->buckets;
+    if (i - first > 1) {
+      merged_buckets_.clear();
+      for (size_t j = first; j < i; ++j) {
+        const Buckets& more = histograms[j].delta->buckets;
+        merged_buckets_.insert(merged_buckets_.end(), more.begin(), more.end());
+      }
+      buckets = &merged_buckets_;
+    }
     bool in_range = true;
-    PUM_RETURN_IF_ERROR(UpsertHistogram(merged.id, merged.sum, merged.count,
-                                        merged.buckets, now, &in_range));
+    PUM_RETURN_IF_ERROR(
+        UpsertHistogram(id, sum, count, *buckets, now, &in_range));
     if (!in_range) return Status::Ok();
   }
   PUM_RETURN_IF_ERROR(WriteWindows(windows, now));
