@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -357,6 +358,23 @@ Status FcgiServer::Run() {
   // Threads started from here inherit the mask.
   pthread_sigmask(SIG_BLOCK, &blocked, &previous);
 
+  // The turn holder's wait: the listening socket with EPOLLEXCLUSIVE (where
+  // the kernel refuses it, the threads poll() instead) and the wake fd.
+  epoll_fd_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (epoll_fd_.valid()) {
+    struct epoll_event listen_event = {};
+    listen_event.events = EPOLLIN | EPOLLEXCLUSIVE;
+    listen_event.data.fd = listen_fd_.get();
+    struct epoll_event wake_event = {};
+    wake_event.events = EPOLLIN;
+    wake_event.data.fd = wake.get();
+    if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, listen_fd_.get(),
+                    &listen_event) != 0 ||
+        ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake.get(), &wake_event) !=
+            0) {
+      epoll_fd_.reset();
+    }
+  }
   std::vector<Worker> workers(ingestors_.size());
   for (size_t i = 0; i < workers.size(); ++i) {
     workers[i].ingestor = ingestors_[i];
@@ -390,34 +408,36 @@ Status FcgiServer::Loop(Worker* worker, int wake_fd) {
   FCGX_Request* request = owner.get();
   Status s;
   int lock_timeouts = 0;
+  // Without a kept connection, only the thread whose turn it is waits for
+  // a new connection, so that one wakes one thread of the process, not all
+  // of them (each woken thread costs a failed accept and more system
+  // calls); it keeps the turn until it has accepted one. It waits with
+  // epoll and EPOLLEXCLUSIVE, so that a connection wakes one process of
+  // those sharing the socket, not all of them, where the kernel has it.
+  class Turn {
+   public:
+    explicit Turn(FcgiServer* server) : server_(server) {}
+    ~Turn() { Release(); }
+    bool held() const { return held_; }
+    bool Acquire() {
+      held_ = server_->AcquireAccept(std::chrono::milliseconds(200));
+      return held_;
+    }
+    void Release() {
+      if (held_) server_->ReleaseAccept();
+      held_ = false;
+    }
+
+   private:
+    FcgiServer* server_;
+    bool held_ = false;
+  } turn(this);
   while (s.ok() && !Stopping()) {
     bool idle_flush = ingestor->pending_series() > 0;
-    // Without a kept connection, only the thread whose turn it is waits on
-    // the listening socket, so that a new connection wakes one thread of
-    // the process, not all of them (each woken thread costs a failed
-    // accept and two more system calls). The turn passes on when this
-    // iteration ends or the accept is done.
-    class Turn {
-     public:
-      explicit Turn(FcgiServer* server) : server_(server) {}
-      ~Turn() { Release(); }
-      bool Acquire() {
-        held_ = server_->AcquireAccept(std::chrono::milliseconds(200));
-        return held_;
-      }
-      void Release() {
-        if (held_) server_->ReleaseAccept();
-        held_ = false;
-      }
-
-     private:
-      FcgiServer* server_;
-      bool held_ = false;
-    } turn(this);
-    if (request->ipcFd < 0 && !turn.Acquire()) {
-      // Signals are blocked while waiting for the lock: take those sent to
+    if (request->ipcFd < 0 && !turn.held() && !turn.Acquire()) {
+      // Signals are blocked while waiting for the turn: take those sent to
       // this thread now (a zero timeout), and flush idle counters about
-      // once a second as ppoll()'s timeout does below.
+      // once a second as the wait's timeout does below.
       struct timespec zero = {0, 0};
       ppoll(nullptr, 0, &zero, &waiting);
       if (idle_flush && ++lock_timeouts % 5 == 0) {
@@ -425,17 +445,35 @@ Status FcgiServer::Loop(Worker* worker, int wake_fd) {
       }
       continue;
     }
-    // A connection the web server keeps open (FCGI_KEEP_CONN) may bring the
-    // next request; libfcgi keeps it in ipcFd.
-    struct pollfd fds[3] = {{listen_fd_.get(), POLLIN, 0},
-                            {wake_fd, POLLIN, 0},
-                            {request->ipcFd, POLLIN, 0}};
-    int nfds = request->ipcFd >= 0 ? 3 : 2;
-    struct timespec second = {1, 0};
-    int n = ppoll(fds, nfds, idle_flush ? &second : nullptr, &waiting);
+    bool listen_ready = false;
+    bool listen_failed = false;
+    bool kept_ready = false;
+    int n = 0;
+    if (request->ipcFd < 0 && epoll_fd_.valid()) {
+      struct epoll_event events[2];
+      n = epoll_pwait(epoll_fd_.get(), events, 2, idle_flush ? 1000 : -1,
+                      &waiting);
+      for (int e = 0; e < n; ++e) {
+        if (events[e].data.fd != listen_fd_.get()) continue;
+        listen_ready = true;
+        listen_failed = (events[e].events & EPOLLERR) != 0;
+      }
+    } else {
+      // A connection the web server keeps open (FCGI_KEEP_CONN) may bring
+      // the next request; libfcgi keeps it in ipcFd.
+      struct pollfd fds[3] = {{listen_fd_.get(), POLLIN, 0},
+                              {wake_fd, POLLIN, 0},
+                              {request->ipcFd, POLLIN, 0}};
+      int nfds = request->ipcFd >= 0 ? 3 : 2;
+      struct timespec second = {1, 0};
+      n = ppoll(fds, nfds, idle_flush ? &second : nullptr, &waiting);
+      listen_ready = n > 0 && fds[0].revents != 0;
+      listen_failed = n > 0 && (fds[0].revents & (POLLERR | POLLNVAL)) != 0;
+      kept_ready = n > 0 && nfds == 3 && fds[2].revents != 0;
+    }
     if (Stopping()) break;
     if (n < 0) {
-      if (errno != EINTR) s = Status::IoError(Errno("ppoll"));
+      if (errno != EINTR) s = Status::IoError(Errno("waiting for connections"));
       continue;
     }
     if (n == 0) {
@@ -444,30 +482,32 @@ Status FcgiServer::Loop(Worker* worker, int wake_fd) {
       ingestor->Flush(::time(nullptr)).IgnoreError();
       continue;
     }
-    if (fds[0].revents & (POLLERR | POLLNVAL)) {
+    if (listen_failed) {
       s = Status::IoError("the listening socket failed");
       break;
     }
-    if (nfds == 3 && fds[2].revents == 0) {
-      if (fds[0].revents == 0) continue;
+    if (request->ipcFd >= 0 && !kept_ready) {
+      if (!listen_ready) continue;
       // Only a new connection: drop the idle kept one, or libfcgi would
       // block reading it.
       FCGX_Free(request, 1);
-    } else if (nfds == 2 && fds[0].revents == 0) {
+    } else if (request->ipcFd < 0 && !listen_ready) {
       continue;
     }
     int rc = FCGX_Accept_r(request);
-    turn.Release();
     if (rc < 0) {
+      // Another process took the connection: keep the turn and wait again.
       if (!TransientAcceptError(rc)) {
         s = Status::IoError(std::string("accept: ") + std::strerror(-rc));
       }
       continue;
     }
+    turn.Release();
     Serve(worker, request);
     FCGX_Finish_r(request);
     LogStoreFailures(worker, ::time(nullptr), false);
   }
+  turn.Release();
   if (!s.ok()) {
     failed_ = true;  // the other threads stop too
     Wake();

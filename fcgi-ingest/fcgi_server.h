@@ -137,6 +137,7 @@ class FcgiServer {
   // whose pthread_mutex_clocklock ThreadSanitizer does not see.)
   bool AcquireAccept(std::chrono::milliseconds timeout);
   void ReleaseAccept();
+  UniqueFd epoll_fd_;  // Run()'s; the turn holder waits on it
   std::mutex accept_mu_;
   std::condition_variable accept_cv_;
   bool accepting_ = false;  // guarded by accept_mu_
