@@ -27,6 +27,7 @@
 #include "schema/allowlist/allowlist.h"
 #include "schema/base/unique_fd.h"
 #include "schema/store/store.h"
+#include "schema/testing/gunzip.h"
 #include "schema/testing/temp_dir.h"
 
 namespace pum {
@@ -113,23 +114,7 @@ bool HttpRequest(int port, const std::string& method, const std::string& path,
   return true;
 }
 
-std::string Gunzip(const std::string& in) {
-  z_stream stream{};
-  if (inflateInit2(&stream, 15 + 16) != Z_OK) return "(inflateInit2 failed)";
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  stream.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[65536];
-  int result;
-  do {
-    stream.next_out = reinterpret_cast<Bytef*>(buf);
-    stream.avail_out = sizeof(buf);
-    result = inflate(&stream, Z_NO_FLUSH);
-    out.append(buf, sizeof(buf) - stream.avail_out);
-  } while (result == Z_OK);
-  inflateEnd(&stream);
-  return result == Z_STREAM_END ? out : "(inflate failed)";
-}
+using ::pum::testing::Gunzip;
 
 // The exposition without the exporter's own lines, which change between
 // scrapes (the scrape duration).

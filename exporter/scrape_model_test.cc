@@ -15,6 +15,7 @@
 
 #include "exporter/collect.h"
 #include "exporter/exposition.h"
+#include "schema/testing/gunzip.h"
 
 namespace pum {
 namespace {
@@ -176,26 +177,7 @@ std::string Reference(const Allowlist& allowlist, const Snapshot& snapshot,
              : SerializeText(families);
 }
 
-// The one gzip member of `in`, inflated; "(error)" unless it is exactly
-// one member with nothing after it.
-std::string Gunzip(const std::string& in) {
-  z_stream stream{};
-  if (inflateInit2(&stream, 15 + 16) != Z_OK) return "(error)";
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  stream.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[65536];
-  int result;
-  do {
-    stream.next_out = reinterpret_cast<Bytef*>(buf);
-    stream.avail_out = sizeof(buf);
-    result = inflate(&stream, Z_NO_FLUSH);
-    out.append(buf, sizeof(buf) - stream.avail_out);
-  } while (result == Z_OK);
-  bool all_used = stream.avail_in == 0;
-  inflateEnd(&stream);
-  return result == Z_STREAM_END && all_used ? out : "(error)";
-}
+using ::pum::testing::Gunzip;
 
 std::string Render(ScrapeModel* model, ExpositionFormat format, bool gzip,
                    const std::vector<MetricFamily>& own) {

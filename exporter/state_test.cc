@@ -14,6 +14,7 @@
 #include "exporter/exposition.h"
 #include "schema/allowlist/allowlist.h"
 #include "schema/store/store.h"
+#include "schema/testing/gunzip.h"
 #include "schema/testing/temp_dir.h"
 
 namespace pum {
@@ -29,24 +30,7 @@ const char kAfter[] = R"({"allowedMetrics": [
    "buckets": [0.25, 2]},
   {"name": "late_total", "help": "Added later.", "type": "counter"}]})";
 
-std::string Gunzip(const std::string& in) {
-  z_stream stream{};
-  if (inflateInit2(&stream, 15 + 16) != Z_OK) return "(error)";
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  stream.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[65536];
-  int result;
-  do {
-    stream.next_out = reinterpret_cast<Bytef*>(buf);
-    stream.avail_out = sizeof(buf);
-    result = inflate(&stream, Z_NO_FLUSH);
-    out.append(buf, sizeof(buf) - stream.avail_out);
-  } while (result == Z_OK);
-  bool all_used = stream.avail_in == 0;
-  inflateEnd(&stream);
-  return result == Z_STREAM_END && all_used ? out : "(error)";
-}
+using ::pum::testing::Gunzip;
 
 // `text` without the exporter's own lines (the scrape duration changes).
 std::string WithoutOwn(const std::string& text) {

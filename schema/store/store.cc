@@ -655,6 +655,7 @@ class Store::Impl {
                        std::vector<ApplyResult>* results,
                        std::vector<OutOfRange>* out_of_range);
   Status ApplyDeltas(const Batch& batch, int64_t now, OutOfRange* out_of_range);
+  Status ReadMeta(int64_t* generation, int64_t* epoch);
   Status NextGeneration();
   Status ApplyCounter(const CounterDelta& delta, int64_t now, bool* in_range);
   Status ApplyHistogram(const HistogramDelta& delta, int64_t now,
@@ -1002,21 +1003,27 @@ Status Store::Impl::ApplyDeltas(const Batch& batch, int64_t now,
   return Status::Ok();
 }
 
+// Reads the meta row: the last committed generation and the series epoch.
+Status Store::Impl::ReadMeta(int64_t* generation, int64_t* epoch) {
+  sql::Statement& select = statements_.select_meta;
+  sql::AutoReset reset(&select);
+  bool has_row = false;
+  PUM_RETURN_IF_ERROR(select.Step(&has_row));
+  if (!has_row) {
+    return Status::Corruption("database " + db_.path() +
+                              ": the meta table has no row");
+  }
+  *generation = select.ColumnInt64(0);
+  *epoch = select.ColumnInt64(1);
+  return Status::Ok();
+}
+
 // Takes the transaction's generation (and reads the series epoch).
 Status Store::Impl::NextGeneration() {
   assert(db_.InTransaction());
-  {
-    sql::Statement& select = statements_.select_meta;
-    sql::AutoReset reset(&select);
-    bool has_row = false;
-    PUM_RETURN_IF_ERROR(select.Step(&has_row));
-    if (!has_row) {
-      return Status::Corruption("database " + db_.path() +
-                                ": the meta table has no row");
-    }
-    generation_ = select.ColumnInt64(0) + 1;
-    epoch_ = select.ColumnInt64(1);
-  }
+  int64_t last_generation = 0;
+  PUM_RETURN_IF_ERROR(ReadMeta(&last_generation, &epoch_));
+  generation_ = last_generation + 1;
   if (epoch_ != cache_epoch_) {  // some series was removed: ids may be stale
     id_cache_.clear();
     cache_epoch_ = epoch_;
@@ -1259,18 +1266,7 @@ Status Store::Impl::ReadChanges(ReadCursor* cursor, Changes* out) {
   ReadCursor next;
   sql::Transaction transaction(&db_);
   PUM_RETURN_IF_ERROR(transaction.BeginDeferred());
-  {
-    sql::Statement& select = statements_.select_meta;
-    sql::AutoReset reset(&select);
-    bool has_row = false;
-    PUM_RETURN_IF_ERROR(select.Step(&has_row));
-    if (!has_row) {
-      return Status::Corruption("database " + db_.path() +
-                                ": the meta table has no row");
-    }
-    next.generation = select.ColumnInt64(0);
-    next.epoch = select.ColumnInt64(1);
-  }
+  PUM_RETURN_IF_ERROR(ReadMeta(&next.generation, &next.epoch));
   changes.full = cursor->generation < 0 || cursor->epoch != next.epoch;
   if (changes.full) {
     PUM_RETURN_IF_ERROR(
