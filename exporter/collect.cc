@@ -99,26 +99,9 @@ void AddHistogram(const std::vector<double>& bounds,
 
 // Every combination of allowed values, in the labels' order.
 void ZeroFill(MetricAccum* accum) {
-  const MetricDef& def = *accum->def;
-  if (!def.FullyEnumerated()) return;
-  size_t combinations = 1;
-  for (const LabelDef& label : def.labels) {
-    combinations *= label.allowed_values.size();
-    if (combinations == 0 || combinations > kMaxZeroFilledSeries) return;
-  }
-  std::vector<size_t> index(def.labels.size(), 0);
-  for (size_t n = 0; n < combinations; ++n) {
-    LabelValues values;
-    for (size_t i = 0; i < def.labels.size(); ++i) {
-      values.push_back(def.labels[i].allowed_values[index[i]]);
-    }
+  for (LabelValues& values : ZeroFilledSeries(*accum->def)) {
     SeriesAccum& series = accum->series[std::move(values)];
     series.per_bucket.resize(accum->bounds.size(), 0);
-    // Next combination, last label fastest.
-    for (size_t i = def.labels.size(); i-- > 0;) {
-      if (++index[i] < def.labels[i].allowed_values.size()) break;
-      index[i] = 0;
-    }
   }
 }
 
@@ -298,6 +281,31 @@ void MergeFamilies(std::vector<MetricFamily> more,
              std::make_move_iterator(more.end()), std::back_inserter(merged),
              ByName);
   *families = std::move(merged);
+}
+
+std::vector<std::vector<std::string>> ZeroFilledSeries(const MetricDef& def) {
+  std::vector<std::vector<std::string>> all;
+  if (!def.FullyEnumerated()) return all;
+  size_t combinations = 1;
+  for (const LabelDef& label : def.labels) {
+    combinations *= label.allowed_values.size();
+    if (combinations == 0 || combinations > kMaxZeroFilledSeries) return all;
+  }
+  all.reserve(combinations);
+  std::vector<size_t> index(def.labels.size(), 0);
+  for (size_t n = 0; n < combinations; ++n) {
+    std::vector<std::string> values;
+    for (size_t i = 0; i < def.labels.size(); ++i) {
+      values.push_back(def.labels[i].allowed_values[index[i]]);
+    }
+    all.push_back(std::move(values));
+    // Next combination, last label fastest.
+    for (size_t i = def.labels.size(); i-- > 0;) {
+      if (++index[i] < def.labels[i].allowed_values.size()) break;
+      index[i] = 0;
+    }
+  }
+  return all;
 }
 
 }  // namespace pum

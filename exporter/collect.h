@@ -46,6 +46,12 @@ namespace pum {
 // Above this many label combinations a metric is not zero-filled.
 inline constexpr size_t kMaxZeroFilledSeries = 10000;
 
+// The label values of every series exported at zero from the start: every
+// combination of the allowed values of a fully enumerated metric, in the
+// labels' order, the last label varying fastest; none for a metric that is
+// not fully enumerated or has more than kMaxZeroFilledSeries combinations.
+std::vector<std::vector<std::string>> ZeroFilledSeries(const MetricDef& def);
+
 // The exporter's own metrics.
 inline constexpr char kExporterStoreSizeBytes[] =
     "pum_exporter_store_size_bytes";

@@ -434,5 +434,39 @@ TEST(Collect, MergeFamiliesKeepsNameOrder) {
   }
 }
 
+TEST(ZeroFilledSeries, EveryCombinationLastLabelFastestOrNone) {
+  auto label = [](const std::string& name, std::vector<std::string> values,
+                  const std::string& pattern) {
+    LabelDef l;
+    l.name = name;
+    l.allowed_values = std::move(values);
+    l.pattern = pattern;
+    return l;
+  };
+  using Values = std::vector<std::vector<std::string>>;
+  std::vector<std::string> many(101, "v");
+  struct Case {
+    std::string name;
+    std::vector<LabelDef> labels;
+    Values want;
+  } cases[] = {
+      {"no labels: one series", {}, {{}}},
+      {"two by two",
+       {label("a", {"x", "y"}, ""), label("b", {"1", "2"}, "")},
+       {{"x", "1"}, {"x", "2"}, {"y", "1"}, {"y", "2"}}},
+      {"a pattern label: none", {label("a", {}, "^.*$")}, {}},
+      {"an empty value list: none", {label("a", {}, "")}, {}},
+      {"more than kMaxZeroFilledSeries: none",
+       {label("a", many, ""), label("b", many, "")},
+       {}},
+  };
+  for (const Case& c : cases) {
+    MetricDef def;
+    def.name = "m_total";
+    def.labels = c.labels;
+    EXPECT_EQ(ZeroFilledSeries(def), c.want) << c.name;
+  }
+}
+
 }  // namespace
 }  // namespace pum

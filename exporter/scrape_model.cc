@@ -173,26 +173,10 @@ struct ScrapeModel::Impl {
     for (auto& family : families) ZeroFill(family.get());
   }
 
-  // Every combination of allowed values (collect.cc's ZeroFill()).
+  // Every combination of allowed values (collect.h's ZeroFilledSeries()).
   void ZeroFill(Family* family) {
-    const MetricDef& def = *family->def;
-    if (!def.FullyEnumerated()) return;
-    size_t combinations = 1;
-    for (const LabelDef& label : def.labels) {
-      combinations *= label.allowed_values.size();
-      if (combinations == 0 || combinations > kMaxZeroFilledSeries) return;
-    }
-    std::vector<size_t> index(def.labels.size(), 0);
-    for (size_t n = 0; n < combinations; ++n) {
-      std::vector<std::string> values;
-      for (size_t i = 0; i < def.labels.size(); ++i) {
-        values.push_back(def.labels[i].allowed_values[index[i]]);
-      }
+    for (std::vector<std::string>& values : ZeroFilledSeries(*family->def)) {
       FindOrAddSeries(family, std::move(values))->zero_filled = true;
-      for (size_t i = def.labels.size(); i-- > 0;) {
-        if (++index[i] < def.labels[i].allowed_values.size()) break;
-        index[i] = 0;
-      }
     }
   }
 
