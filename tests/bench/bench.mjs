@@ -280,15 +280,22 @@ function ingestLines() {
       lines.push({ id: `pum-F${w}-normal-dup`, kind: 'pum', target: `pum-ingest x${w}, normal, duplicates`, urlPath: '/record', body: 'dup', workers: w, sync: 'normal' });
     }
   }
-  return lines;
+  return ONLY ? lines.filter((l) => ONLY.test(l.id)) : lines;
 }
 
+// PUM_BENCH_CONFIG: JSON merged into the bench's pum.json (experiments,
+// e.g. '{"ingest_threads": 8}'); PUM_BENCH_ONLY: a regular expression on
+// the line ids (e.g. 'null-F1|pum-F1-normal-array') to run only those.
+const EXTRA_CONFIG = JSON.parse(process.env.PUM_BENCH_CONFIG || '{}');
+const ONLY = process.env.PUM_BENCH_ONLY ? new RegExp(process.env.PUM_BENCH_ONLY) : null;
+
 function benchConfig(sync) {
-  return { synchronous: sync };
+  return { ...EXTRA_CONFIG, synchronous: sync };
 }
 
 async function runIngest(log) {
-  const stack = new BenchStack({ workers: WORKERS[0], metricsDir: SHIPPED_METRICS_DIR, config: benchConfig('normal') });
+  const stack = new BenchStack({ workers: WORKERS[0], metricsDir: SHIPPED_METRICS_DIR, config: benchConfig('normal'),
+    ingestArgs: (process.env.PUM_BENCH_INGEST_ARGS || '').split(' ').filter(Boolean) });
   const results = [];
   const checks = [];
   let sync = 'normal';
@@ -405,7 +412,8 @@ async function runIngest(log) {
       log(`    peak ${Math.round(peak.rps)} req/s (p50 ${res.peak.latency_ms.p50.toFixed(2)}, p99 ${res.peak.latency_ms.p99.toFixed(2)} ms),` +
         ` half ${rate}/s: p50 ${res.half.latency_ms.p50.toFixed(2)}, p99 ${res.half.latency_ms.p99.toFixed(2)} ms;` +
         ` non-2xx ${res.peak.non_2xx + res.peak.socket_errors}+${res.half.non_2xx}` +
-        (isPum ? `; store ${Object.values(res.store_check).every((c) => c.pass) ? 'PASS' : 'FAIL'}` : ''));
+        (isPum ? `; store ${Object.values(res.store_check).every((c) => c.pass) ? 'PASS' : 'FAIL'}` : '') +
+        (pids.length ? `; cpu/req worker ${res.peak.worker_cpu_us_per_req.toFixed(0)} us, nginx ${res.peak.nginx_cpu_us_per_req.toFixed(0)} us` : ''));
     }
     noteRss();
     const nullRss = Math.max(0, ...nullPids.map((p) => procStatusKb(p) || 0));
@@ -414,7 +422,7 @@ async function runIngest(log) {
     for (const r of results) {
       const nul = byId[`null-F${r.workers}`];
       r.ratio_vs_null = nul && r.kind !== 'r204' ? r.peak.rps / nul.peak.rps : null;
-      r.ratio_vs_nginx_204 = r.peak.rps / byId['nginx-204'].peak.rps;
+      r.ratio_vs_nginx_204 = byId['nginx-204'] ? r.peak.rps / byId['nginx-204'].peak.rps : null;
     }
     return {
       wrk: { threads: 1, connections: CONNECTIONS, seconds: SECONDS, warmup_seconds: WARMUP },
