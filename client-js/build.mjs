@@ -9,7 +9,7 @@
 // `npm pack --json` mixes a script's output into its own).
 import * as esbuild from 'esbuild';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
@@ -27,11 +27,39 @@ mkdirSync(out, { recursive: true });
 // still es2020 syntax, about 110 bytes less gzipped. Should a new web-vitals
 // ever read differently as TypeScript (`a<b>(c)`...), the file is left as
 // JavaScript, with a warning.
+//
+// The same hook trims what pum never reads from web-vitals' metric objects
+// (pum reads `value` and `entries` only): initMetric() makes {value,
+// entries} without the name, rating, delta, id and navigationType (and
+// their code: the unique id, the navigation type's detection), and the
+// reporter no longer rates the value. Each replacement must find the text
+// it replaces, or the build fails: a new web-vitals is then read again.
+const TRIM = {
+  'initMetric.js': [
+    [
+      /export const initMetric = [\s\S]*\n\};/,
+      'export const initMetric = (name, value = -1) => ({ value, entries: [] });',
+    ],
+  ],
+  'bindReporter.js': [
+    [/\n *metric\.delta = delta;/, ''],
+    [/\n *metric\.rating = getRating\(metric\.value, thresholds\);/, ''],
+  ],
+};
 const classFields = {
   name: 'web-vitals-class-fields',
   setup(b) {
-    b.onLoad({ filter: /[\\/]web-vitals[\\/]dist[\\/][^\\/]+\.js$/ }, async (a) => {
-      const contents = readFileSync(a.path, 'utf8');
+    // web-vitals' ES modules (dist/modules/), not its minified bundle, so that TRIM can read them
+    b.onResolve({ filter: /^web-vitals$/ }, () => ({
+      path: join(here, 'node_modules', 'web-vitals', 'dist', 'modules', 'index.js'),
+    }));
+    b.onLoad({ filter: /[\\/]web-vitals[\\/]dist[\\/].+\.js$/ }, async (a) => {
+      let contents = readFileSync(a.path, 'utf8');
+      for (const [re, to] of TRIM[basename(a.path)] || []) {
+        if (!re.test(contents)) throw new Error(`build.mjs: ${a.path} no longer has ${re}: check TRIM`);
+        contents = contents.replace(re, to);
+      }
+      if (!/\bclass\b/.test(contents)) return { contents, loader: 'js' };
       const same = {
         target: 'esnext',
         format: 'esm',
@@ -56,7 +84,24 @@ const classFields = {
 // wire format, not the public API (checked against pum.d.ts below), not
 // web-vitals, not the DOM. Quoted names ('x' in o, o['x']) are never
 // mangled.
-const INTERNAL_PROPS = ['inFlight', 'beaconed', 'take', 'count', 'durations', 'total', 'load', 'phases'];
+const INTERNAL_PROPS = [
+  'inFlight',
+  'beaconed',
+  'take',
+  'count',
+  'durations',
+  'total',
+  'load',
+  'phases',
+  // web-vitals' own: an option pum never passes, its visibility watcher's
+  // members, the metric's fields that pum does not read
+  'reportAllChanges',
+  'rating',
+  'delta',
+  'navigationType',
+  'firstHiddenTime',
+  'onHidden',
+];
 const publicTypes = readFileSync(join(here, 'pum.d.ts'), 'utf8');
 for (const name of INTERNAL_PROPS) {
   if (new RegExp(`\\b${name}\\??\\s*[:(]`).test(publicTypes))
@@ -66,7 +111,8 @@ for (const name of INTERNAL_PROPS) {
 const common = {
   bundle: true,
   minify: true,
-  mangleProps: new RegExp(`^(${INTERNAL_PROPS.join('|')})$`),
+  // and web-vitals' private members (_sessionValue, _processEntry...)
+  mangleProps: new RegExp(`^(${INTERNAL_PROPS.join('|')}|_[a-zA-Z]\\w*)$`),
   // es2020: web-vitals' own build needs it already (optional chaining, ??).
   target: 'es2020',
   legalComments: 'none',

@@ -41,6 +41,17 @@ export interface Options {
    * writes to the console.
    */
   debug?: boolean;
+  /**
+   * Session sampling: `r` with 0 < r <= 1 (default `1`: every session; other
+   * values are ignored). With N = round(1 / r) > 1, a tab's session is
+   * sampled in with probability 1/N, decided once (a random number kept in
+   * sessionStorage under `pum:sample`, so every page of the tab agrees; per
+   * page where sessionStorage is unavailable). A sampled-in page's batches
+   * carry `"sample": N` and pum-ingest multiplies what they add by N; a
+   * sampled-out page records, listens to and sends nothing. N is at most
+   * 10000. Example: `sampleRate: 0.25` sends 1 session in 4.
+   */
+  sampleRate?: number;
   /** The automatic metrics; each is on unless set to `false` (`api` is off unless given hosts). */
   auto?: {
     /** browser_page_views_total: 1 per page view (per client). */

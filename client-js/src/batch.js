@@ -47,11 +47,21 @@ export function split(events) {
 
 /**
  * The request body of one part. `client` is [A-Za-z0-9_-] only and the
- * events are JSON already, so plain concatenation is exact.
+ * events are JSON already, so plain concatenation is exact. `sample` N > 1
+ * adds `"sample": N` (the batch stands for N sessions); 1 or none adds
+ * nothing.
  *
  * @param {string} client
  * @param {number} seq
  * @param {readonly string[]} part
+ * @param {number} sample
  */
-export const body = (client, seq, part) =>
-  '{"client":"' + client + '","seq":' + seq + ',"events":[' + part.join(',') + ']}';
+export const body = (client, seq, part, sample) =>
+  '{"client":"' +
+  client +
+  '","seq":' +
+  seq +
+  (sample > 1 ? ',"sample":' + sample : '') +
+  ',"events":[' +
+  part.join(',') +
+  ']}';

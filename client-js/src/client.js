@@ -27,6 +27,7 @@ import { api } from './auto/api.js';
  */
 
 const DROPPED = 'browser_client_dropped_events_total';
+const SAMPLE_KEY = 'pum:sample';
 
 /**
  * createClient(options, g): one pum client; see pum.d.ts for the options
@@ -78,8 +79,8 @@ const DROPPED = 'browser_client_dropped_events_total';
  * The client id is random and new for every client (every page load): 128
  * bits from crypto.getRandomValues, four 32-bit numbers in decimal joined
  * by '-', at most 43 characters of [0-9-] (the server takes 1-64
- * characters of [A-Za-z0-9_-]); without Web Crypto, Math.random and the
- * time. It identifies no user and is kept nowhere but in the page (and,
+ * characters of [A-Za-z0-9_-]); without Web Crypto, the digits of
+ * Math.random(). It identifies no user and is kept nowhere but in the page (and,
  * inside unsent batches, in the tab's sessionStorage).
  *
  * Debug mode (options.debug): every answer other than 204 — a 200 whose
@@ -92,6 +93,16 @@ const DROPPED = 'browser_client_dropped_events_total';
  * answer and show nothing. Without debug, pum.js never writes to the
  * console. (The size budget is why the warning prints the events beside the
  * answer rather than joining each rejection to its event.)
+ *
+ * Sampling (options.sampleRate r, 0 < r <= 1; anything else is 1): with
+ * N = round(1/r) > 1, a tab's session is sampled in with probability 1/N
+ * (so that N x what is sent is unbiased; r = 0.3 samples 1 in 3). The
+ * decision is a random number u in [0, 1) drawn once per session and kept
+ * in sessionStorage under 'pum:sample' (every page of the tab agrees, and a
+ * page with another rate reuses the same u); in when u * N < 1. Without
+ * sessionStorage each page draws its own. A sampled-in page's batches carry
+ * "sample": N (the server multiplies what they add by N); a sampled-out
+ * page records nothing, listens to nothing and sends nothing.
  *
  * Errors: browser_errors_total{kind} counts the window's 'error' events
  * (uncaught exceptions; resource load errors do not bubble to window and are
@@ -119,10 +130,19 @@ export function createClient(options, g) {
   /** what stop() undoes: listeners, the interval, the fetch/XHR wrappers */
   const cleanups = /** @type {(() => void)[]} */ ([]);
   const clientId =
-    attempt(() => env.crypto.getRandomValues(new Uint32Array(4)).join('-')) ||
-    Math.random().toString(36).slice(2) + Date.now().toString(36);
+    attempt(() => env.crypto.getRandomValues(new Uint32Array(4)).join('-')) || ('' + Math.random()).slice(2);
   let seq = 0;
-  let live = true;
+  const rate = /** @type {number} */ (o.sampleRate);
+  // N: how many sessions a sampled-in page stands for (1: no sampling), at
+  // most the server's 10000
+  const sample = rate > 0 && rate <= 1 ? Math.min(Math.round(1 / rate), 1e4) : 1;
+  // Sampled in with probability 1/N, decided once per tab session (see
+  // above). Storage's named properties are its items.
+  let live =
+    sample < 2 ||
+    (attempt(() => +(/** @type {any} */ (env.sessionStorage[SAMPLE_KEY] ??= Math.random()))) ?? Math.random()) *
+      sample <
+      1;
   /** the pending backoff timer; 0 when none */
   let backoffTimer = 0;
   /** sends in a row without an answer, for the backoff */
@@ -219,7 +239,7 @@ export function createClient(options, g) {
   const tick = (heartbeat) => {
     const events = aggregator.take();
     if (events.length || (heartbeat && o.heartbeat !== false && !queue.length && !isHidden())) {
-      for (const part of split(events)) enqueue(body(clientId, seq++, part));
+      for (const part of split(events)) enqueue(body(clientId, seq++, part, sample));
     }
   };
 
@@ -257,44 +277,47 @@ export function createClient(options, g) {
     });
   };
 
-  // The previous page's unsent batches go first: they are older.
-  attempt(() => {
-    const saved = /** @type {string[][]} */ (
-      JSON.parse(/** @type {string} */ (env.sessionStorage.getItem(storageKey)))
+  // A sampled-out page does nothing at all: no listener, no timer, no send.
+  if (live) {
+    // The previous page's unsent batches go first: they are older.
+    attempt(() => {
+      const saved = /** @type {string[][]} */ (
+        JSON.parse(/** @type {string} */ (env.sessionStorage.getItem(storageKey)))
+      );
+      const bodies = saved.map((entry) => entry[0]);
+      env.sessionStorage.removeItem(storageKey);
+      bodies.forEach(enqueue);
+    });
+    listen(document, 'visibilitychange', () => {
+      if (isHidden()) onHide();
+      else attempt(() => env.sessionStorage.removeItem(storageKey));
+    });
+    listen(env, 'pagehide', onHide);
+    attempt(() => {
+      const interval = env.setInterval(
+        safe(() => {
+          tick(true);
+          pump();
+        }),
+        /** @type {number} */ (o.interval) > 0 ? o.interval : 10000,
+      );
+      cleanups.push(() => env.clearInterval(interval));
+    });
+    if (isOn('pageViews')) recorder.count('browser_page_views_total', {}, 1);
+    attempt(() =>
+      webVitals(recorder, isOn('webVitals'), (entry) =>
+        navigation(entry, recorder, { load: isOn('pageLoad'), phases: isOn('navigation') }),
+      ),
     );
-    const bodies = saved.map((entry) => entry[0]);
-    env.sessionStorage.removeItem(storageKey);
-    bodies.forEach(enqueue);
-  });
-  listen(document, 'visibilitychange', () => {
-    if (isHidden()) onHide();
-    else attempt(() => env.sessionStorage.removeItem(storageKey));
-  });
-  listen(env, 'pagehide', onHide);
-  attempt(() => {
-    const interval = env.setInterval(
-      safe(() => {
-        tick(true);
-        pump();
-      }),
-      /** @type {number} */ (o.interval) > 0 ? o.interval : 10000,
-    );
-    cleanups.push(() => env.clearInterval(interval));
-  });
-  if (isOn('pageViews')) recorder.count('browser_page_views_total', {}, 1);
-  attempt(() =>
-    webVitals(recorder, isOn('webVitals'), (entry) =>
-      navigation(entry, recorder, { load: isOn('pageLoad'), phases: isOn('navigation') }),
-    ),
-  );
-  if (isOn('errors')) {
-    for (const kind of ['error', 'unhandledrejection']) {
-      listen(env, kind, () => recorder.count('browser_errors_total', { kind }, 1));
+    if (isOn('errors')) {
+      for (const kind of ['error', 'unhandledrejection']) {
+        listen(env, kind, () => recorder.count('browser_errors_total', { kind }, 1));
+      }
     }
+    const apiOption = auto.api;
+    if (apiOption) attempt(() => cleanups.push(api(env, apiOption.hosts, recorder)));
+    attempt(pump);
   }
-  const apiOption = auto.api;
-  if (apiOption) attempt(() => cleanups.push(api(env, apiOption.hosts, recorder)));
-  attempt(pump);
 
   const increment = safe(
     (/** @type {string} */ name, /** @type {Labels | undefined} */ labels, /** @type {number | undefined} */ by) =>
