@@ -11,9 +11,10 @@
 //          or both absent (it is not). "events" is required. An optional
 //          "sample" (an integer 1-kMaxSample written without fraction or
 //          exponent; default 1) says how many sessions the batch stands
-//          for; it is only read here (sample()), not applied. Other keys of
-//          the top-level object are ignored, so that a newer client can
-//          add fields without its batches being refused by an older server.
+//          for; it is only read here (sample()); the validator multiplies
+//          the batch's deltas by it. Other keys of the top-level object are
+//          ignored, so that a newer client can add fields without its
+//          batches being refused by an older server.
 //   - A key given twice in any object of the body (the top level, an
 //     event, its labels) is an error: JSON parsers disagree on which value
 //     wins, so such a body is ambiguous and none of it is applied.

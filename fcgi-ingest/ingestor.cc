@@ -150,7 +150,8 @@ Response Ingestor::HandlePost(const Request& request, int64_t now) {
 
   std::shared_ptr<const Allowlist> allowlist = allowlist_;
   ValidationResult result;
-  ValidateEvents(parsed.events(), *allowlist, options_, &result);
+  ValidateEvents(parsed.events(), *allowlist, options_, &result,
+                 parsed.sample());
   Counters counters;
   for (const Rejection& r : result.rejected) {
     counters[{kEventsRejectedTotal, {"reason", r.reason}}] += 1;
@@ -204,7 +205,8 @@ Status Ingestor::ApplyValid(ValidationResult* result, int64_t now,
   for (;;) {
     const int status = result->rejected.empty() ? 204 : 200;
     Counters counters = RejectionCounters(*result);
-    counters[{kReportsTotal, {}}] += 1;
+    counters[{kReportsTotal, {}}] += 1;  // a batch, whatever its sample
+    if (result->sample > 1) counters[{kSampledBatchesTotal, {}}] += 1;
     counters[{kEventsAcceptedTotal, {}}] +=
         static_cast<double>(result->accepted);
     counters[{kRequestsTotal, {"code", std::to_string(status)}}] += 1;

@@ -27,6 +27,10 @@
 //     {"error": "seq_too_old"} for a seq older than the client's
 //     de-duplication window (nothing applied); 503 when the store fails
 //     (busy past its timeout, disk full): nothing applied.
+//   - Sampling: the deltas of a batch with "sample": N (ParsedBatch::
+//     sample()) are N times what its events carry (see the validator);
+//     max_inc and range judge the values as sent, the exact range of the
+//     stored totals the scaled ones.
 //   - An event whose delta the store refuses (a total would leave the exact
 //     range) is rejected as value_out_of_range and the rest of the batch is
 //     applied; in strict mode the batch gets 422 and nothing is applied.
@@ -35,11 +39,13 @@
 //     "rejected" lists at most the first 100 rejections (by index); when
 //     there are more, "rejected_total" gives their number, so an answer
 //     stays smaller than the request that caused it.
-//   - Internal counters: an applied batch adds pum_reports_total 1,
-//     pum_ingest_events_accepted_total n, pum_ingest_events_rejected_total
-//     {reason} and pum_ingest_requests_total{code} in the batch's own
-//     transaction. An answer that applies no batch (duplicate, 400, 403,
-//     405, 413, 422, OPTIONS) writes its counters (requests_total{code},
+//   - Internal counters: an applied batch adds pum_reports_total 1 (not
+//     N: it counts batches), pum_ingest_events_accepted_total n,
+//     pum_ingest_events_rejected_total{reason},
+//     pum_ingest_requests_total{code} and, when its sample N > 1,
+//     pum_ingest_sampled_batches_total 1, in the batch's own transaction. An
+//     answer that applies no batch (duplicate, 400, 403, 405, 413, 422,
+//     OPTIONS) writes its counters (requests_total{code},
 //     rejected_total{reason} for 422, duplicate_batches_total) in a small
 //     transaction of its own. Counters that could not be written (503, or
 //     the store failing for that small transaction, or it having failed in

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -608,6 +609,326 @@ TEST_F(IngestorTest, InternalCountersAreInTheBatchTransaction) {
   EXPECT_EQ(Rejected("bad_event"), 2);
   EXPECT_EQ(Requests(200), 1);
   EXPECT_EQ(Counter(kReportsTotal), 1);
+}
+
+// ---------------------------------------------------------------- sampling
+
+// pum's object shape with "sample": N (and a (client, seq) when client is
+// not empty).
+std::string Sampled(int sample, const std::string& events,
+                    const std::string& client = "", int64_t seq = 0) {
+  std::string s = "{";
+  if (!client.empty()) {
+    s += R"("client": ")" + client + R"(", "seq": )" + std::to_string(seq) +
+         ", ";
+  }
+  return s + R"("sample": )" + std::to_string(sample) + R"(, "events": )" +
+         events + "}";
+}
+
+const char kPlainCounterEvent[] =
+    R"({"metricName": "app_load_succeeded", "metricType": "counter",
+        "inc": 1})";
+const char kRouteEvent[] =
+    R"({"metricName": "route_views_total", "metricType": "counter",
+        "labels": {"route": "/users"}, "inc": 2})";
+
+// 100 observations in one event: 50 of 0.5 (bucket 1), 30 of 5 (bucket 10),
+// 20 of 3600 (+Inf); their sum 72175.
+std::string ManyObservationsEvent() {
+  std::string e =
+      R"({"metricName": "timing_seconds", "metricType": "histogram",
+          "observations": [)";
+  for (int i = 0; i < 100; ++i) {
+    if (i > 0) e += ",";
+    e += i < 50 ? "0.5" : i < 80 ? "5" : "3600";
+  }
+  return e + "]}";
+}
+
+// What one metric kind's event adds at sample 1; a sampled batch must add
+// exactly N times as much to every number of the series.
+struct ScaleCase {
+  const char* what = "";
+  std::string event;
+  std::string metric;
+  LabelPairs labels;
+  bool histogram = false;
+  double value = 0;  // a counter's inc, a histogram's sum
+  uint64_t count = 0;
+  std::vector<std::pair<double, uint64_t>> buckets;
+};
+
+ScaleCase CounterCase(const char* what, std::string event, std::string metric,
+                      LabelPairs labels, double inc) {
+  ScaleCase c;
+  c.what = what;
+  c.event = std::move(event);
+  c.metric = std::move(metric);
+  c.labels = std::move(labels);
+  c.histogram = false;
+  c.value = inc;
+  return c;
+}
+
+ScaleCase HistogramCase(const char* what, std::string event, std::string metric,
+                        LabelPairs labels, double sum, uint64_t count,
+                        std::vector<std::pair<double, uint64_t>> buckets) {
+  ScaleCase c = CounterCase(what, std::move(event), std::move(metric),
+                            std::move(labels), sum);
+  c.histogram = true;
+  c.count = count;
+  c.buckets = std::move(buckets);
+  return c;
+}
+
+std::vector<ScaleCase> ScaleCases() {
+  const double inf = std::numeric_limits<double>::infinity();
+  return {
+      CounterCase("counter without labels", kPlainCounterEvent,
+                  "app_load_succeeded", {}, 1),
+      CounterCase("counter with enumerated labels", kCounterEvent,
+                  "usage_total", kCounterLabels, 3.5),
+      CounterCase("counter with a pattern label", kRouteEvent,
+                  "route_views_total", {{"route", "/users"}}, 2),
+      HistogramCase("histogram with a label", kHistogramEvent,
+                    "firebase_response_time",
+                    {{"firebaseHost", "pd-dev-1.firebaseio.com"}}, 0.45, 3,
+                    {{0.05, 1}, {0.1, 1}, {0.5, 1}}),
+      HistogramCase("many observations in one event", ManyObservationsEvent(),
+                    "timing_seconds", {}, 72175, 100,
+                    {{1, 50}, {10, 30}, {inf, 20}}),
+  };
+}
+
+class SampleTest : public IngestorTest {
+ protected:
+  // The series of `c`, expected to hold `times` times what its event adds.
+  void ExpectScaled(const ScaleCase& c, uint64_t times) {
+    SCOPED_TRACE(std::string(c.what) + " x" + std::to_string(times));
+    const double n = static_cast<double>(times);
+    if (!c.histogram) {
+      EXPECT_EQ(Counter(c.metric, c.labels), c.value * n);
+      return;
+    }
+    for (const HistogramSeries& h : Read().histograms) {
+      if (h.metric != c.metric || h.labels != c.labels) continue;
+      EXPECT_EQ(h.count, c.count * times);
+      EXPECT_DOUBLE_EQ(h.sum, c.value * n);
+      std::vector<std::pair<double, uint64_t>> want = c.buckets;
+      for (auto& b : want) b.second *= times;
+      EXPECT_EQ(h.buckets, want);
+      uint64_t in_buckets = 0;
+      for (const auto& b : h.buckets) in_buckets += b.second;
+      EXPECT_EQ(in_buckets, h.count);
+      return;
+    }
+    ADD_FAILURE() << "no series " << c.metric;
+  }
+
+  double SampledBatches() { return Counter(kSampledBatchesTotal); }
+};
+
+TEST_F(SampleTest, EveryMetricKindIsMultipliedBySample) {
+  int stores = 0;
+  for (const ScaleCase& c : ScaleCases()) {
+    for (int sample : {1, 4, 10000}) {
+      // A store of its own for each.
+      ingestor_.reset();
+      store_.reset();
+      const std::string path =
+          dir_.Path(std::string("sample-") + std::to_string(sample) + "-" +
+                    std::to_string(++stores) + ".db");
+      ASSERT_TRUE(Store::Open(path, StoreOptions(), &store_).ok());
+      MakeIngestor();
+      Response r = Post(Sampled(sample, Array({c.event})));
+      EXPECT_EQ(r.status, 204) << c.what << " x" << sample << ": " << r.body;
+      ExpectScaled(c, static_cast<uint64_t>(sample));
+      // A batch is one report, one accepted event, whatever its sample.
+      EXPECT_EQ(Counter(kReportsTotal), 1);
+      EXPECT_EQ(Counter(kEventsAcceptedTotal), 1);
+      EXPECT_EQ(SampledBatches(), sample > 1 ? 1 : -1) << c.what;
+    }
+  }
+}
+
+TEST_F(SampleTest, AllKindsInOneSampledBatchWithSeriesMergedInIt) {
+  std::vector<std::string> events;
+  for (const ScaleCase& c : ScaleCases()) {
+    events.push_back(c.event);
+    events.push_back(c.event);  // twice: merged into one delta, x4 each
+  }
+  EXPECT_EQ(Post(Sampled(4, Array(events), "page", 0)).status, 204);
+  for (const ScaleCase& c : ScaleCases()) ExpectScaled(c, 8);
+  EXPECT_EQ(Counter(kEventsAcceptedTotal), 10);
+  EXPECT_EQ(Counter(kReportsTotal), 1);
+  EXPECT_EQ(SampledBatches(), 1);
+}
+
+TEST_F(SampleTest, NoSampleOrSampleOneIsUnchanged) {
+  const ScaleCase c = ScaleCases()[3];            // the histogram with a label
+  EXPECT_EQ(Post(Array({c.event})).status, 204);  // seed
+  EXPECT_EQ(Post(WithId("p", 0, Array({c.event}))).status, 204);      // none
+  EXPECT_EQ(Post(Sampled(1, Array({c.event}), "p", 1)).status, 204);  // 1
+  EXPECT_EQ(Post(Sampled(1, Array({c.event}))).status, 204);
+  ExpectScaled(c, 4);
+  EXPECT_EQ(Counter(kReportsTotal), 4);
+  EXPECT_EQ(SampledBatches(), -1);  // never written, exported at 0
+}
+
+TEST_F(SampleTest, MaxIncAndRangeJudgeTheValuesAsSent) {
+  // usage_total's max_inc is the default 1e6; timing_seconds' range 0-3600.
+  const std::string at_max =
+      R"({"metricName": "usage_total", "metricType": "counter",
+          "labels": {"browser": "chrome", "feature": "quickQuestion"},
+          "inc": 1000000})";
+  const std::string over_max =
+      R"({"metricName": "usage_total", "metricType": "counter",
+          "labels": {"browser": "chrome", "feature": "quickQuestion"},
+          "inc": 1000000.5})";
+  const std::string at_range =
+      R"({"metricName": "timing_seconds", "metricType": "histogram",
+          "observations": [3600]})";
+  const std::string over_range =
+      R"({"metricName": "timing_seconds", "metricType": "histogram",
+          "observations": [3600.5]})";
+  Response r = Post(
+      Sampled(10000, Array({at_max, over_max, at_range, over_range}), "p", 0));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"accepted":2,"rejected":[{"index":1,"reason":)"
+                    R"("value_out_of_range"},{"index":3,"reason":)"
+                    R"("value_out_of_range"}]})");
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 1e10);
+  Snapshot snapshot = Read();
+  ASSERT_EQ(snapshot.histograms.size(), 1u);
+  EXPECT_EQ(snapshot.histograms[0].count, 10000u);
+  EXPECT_EQ(snapshot.histograms[0].sum, 3.6e7);
+  EXPECT_EQ(Rejected("value_out_of_range"), 2);
+  EXPECT_EQ(SampledBatches(), 1);  // the batch was applied (200)
+}
+
+// big_total: max_inc 9e15, just under 2^53 (9.007e15). wide_seconds: any
+// finite observation.
+TEST_F(SampleTest, ExactRangeJudgesTheScaledDeltas) {
+  // Within the batch: 5e15 is a valid inc, 2 x 5e15 is past 2^53; 1e308 a
+  // valid observation, 2 x 1e308 an infinite sum.
+  Response r = Post(Sampled(2, Array({kCounterEvent, kBigEvent, kWideEvent})));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"accepted":1,"rejected":[{"index":1,"reason":)"
+                    R"("value_out_of_range"},{"index":2,"reason":)"
+                    R"("value_out_of_range"}]})");
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 7);
+  EXPECT_EQ(Counter("big_total"), -1);
+  EXPECT_EQ(UserSeries(), 1u);
+  // The same events as sent (sample 1) are in range.
+  EXPECT_EQ(Post(Array({kBigEvent, kWideEvent})).status, 204);
+  EXPECT_EQ(Counter("big_total"), 5e15);
+
+  // Against the stored total: 1.5e15 x 3 would make 9.5e15 (the store
+  // refuses it); the rest of the batch is applied, the total is unchanged.
+  const std::string inc15 =
+      R"({"metricName": "big_total", "metricType": "counter", "inc": 1.5e15})";
+  r = Post(Sampled(3, Array({inc15, kCounterEvent}), "c", 0));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"accepted":1,"rejected":[{"index":0,"reason":)"
+                    R"("value_out_of_range"}]})");
+  EXPECT_EQ(Counter("big_total"), 5e15);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 7 + 3 * 3.5);
+  // Its retry is a duplicate: nothing more.
+  EXPECT_EQ(Post(Sampled(3, Array({inc15, kCounterEvent}), "c", 0)).status,
+            204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 7 + 3 * 3.5);
+  // x2 fits: 8e15.
+  EXPECT_EQ(Post(Sampled(2, Array({inc15}), "c", 1)).status, 204);
+  EXPECT_EQ(Counter("big_total"), 8e15);
+  EXPECT_EQ(Rejected("value_out_of_range"), 3);
+  EXPECT_EQ(SampledBatches(), 3);
+  EXPECT_EQ(Counter(kDuplicateBatchesTotal), 1);
+}
+
+TEST_F(SampleTest, StrictModeRefusesASampledBatchOutOfRangeAfterScaling) {
+  options_.strict = true;
+  MakeIngestor();
+  EXPECT_EQ(Post(Array({kBigEvent})).status, 204);
+  const std::string inc15 =
+      R"({"metricName": "big_total", "metricType": "counter", "inc": 1.5e15})";
+  // The store refuses 5e15 + 3 x 1.5e15: 422, nothing applied.
+  Response r = Post(Sampled(3, Array({kCounterEvent, inc15}), "c", 0));
+  EXPECT_EQ(r.status, 422);
+  EXPECT_NE(r.body.find(R"({"index":1,"reason":"value_out_of_range"})"),
+            std::string::npos)
+      << r.body;
+  // The validator refuses 2 x 5e15 itself: 422 as well.
+  EXPECT_EQ(Post(Sampled(2, Array({kBigEvent}), "c", 1)).status, 422);
+  EXPECT_EQ(Counter("big_total"), 5e15);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), -1);
+  EXPECT_EQ(SampledBatches(), -1);
+  EXPECT_EQ(Requests(422), 2);
+  // Nothing of it was recorded: the same (client, seq) is applied later.
+  EXPECT_EQ(Post(Sampled(3, Array({kCounterEvent}), "c", 0)).status, 204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 10.5);
+  EXPECT_EQ(SampledBatches(), 1);
+}
+
+TEST_F(SampleTest, ARetriedSampledBatchIsCountedOnceTimesN) {
+  const std::string body =
+      Sampled(4, Array({kCounterEvent, kHistogramEvent}), "page-1", 7);
+  EXPECT_EQ(Post(body).status, 204);
+  EXPECT_EQ(Post(body).status, 204);
+  EXPECT_EQ(Post(body).status, 204);
+  // A retry is a duplicate whatever its sample says.
+  EXPECT_EQ(
+      Post(Sampled(9, Array({kCounterEvent, kHistogramEvent}), "page-1", 7))
+          .status,
+      204);
+  EXPECT_EQ(Post(WithId("page-1", 7, Array({kCounterEvent}))).status, 204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 14);
+  ExpectScaled(ScaleCases()[3], 4);
+  EXPECT_EQ(Counter(kDuplicateBatchesTotal), 4);
+  EXPECT_EQ(Counter(kReportsTotal), 1);
+  EXPECT_EQ(SampledBatches(), 1);
+  EXPECT_EQ(Requests(204), 5);
+}
+
+TEST_F(SampleTest, SampledBatchesTotalCountsAppliedBatchesOverOne) {
+  EXPECT_EQ(Post(Sampled(4, "[]")).status, 204);  // a sampled heartbeat
+  EXPECT_EQ(Post(Sampled(2, Array({kUnknownEvent}))).status, 200);
+  EXPECT_EQ(Post(Sampled(1, Array({kCounterEvent}))).status, 204);
+  EXPECT_EQ(Post(Array({kCounterEvent})).status, 204);
+  EXPECT_EQ(SampledBatches(), 2);
+  EXPECT_EQ(Counter(kReportsTotal), 4);
+  // Not applied: a 503 (its retry is), a 409, a 400.
+  {
+    WriteLock lock(DbPath());
+    EXPECT_EQ(Post(Sampled(4, Array({kCounterEvent}), "c", 2000)).status, 503);
+  }
+  now_ += 1;
+  EXPECT_EQ(SampledBatches(), 2);
+  EXPECT_EQ(Post(Sampled(4, Array({kCounterEvent}), "c", 2000)).status, 204);
+  EXPECT_EQ(Post(Sampled(4, Array({kCounterEvent}), "c", 1)).status, 409);
+  EXPECT_EQ(Post(Sampled(0, Array({kCounterEvent}))).status, 400);
+  EXPECT_EQ(SampledBatches(), 3);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 3.5 + 3.5 + 4 * 3.5);
+}
+
+TEST_F(SampleTest, BadSampleIs400AndAppliesNothing) {
+  for (const char* sample :
+       {"0", "10001", "2.5", "\"4\"", "-1", "4.0", "4e0", "null", "true", "[4]",
+        "1e9", "18446744073709551617"}) {
+    const std::string body =
+        std::string(R"({"client": "c", "seq": 0, "sample": )") + sample +
+        R"(, "events": [)" + kCounterEvent + "]}";
+    Response r = Post(body);
+    EXPECT_EQ(r.status, 400) << sample;
+    EXPECT_EQ(r.body.rfind(R"({"error":"bad sample)", 0), 0u) << r.body;
+  }
+  EXPECT_EQ(UserSeries(), 0u);
+  EXPECT_EQ(Counter(kReportsTotal), -1);
+  EXPECT_EQ(SampledBatches(), -1);
+  EXPECT_EQ(Requests(400), 12);
+  // Nothing recorded the (client, seq): a good batch with it is applied.
+  EXPECT_EQ(Post(Sampled(4, Array({kCounterEvent}), "c", 0)).status, 204);
+  EXPECT_EQ(Counter("usage_total", kCounterLabels), 14);
 }
 
 }  // namespace

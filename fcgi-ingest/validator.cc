@@ -238,8 +238,13 @@ std::vector<Label> MakeLabels(const MetricDef& def,
 class BatchBuilder {
  public:
   // `events` is how many events may be added.
-  BatchBuilder(ValidationResult* result, size_t events)
-      : batch_(&result->batch), result_(result) {
+  // Each delta added is multiplied by `sample` (>= 1).
+  BatchBuilder(ValidationResult* result, size_t events, int sample)
+      : batch_(&result->batch),
+        result_(result),
+        scale_(static_cast<double>(sample)),
+        scale_count_(static_cast<uint64_t>(sample)) {
+    assert(sample >= 1);
     counters_.Reserve(events);
     histograms_.Reserve(events);
     // Most batches are small; a large one grows its vectors as it goes.
@@ -250,11 +255,13 @@ class BatchBuilder {
     result_->histogram_events.reserve(guess);
   }
 
-  // False (and nothing added) if the series' total would leave the exact
-  // range. `event` is the event's index.
+  // Adds inc x sample. False (and nothing added) if the series' total
+  // would leave the exact range. `event` is the event's index.
   bool AddCounter(const MetricDef& def,
-                  const std::vector<std::string_view>& values, double inc,
+                  const std::vector<std::string_view>& values, double sent,
                   size_t event) {
+    const double inc = sent * scale_;
+    if (!(inc < kMaxExactTotal)) return false;
     const size_t hash = SeriesTable::Hash(&def, values);
     const int64_t found = counters_.Find(
         &def, values, hash, [this](size_t i) -> const auto& {
@@ -274,12 +281,14 @@ class BatchBuilder {
     return true;
   }
 
-  // False (and nothing added) if the series' sum would overflow.
+  // Adds the observations, each counted sample times, and their sum x
+  // sample. False (and nothing added) if the series' sum would overflow.
   bool AddHistogram(const MetricDef& def,
                     const std::vector<std::string_view>& values,
                     const rapidjson::Value& observations, size_t event) {
-    double sum = 0;
-    for (const auto& o : observations.GetArray()) sum += o.GetDouble();
+    double sent = 0;
+    for (const auto& o : observations.GetArray()) sent += o.GetDouble();
+    const double sum = sent * scale_;
     const size_t hash = SeriesTable::Hash(&def, values);
     const int64_t found = histograms_.Find(
         &def, values, hash, [this](size_t i) -> const auto& {
@@ -302,7 +311,7 @@ class BatchBuilder {
     const std::vector<double>& bounds =
         def.buckets.empty() ? DefaultBuckets() : def.buckets;
     for (const auto& o : observations.GetArray()) {
-      Observe(bounds, o.GetDouble(), &delta);
+      Observe(bounds, o.GetDouble(), scale_count_, &delta);
     }
     delta.sum += sum;
     return true;
@@ -315,8 +324,9 @@ class BatchBuilder {
   std::vector<std::string_view>* label_values() { return &label_values_; }
 
  private:
+  // Counts `value` `times` times.
   static void Observe(const std::vector<double>& bounds, double value,
-                      HistogramDelta* delta) {
+                      uint64_t times, HistogramDelta* delta) {
     auto b = std::lower_bound(bounds.begin(), bounds.end(), value);
     double bound =
         b == bounds.end() ? std::numeric_limits<double>::infinity() : *b;
@@ -327,12 +337,14 @@ class BatchBuilder {
     if (it == buckets.end() || it->first != bound) {
       it = buckets.insert(it, {bound, 0});
     }
-    ++it->second;
-    ++delta->count;
+    it->second += times;
+    delta->count += times;
   }
 
   Batch* batch_;
   ValidationResult* result_;
+  const double scale_;          // the batch's sample
+  const uint64_t scale_count_;  // the same, for counts
   SeriesTable counters_;
   SeriesTable histograms_;
   std::vector<const rapidjson::Value*> label_scratch_;
@@ -378,9 +390,11 @@ const char* JudgeEvent(const rapidjson::Value& event, size_t index,
 }  // namespace
 
 void ValidateEvents(const rapidjson::Value& events, const Allowlist& allowlist,
-                    const Options& options, ValidationResult* out) {
+                    const Options& options, ValidationResult* out, int sample) {
   const size_t n = events.Size();
-  BatchBuilder builder(out, std::min<size_t>(n, options.max_events_per_batch));
+  out->sample = sample;
+  BatchBuilder builder(out, std::min<size_t>(n, options.max_events_per_batch),
+                       sample);
   size_t index = 0;
   for (const auto& event : events.GetArray()) {
     const char* r =

@@ -20,9 +20,14 @@
 //     Options::max_observations_per_event elements (too_many_observations),
 //     each a finite number (bad_value) inside the metric's range
 //     (value_out_of_range).
-//   - An event that would make its series' increment within the batch reach
-//     2^53, or its sum overflow, is value_out_of_range (the store refuses
-//     those).
+//   - Sampling: `sample` (the batch's "sample", 1-kMaxSample, default 1)
+//     multiplies what every valid event adds: a counter's inc, each
+//     observation's bucket count and the histogram's count (by N), and the
+//     sum of its observations. The checks above (max_inc, range) judge the
+//     values as sent; the exact-range checks below judge the scaled ones.
+//   - An event that would make its series' (scaled) increment within the
+//     batch reach 2^53, or its (scaled) sum overflow, is value_out_of_range
+//     (the store refuses those).
 //   - Each valid event adds to the delta of its series; the deltas of one
 //     series within a batch are merged. Each Label carries its LabelDef's
 //     max_values and overflow_value for the store. An observation goes to
@@ -63,6 +68,8 @@ struct ValidationResult {
   // of the events in batch.counters[i] (ascending); same for histograms.
   std::vector<std::vector<size_t>> counter_events;
   std::vector<std::vector<size_t>> histogram_events;
+  // The factor the deltas were multiplied by (the batch's "sample").
+  int sample = 1;
 
   // Moves the events of the given deltas (indices into batch.counters and
   // batch.histograms, ascending) to `rejected` with `reason` and removes
@@ -71,9 +78,11 @@ struct ValidationResult {
                     const std::vector<size_t>& histograms, const char* reason);
 };
 
-// Judges every element of `events` (a JSON array). `out` must be empty.
+// Judges every element of `events` (a JSON array), the deltas of the valid
+// ones multiplied by `sample` (>= 1). `out` must be empty.
 void ValidateEvents(const rapidjson::Value& events, const Allowlist& allowlist,
-                    const Options& options, ValidationResult* out);
+                    const Options& options, ValidationResult* out,
+                    int sample = 1);
 
 }  // namespace pum
 

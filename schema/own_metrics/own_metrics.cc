@@ -44,6 +44,11 @@ std::vector<MetricDef> MakeInternalMetrics() {
                       "Batches acknowledged again without being applied, "
                       "because their (client, seq) was applied before.",
                       nullptr, {}),
+      InternalCounter(kSampledBatchesTotal,
+                      "Batches applied with a sample N over 1 (each stood "
+                      "for N sessions): their increments, histogram counts "
+                      "and sums were multiplied by N.",
+                      nullptr, {}),
   };
   std::sort(
       defs.begin(), defs.end(),

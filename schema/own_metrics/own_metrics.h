@@ -1,7 +1,7 @@
 // pum's own metrics: the catalogue of the series pum-ingest writes about
 // itself into the store (batches, requests by status code, events accepted
-// and rejected by reason, duplicate batches) and pum-exporter exports beside
-// the allowlist's metrics.
+// and rejected by reason, duplicate and sampled batches) and pum-exporter
+// exports beside the allowlist's metrics.
 //
 // It is the vocabulary the two binaries share: pum-ingest counts under
 // these names and label values, pum-exporter gives them HELP and TYPE and
@@ -31,6 +31,8 @@ inline constexpr char kEventsAcceptedTotal[] =
     "pum_ingest_events_accepted_total";
 inline constexpr char kDuplicateBatchesTotal[] =
     "pum_ingest_duplicate_batches_total";
+inline constexpr char kSampledBatchesTotal[] =
+    "pum_ingest_sampled_batches_total";
 
 // pum's own metrics as definitions: counters, each with HELP, sorted by
 // name; pum_ingest_requests_total has the label "code" (IngestStatusCodes())

@@ -25,9 +25,9 @@ TEST(OwnMetrics, InternalMetricsAreSortedCountersWithHelp) {
     EXPECT_THAT(m.name, StartsWith(kReservedMetricPrefix));
     EXPECT_TRUE(m.FullyEnumerated()) << m.name;
   }
-  EXPECT_THAT(names,
-              ElementsAre(kDuplicateBatchesTotal, kEventsAcceptedTotal,
-                          kEventsRejectedTotal, kRequestsTotal, kReportsTotal));
+  EXPECT_THAT(names, ElementsAre(kDuplicateBatchesTotal, kEventsAcceptedTotal,
+                                 kEventsRejectedTotal, kRequestsTotal,
+                                 kSampledBatchesTotal, kReportsTotal));
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
 }
 
@@ -54,8 +54,8 @@ TEST(OwnMetrics, InternalMetricsHaveTheirLabels) {
   EXPECT_EQ(rejected->labels[0].name, "reason");
   EXPECT_EQ(rejected->labels[0].allowed_values, RejectionReasons());
 
-  for (const char* name :
-       {kReportsTotal, kEventsAcceptedTotal, kDuplicateBatchesTotal}) {
+  for (const char* name : {kReportsTotal, kEventsAcceptedTotal,
+                           kDuplicateBatchesTotal, kSampledBatchesTotal}) {
     ASSERT_NE(FindInternal(name), nullptr) << name;
     EXPECT_TRUE(FindInternal(name)->labels.empty()) << name;
   }
