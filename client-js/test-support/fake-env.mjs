@@ -21,9 +21,11 @@ export const eventTarget = (o = {}) => {
   });
 };
 
+// As the DOM's Storage, its items are also its named properties
+// (storage['k'] reads getItem('k'), or undefined; assigning sets it).
 export const storage = () => {
   const m = new Map();
-  return {
+  const api = {
     getItem: (k) => (m.has(k) ? m.get(k) : null),
     setItem: (k, v) => void m.set(k, String(v)),
     removeItem: (k) => void m.delete(k),
@@ -31,6 +33,10 @@ export const storage = () => {
       return m.size;
     },
   };
+  return new Proxy(api, {
+    get: (o, k) => (k in o ? o[k] : m.get(k)),
+    set: (o, k, v) => (m.set(k, String(v)), true),
+  });
 };
 
 /** Lets every pending promise callback run. */
