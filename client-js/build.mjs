@@ -1,6 +1,7 @@
 // Builds the browser client with esbuild's JS API:
 //   <out>/pum.js             minified IIFE (src/global.js, web-vitals included)
-//   <out>/pum.esm.js         ES module (src/index.js, web-vitals bundled)
+//   <out>/pum.spa.js         the IIFE with legacyTiming and routes (src/global.spa.js)
+//   <out>/pum.esm.js         ES module (src/index.js, every feature, web-vitals bundled)
 //   <out>/pum.core.js        the IIFE with web-vitals replaced by a stub, only
 //                            to report the size of pum's own code
 //   <out>/snippet.min.html   the first <script> of snippet.html, minified
@@ -134,6 +135,7 @@ const noWebVitals = {
 
 await Promise.all([
   esbuild.build({ ...common, entryPoints: ['src/global.js'], format: 'iife', outfile: join(out, 'pum.js') }),
+  esbuild.build({ ...common, entryPoints: ['src/global.spa.js'], format: 'iife', outfile: join(out, 'pum.spa.js') }),
   esbuild.build({ ...common, entryPoints: ['src/index.js'], format: 'esm', outfile: join(out, 'pum.esm.js') }),
   esbuild.build({
     ...common,
@@ -150,6 +152,6 @@ const min = await esbuild.transform(js, { minify: true, target: 'es5', legalComm
 writeFileSync(join(out, 'snippet.min.html'), '<script>' + min.code.trim() + '</script>\n');
 
 const gz = (f) => gzipSync(readFileSync(join(out, f)), { level: 9 }).length;
-for (const f of quiet ? [] : ['pum.js', 'pum.core.js', 'pum.esm.js']) {
+for (const f of quiet ? [] : ['pum.js', 'pum.spa.js', 'pum.core.js', 'pum.esm.js']) {
   console.log(`${f}: ${readFileSync(join(out, f)).length} bytes, ${gz(f)} gzipped`);
 }

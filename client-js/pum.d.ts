@@ -52,6 +52,32 @@ export interface Options {
    * 10000. Example: `sampleRate: 0.25` sends 1 session in 4.
    */
   sampleRate?: number;
+  /**
+   * Only in the `pum.spa.js` build and the ES module (the default `pum.js`
+   * ignores it). Also report the seed client's (peardeck/prometheus-user-metrics)
+   * page timing, as it computed it: once, when pum starts, for every numeric
+   * `performance.timing` field greater than 0, the histogram
+   * `performance_timing_<field>` with no labels and the value
+   * `(field - navigationStart) / 1000` seconds, so that the seed's
+   * `performanceTimingMetricConfig.json` and dashboards keep working.
+   * Default `false`.
+   */
+  legacyTiming?: boolean;
+  /**
+   * Only in the `pum.spa.js` build and the ES module (the default `pum.js`
+   * ignores it). Single-page apps: count soft navigations (pushState,
+   * replaceState that changes the path, popstate, hashchange) in
+   * `browser_soft_navigations_total{route}`, and report LCP by route in
+   * `browser_route_web_vitals_lcp_seconds{route}` (the landing page, and
+   * soft navigations where the browser reports them: Chromium).
+   * Either patterns, tried in order, matched against the URL's path (or its
+   * hash, for a pattern starting with `#`): `:name` is one path segment,
+   * `*` anything; the matching pattern is the route. Or a function from
+   * the URL to its route. A URL nothing matches has the route `'other'`.
+   * Example: `['/', '/users/:id', '/docs/*']`. Default: none (nothing is
+   * counted).
+   */
+  routes?: string[] | ((url: URL) => string | null | undefined);
   /** The automatic metrics; each is on unless set to `false` (`api` is off unless given hosts). */
   auto?: {
     /** browser_page_views_total: 1 per page view (per client). */

@@ -16,7 +16,7 @@ import { api } from './auto/api.js';
  * The part of the window a client uses; tests pass a fake.
  * @typedef {Pick<Window & typeof globalThis, 'fetch' | 'navigator' | 'document' | 'sessionStorage' | 'location' |
  *   'crypto' | 'performance' | 'setTimeout' | 'clearTimeout' | 'setInterval' | 'clearInterval' | 'addEventListener' |
- *   'removeEventListener' | 'console'> & {XMLHttpRequest?: {prototype: XMLHttpRequest}}} Env
+ *   'removeEventListener' | 'console' | 'history'> & {XMLHttpRequest?: {prototype: XMLHttpRequest}}} Env
  *
  * One batch waiting for its acknowledgement.
  * @typedef {object} Entry
@@ -24,6 +24,14 @@ import { api } from './auto/api.js';
  *   retry sends exactly this, so the server can tell it has it already
  * @property {Promise<unknown>} [inFlight] the fetch under way
  * @property {boolean} [beaconed] handed to sendBeacon (see "Beacons" below)
+ *
+ * An optional feature (src/auto/legacy-timing.js, src/auto/routes.js): the
+ * IIFE builds pass the ones they include. Called once, while the client
+ * starts (a sampled-out page calls none), with the options, the recorder
+ * (whose `observe` it may wrap), the window, and a way to listen to events
+ * and to register what stop() must undo.
+ * @typedef {(o: Options, recorder: Recorder, env: Env, listen: Listen, cleanups: (() => void)[]) => void} Feature
+ * @typedef {(target: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>, type: string, listener: () => void) => void} Listen
  */
 
 const DROPPED = 'browser_client_dropped_events_total';
@@ -110,9 +118,10 @@ const SAMPLE_KEY = 'pum:sample';
  *
  * @param {Options} [options]
  * @param {Env} [g]
+ * @param {Feature[]} [features] the optional features to run (none by default)
  * @returns {Client}
  */
-export function createClient(options, g) {
+export function createClient(options, g, features) {
   const o = options || {};
   const env = /** @type {Env} */ (g || globalThis);
   const auto = o.auto || {};
@@ -264,11 +273,7 @@ export function createClient(options, g) {
     attempt(() => env.sessionStorage.setItem(storageKey, JSON.stringify(queue.map((entry) => [entry.body]))));
   };
 
-  /**
-   * @param {Pick<EventTarget, 'addEventListener' | 'removeEventListener'>} target
-   * @param {string} type
-   * @param {() => void} listener
-   */
+  /** @type {Listen} */
   const listen = (target, type, listener) => {
     const guarded = safe(listener);
     attempt(() => {
@@ -314,6 +319,7 @@ export function createClient(options, g) {
         listen(env, kind, () => recorder.count('browser_errors_total', { kind }, 1));
       }
     }
+    for (const feature of features || []) attempt(() => feature(o, recorder, env, listen, cleanups));
     const apiOption = auto.api;
     if (apiOption) attempt(() => cleanups.push(api(env, apiOption.hosts, recorder)));
     attempt(pump);
