@@ -1,0 +1,135 @@
+// routes in real Chromium against the real stack (pum.spa.js from the
+// docroot, the shipped browser.json): a single-page app that navigates
+// with pushState, replaceState, popstate (back), hashchange and a clicked
+// link (a soft navigation Chromium reports, with its LCP); the counts by
+// route on the wire and on /metrics; the landing page's LCP by route; and
+// nothing counted without routes (pum.spa.js and pum.js), history left
+// native.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { REPO, closePage, delta, expectMetrics, openPage, sleep, unexpectedErrors, useBrowserStack } from './browser.mjs';
+import { page, pumSnippet } from './pages.mjs';
+
+const T = { timeout: 60000 };
+const BUILD_DIR = path.resolve(REPO, process.env.BUILD || 'build');
+const ROUTES = ['#/tab/:name', '/', '/users/:id', '/docs/*'];
+
+const spaPage = (src, options) => page({
+  head: `<script>${pumSnippet({ src, options: { interval: 600000, heartbeat: false, ...options } })}</script>`,
+  body: `<a id="user9" href="/users/9">user 9</a><div id="view"></div>
+<script>
+document.getElementById('user9').addEventListener('click', (ev) => {
+  ev.preventDefault();
+  history.pushState({}, '', '/users/9');
+  document.getElementById('view').innerHTML = '<h2>User 9</h2><p style="font-size: 32px">The page of user 9, ' +
+    'rendered by the app after its soft navigation, large enough to be its largest contentful paint.</p>';
+});
+</script>`,
+});
+
+// Every counter event of `name` the page sent: {route: total inc}.
+function sentCounts(t, name) {
+  const out = {};
+  for (const r of t.records) {
+    for (const e of JSON.parse(r.body).events) {
+      if (e.metricName === name) out[e.labels.route] = (out[e.labels.route] || 0) + e.inc;
+    }
+  }
+  return out;
+}
+
+describe('routes (single-page apps), in Chromium', () => {
+  const ref = useBrowserStack({ before, after });
+
+  it('pushState, replaceState, popstate, hashchange and a clicked soft navigation are counted by route', T, async (tc) => {
+    const { s, browser } = ref;
+    s.writePage('pum.spa.js', fs.readFileSync(path.join(BUILD_DIR, 'pum.spa.js')));
+    const url = s.writePage('index.html', spaPage('/pum.spa.js', { routes: ROUTES }));
+    const base = await s.series();
+    const t = await openPage(browser, tc);
+    await t.page.goto(url.replace(/index\.html$/, '')); // the landing route is '/'
+    await t.page.waitForFunction(() => window.prometheusUserMonitoringClient);
+    await t.page.waitForLoadState('load');
+    await t.page.evaluate(async () => {
+      const tick = () => new Promise((r) => setTimeout(r, 50));
+      history.pushState({}, '', '/users/1'); // /users/:id
+      history.pushState({}, '', '/users/2'); // /users/:id
+      history.pushState({}, '', '/users/2'); // same URL: none
+      history.replaceState({}, '', '/users/2?tab=posts'); // same path: none
+      history.replaceState({}, '', '/docs/intro/setup'); // /docs/*
+      history.pushState({}, '', '/nowhere/at/all'); // other
+      const popped = new Promise((r) => addEventListener('popstate', r, { once: true }));
+      history.back(); // popstate to /docs/intro/setup: /docs/*
+      await popped;
+      await tick();
+      location.hash = '#/tab/settings'; // popstate + hashchange: one, #/tab/:name
+      await new Promise((r) => addEventListener('hashchange', r, { once: true }));
+      await tick();
+    });
+    assert.equal(await t.page.evaluate(() => location.pathname + location.hash), '/docs/intro/setup#/tab/settings');
+    await t.page.click('#user9'); // /users/:id, a soft navigation Chromium sees (a click, a new URL, a paint)
+    await sleep(1500);
+    const soft = await t.page.evaluate(() => performance.getEntriesByType('soft-navigation').map((e) => e.name));
+    await t.page.evaluate(() => window.prometheusUserMonitoringClient.flush());
+    await closePage(t);
+    assert.deepEqual(unexpectedErrors(t), []);
+    for (const r of t.records) assert.ok(r.status === 204 || r.status === null, `answer ${r.status} to ${r.body}`);
+
+    const want = { '/users/:id': 3, '/docs/*': 2, other: 1, '#/tab/:name': 1 };
+    assert.deepEqual(sentCounts(t, 'browser_soft_navigations_total'), want);
+    // LCP goes out when the page is hidden (a beacon the test does not
+    // see): read it on /metrics. The landing page's ('/') and the clicked
+    // soft navigation's ('/users/:id'), which Chromium reported:
+    tc.diagnostic(`soft-navigation entries: ${JSON.stringify(soft)}`);
+    assert.ok(soft.some((n) => n.endsWith('/users/9')), 'Chromium reported the clicked soft navigation');
+    await expectMetrics(s, [
+      ...Object.entries(want).map(([route, n]) => [`browser_soft_navigations_total{route="${route}"}`,
+        (m) => delta(base, m, 'browser_soft_navigations_total', { route }), n]),
+      ['browser_route_web_vitals_lcp_seconds_count{route="/"}',
+        (m) => delta(base, m, 'browser_route_web_vitals_lcp_seconds_count', { route: '/' }), 1],
+      ['browser_route_web_vitals_lcp_seconds_count{route="/users/:id"}',
+        (m) => delta(base, m, 'browser_route_web_vitals_lcp_seconds_count', { route: '/users/:id' }), 1],
+      ['browser_route_web_vitals_lcp_seconds_sum{route="/users/:id"}',
+        (m) => delta(base, m, 'browser_route_web_vitals_lcp_seconds_sum', { route: '/users/:id' }), (x) => x > 0 && x < 10],
+      ['browser_web_vitals_lcp_seconds_count (label-less, unchanged)',
+        (m) => delta(base, m, 'browser_web_vitals_lcp_seconds_count'), 1],
+      ['no other route has an LCP', (m) => {
+        let n = 0;
+        for (const [k, v] of m) if (k.startsWith('browser_route_web_vitals_lcp_seconds_count{')) n += v - (base.get(k) || 0);
+        return n;
+      }, 2],
+    ]);
+  });
+
+  for (const build of ['pum.spa.js', 'pum.js']) {
+    it(`without routes (${build}) nothing is counted and history stays native`, T, async (tc) => {
+      const { s, browser } = ref;
+      s.writePage(build, fs.readFileSync(path.join(BUILD_DIR, build)));
+      // pum.js is also served by pum-client.conf at /pum.js; the docroot copy is the same file
+      const url = s.writePage(`plain-${build}.html`, spaPage(`/${build}`, build === 'pum.js' ? { routes: ROUTES } : {}));
+      const t = await openPage(browser, tc);
+      await t.page.goto(url);
+      await t.page.waitForFunction(() => window.prometheusUserMonitoringClient);
+      const native = await t.page.evaluate(async () => {
+        history.pushState({}, '', '/users/1');
+        const popped = new Promise((r) => addEventListener('popstate', r, { once: true }));
+        history.back();
+        await popped;
+        location.hash = '#/tab/x';
+        await new Promise((r) => addEventListener('hashchange', r, { once: true }));
+        return [history.pushState, history.replaceState].every((f) => /\[native code\]/.test(String(f)));
+      });
+      assert.ok(native, 'history.pushState and replaceState are the browser\'s');
+      await t.page.evaluate(() => window.prometheusUserMonitoringClient.flush());
+      await closePage(t);
+      assert.ok(t.records.length > 0, `no batch: ${t.console} ${t.pageErrors}`);
+      for (const r of t.records) {
+        assert.ok(!/browser_soft_navigations_total|browser_route_web_vitals/.test(r.body), r.body);
+      }
+      assert.deepEqual(unexpectedErrors(t), []);
+    });
+  }
+});
