@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { legacyTiming } from '../src/auto/legacy-timing.js';
-import { OTHER, router } from '../src/auto/routes.js';
-import { recorder } from '../test-support/fake-env.mjs';
+import { OTHER, router, routes } from '../src/auto/routes.js';
+import { createClient } from '../src/client.js';
+import { fakeEnv, recorder } from '../test-support/fake-env.mjs';
 
 const O = 'https://example.com';
 
@@ -78,4 +79,59 @@ test('legacyTiming: every numeric performance.timing field > 0, seconds from nav
   const none = [];
   legacyTiming({}, recorder(none), { performance: { timing } });
   assert.deepEqual(none, []);
+});
+
+// A window with a history that moves a fake location.
+const spaEnv = () => {
+  const env = fakeEnv();
+  const loc = new URL('https://example.com/');
+  env.g.location = loc;
+  const move = (u) => {
+    const next = new URL(u, loc.href);
+    loc.pathname = next.pathname;
+    loc.search = next.search;
+    loc.hash = next.hash;
+  };
+  env.g.history = { pushState: (s, t, u) => move(u), replaceState: (s, t, u) => move(u) };
+  return { env, move };
+};
+const counted = (env) =>
+  Object.fromEntries(
+    env
+      .sent()
+      .filter((e) => e.metricName == 'browser_soft_navigations_total')
+      .map((e) => [e.labels.route, e.inc]),
+  );
+
+test('routes: pushState, replaceState (a new path only), popstate and hashchange, once per URL change', async () => {
+  const { env, move } = spaEnv();
+  const original = env.g.history.pushState;
+  const c = createClient({ routes: ['/users/:id', '/docs/*'], auto: { pageViews: false, errors: false } }, env.g, [
+    routes,
+  ]);
+  const h = env.g.history;
+  h.pushState(null, '', '/users/1');
+  h.pushState(null, '', '/users/1'); // same URL
+  h.replaceState(null, '', '/users/1?tab=2'); // same path
+  h.replaceState(null, '', '/docs/a');
+  move('/docs/a#x');
+  env.g.dispatch('popstate');
+  env.g.dispatch('hashchange'); // the same change
+  move('/zzz');
+  env.g.dispatch('popstate');
+  await c.flush();
+  assert.deepEqual(counted(env), { '/users/:id': 1, '/docs/*': 2, other: 1 });
+  c.stop();
+  assert.equal(env.g.history.pushState, original, 'stop() puts pushState back');
+});
+
+test('routes: nothing without the option, and history untouched', async () => {
+  const { env } = spaEnv();
+  const original = env.g.history.pushState;
+  const c = createClient({ auto: { pageViews: false, errors: false } }, env.g, [routes]);
+  assert.equal(env.g.history.pushState, original);
+  env.g.history.pushState(null, '', '/users/1');
+  env.g.dispatch('popstate');
+  await c.flush();
+  assert.deepEqual(counted(env), {});
 });

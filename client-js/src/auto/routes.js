@@ -1,4 +1,5 @@
 // @ts-check
+import { safe } from '../safe.js';
 
 /**
  * @typedef {import('../client.js').Feature} Feature
@@ -109,17 +110,14 @@ export const routes = (o, recorder, env, listen, cleanups) => {
     last = href;
     lastPath = location.pathname;
   };
+  const safeNavigated = safe(navigated);
   const history = /** @type {any} */ (env.history);
   for (const method of ['pushState', 'replaceState']) {
     const original = history[method];
     /** @this {unknown} */
     const wrapped = function () {
       const result = original.apply(this, arguments);
-      try {
-        navigated(method == 'replaceState');
-      } catch {
-        // never into the page
-      }
+      safeNavigated(method == 'replaceState');
       return result;
     };
     history[method] = wrapped;
@@ -160,7 +158,7 @@ export const routes = (o, recorder, env, listen, cleanups) => {
    * @param {(entry: any) => void} each
    */
   const watch = (type, each) => {
-    const observer = new PerformanceObserver((list) => list.getEntries().forEach(each));
+    const observer = new PerformanceObserver(safe((list) => list.getEntries().forEach(each)));
     observer.observe({ type, buffered: true });
     cleanups.push(() => observer.disconnect());
     return () => observer.takeRecords().forEach(each);
@@ -173,14 +171,14 @@ export const routes = (o, recorder, env, listen, cleanups) => {
       onSoft(entry);
     });
     // Capture phase on window: before pum's own listener sends the batch.
-    const onHidden = () => {
+    const onHidden = safe(() => {
       if (env.document.visibilityState == 'hidden') {
         pendingPaints();
         pendingSofts();
         report();
         paints.clear();
       }
-    };
+    });
     env.addEventListener('visibilitychange', onHidden, true);
     cleanups.push(() => env.removeEventListener('visibilitychange', onHidden, true));
   }
