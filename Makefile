@@ -75,8 +75,8 @@ EXPORTER_TESTS := $(wildcard exporter/*_test.cc)
 CLIENT_SRCS := $(shell find client-js/src -name '*.js' 2>/dev/null) \
   client-js/build.mjs client-js/snippet.html client-js/package-lock.json \
   client-js/pum.d.ts
-CLIENT_OUT := $(BUILD)/pum.js $(BUILD)/pum.esm.js $(BUILD)/pum.core.js \
-  $(BUILD)/snippet.min.html
+CLIENT_OUT := $(BUILD)/pum.js $(BUILD)/pum.spa.js $(BUILD)/pum.esm.js \
+  $(BUILD)/pum.core.js $(BUILD)/snippet.min.html
 
 UNIT_TEST_BINS := $(BUILD)/tests/schema_test $(BUILD)/tests/ingest_test \
   $(BUILD)/tests/exporter_test
@@ -316,7 +316,7 @@ fuzz: fuzz-build
 # `make install` builds (all), then installs, under DESTDIR (a staging root,
 # empty by default):
 #   $(BINDIR)/pum-ingest, pum-exporter                             0755
-#   $(PUMDATADIR)/pum.js, pum.esm.js, snippet.min.html, pum.d.ts   0644
+#   $(PUMDATADIR)/pum.js, pum.spa.js, pum.esm.js, snippet.min.html, pum.d.ts   0644
 #   $(PUMDATADIR)/deploy/{nginx,apache,lighttpd,...}/  web server snippets,
 #       Prometheus rules, Grafana dashboard (the PUM_DEPLOY_DIRS that exist)
 #   $(PUMDATADIR)/conf/pum.json, metrics.d/  pristine copies of the config
@@ -363,7 +363,7 @@ install: all
 	  $(DESTDIR)$(PUMDATADIR)/conf/metrics.d $(DESTDIR)$(PUMCONFDIR)/metrics.d \
 	  $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 0755 $(BUILD)/pum-ingest $(BUILD)/pum-exporter $(DESTDIR)$(BINDIR)/
-	$(INSTALL) -m 0644 $(BUILD)/pum.js $(BUILD)/pum.esm.js $(BUILD)/snippet.min.html \
+	$(INSTALL) -m 0644 $(BUILD)/pum.js $(BUILD)/pum.spa.js $(BUILD)/pum.esm.js $(BUILD)/snippet.min.html \
 	  client-js/pum.d.ts $(DESTDIR)$(PUMDATADIR)/
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/client-js
 	$(INSTALL) -m 0644 README.md CHANGELOG.md LICENSE $(DESTDIR)$(DOCDIR)/

@@ -171,7 +171,7 @@ fi
 # --- the browser client in real Chromium against the real stack
 echo "-- browser (node --test tests/browser/, BUILD=$BUILD)"
 missing=""
-for f in pum-ingest pum-exporter pum.js pum.esm.js; do
+for f in pum-ingest pum-exporter pum.js pum.spa.js pum.esm.js; do
   [ -f "$BUILD/$f" ] || missing="$missing $BUILD/$f"
 done
 for c in nginx spawn-fcgi; do

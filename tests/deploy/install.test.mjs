@@ -157,7 +157,7 @@ function expectedTree(prefix) {
   const share = `${prefix}/share/pum`;
   exp.set(`${prefix}/bin/pum-ingest`, 0o755);
   exp.set(`${prefix}/bin/pum-exporter`, 0o755);
-  for (const f of ['pum.js', 'pum.esm.js', 'snippet.min.html', 'pum.d.ts']) exp.set(`${share}/${f}`, 0o644);
+  for (const f of ['pum.js', 'pum.spa.js', 'pum.esm.js', 'snippet.min.html', 'pum.d.ts']) exp.set(`${share}/${f}`, 0o644);
   exp.set(`${share}/conf/pum.json`, 0o644);
   exp.set('/etc/pum/pum.json', 0o644);
   for (const f of repoFiles('conf/metrics.d').filter((f) => f.endsWith('.json'))) {
@@ -259,7 +259,7 @@ async function checkInstall(t, { destdir, prefix, expectedBefore }) {
     fs.readFileSync(D(installed)).equals(fs.readFileSync(src)), `${installed} differs from ${src}`);
   same(`${bin}/pum-ingest`, path.join(BUILD_DIR, 'pum-ingest'));
   same(`${bin}/pum-exporter`, path.join(BUILD_DIR, 'pum-exporter'));
-  for (const f of ['pum.js', 'pum.esm.js', 'snippet.min.html']) same(`${share}/${f}`, path.join(BUILD_DIR, f));
+  for (const f of ['pum.js', 'pum.spa.js', 'pum.esm.js', 'snippet.min.html']) same(`${share}/${f}`, path.join(BUILD_DIR, f));
   same(`${share}/pum.d.ts`, path.join(REPO, 'client-js/pum.d.ts'));
   for (const f of repoFiles('conf/metrics.d').filter((f) => f.endsWith('.json'))) {
     same(`/etc/pum/metrics.d/${f}`, path.join(REPO, 'conf/metrics.d', f));

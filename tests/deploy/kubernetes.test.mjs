@@ -307,7 +307,7 @@ class Pod {
     const share = path.join(this.dir, 'image', 'share');
     if (!fs.existsSync(share)) {
       fs.mkdirSync(share, { recursive: true });
-      for (const f of ['pum.js', 'pum.esm.js']) fs.copyFileSync(path.join(BUILD_DIR, f), path.join(share, f));
+      for (const f of ['pum.js', 'pum.spa.js', 'pum.esm.js']) fs.copyFileSync(path.join(BUILD_DIR, f), path.join(share, f));
     }
     return { '/usr/share/pum': share, '/usr/bin/pum-ingest': INGEST_BIN, '/usr/bin/pum-exporter': EXPORTER_BIN };
   }

@@ -16,6 +16,7 @@ import { request } from '../support/http.mjs';
 export const DEPLOY = path.join(REPO, 'deploy');
 export const CLIENT_JS = path.join(BUILD_DIR, 'pum.js');
 export const CLIENT_ESM = path.join(BUILD_DIR, 'pum.esm.js');
+export const CLIENT_SPA = path.join(BUILD_DIR, 'pum.spa.js');
 
 // A shipped file of deploy/ with each [from, to] of `pairs` replaced
 // everywhere. Every `from` must occur: if a snippet stops using a path the
@@ -182,11 +183,12 @@ export function commonChecks(it, env, T) {
     assert.equal(p.headers['access-control-allow-origin'], origin);
   });
 
-  it('serves pum.js at /pum.js and /static/aggregatorClient.js, and pum.esm.js, as the built files', T, async () => {
+  it('serves pum.js at /pum.js and /static/aggregatorClient.js, pum.spa.js and pum.esm.js, as the built files', T, async () => {
     const { base } = env();
     const js = fs.readFileSync(CLIENT_JS);
     const esm = fs.readFileSync(CLIENT_ESM);
-    for (const [p, want] of [['/pum.js', js], ['/static/aggregatorClient.js', js], ['/pum.esm.js', esm]]) {
+    const spa = fs.readFileSync(CLIENT_SPA);
+    for (const [p, want] of [['/pum.js', js], ['/static/aggregatorClient.js', js], ['/pum.spa.js', spa], ['/pum.esm.js', esm]]) {
       const r = await request(`${base}${p}`);
       assert.equal(r.status, 200, `${p}: ${r.status}`);
       assert.ok(r.buf.equals(want), `${p}: ${r.buf.length} bytes, not the ${want.length} of the built file`);

@@ -31,6 +31,7 @@ export const SHIPPED_CONFIG = path.join(REPO, 'conf', 'pum.json');
 // The browser client (make builds them) and how nginx serves it.
 export const CLIENT_JS = path.join(BUILD_DIR, 'pum.js');
 export const CLIENT_ESM = path.join(BUILD_DIR, 'pum.esm.js');
+export const CLIENT_SPA = path.join(BUILD_DIR, 'pum.spa.js');
 export const CLIENT_NGINX_CONF = path.join(REPO, 'deploy', 'nginx', 'pum-client.conf');
 
 // ---------------------------------------------------------------- helpers
@@ -315,7 +316,7 @@ export class Stack {
   //                writePage()) or a directory: served at / by nginx (else
   //                / is a 404), with Cache-Control: no-store
   //   clientJs     true: serve $BUILD/pum.js at /pum.js and at the seed's
-  //                /static/aggregatorClient.js, and $BUILD/pum.esm.js at
+  //                /static/aggregatorClient.js, $BUILD/pum.spa.js at /pum.spa.js and $BUILD/pum.esm.js at
   //                /pum.esm.js, with deploy/nginx/pum-client.conf (its
   //                install paths pointed at $BUILD)
   //   outageSwitch true: /record answers 503 from nginx while outage(true)
@@ -369,7 +370,7 @@ export class Stack {
       this.docroot = path.resolve(this.opts.docroot);
     }
     if (this.opts.clientJs) {
-      for (const f of [CLIENT_JS, CLIENT_ESM]) {
+      for (const f of [CLIENT_JS, CLIENT_SPA, CLIENT_ESM]) {
         if (!fs.existsSync(f)) throw new Error(`${f} is missing: run make (BUILD=${process.env.BUILD || 'build'})`);
       }
     }
@@ -531,6 +532,7 @@ export class Stack {
     if (this.opts.clientJs) {
       const conf = fs.readFileSync(CLIENT_NGINX_CONF, 'utf8')
         .replaceAll('/usr/local/share/pum/pum.js', CLIENT_JS)
+        .replaceAll('/usr/local/share/pum/pum.spa.js', CLIENT_SPA)
         .replaceAll('/usr/local/share/pum/pum.esm.js', CLIENT_ESM);
       out += conf.split('\n').map((l) => `    ${l}`).join('\n') + '\n';
     }
