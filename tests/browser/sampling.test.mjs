@@ -25,8 +25,8 @@ async function loadAndFlush(t, url) {
   await t.page.waitForFunction(() => window.prometheusUserMonitoringClient);
   await t.page.evaluate(() => window.prometheusUserMonitoringClient.flush());
   // requestfinished reaches the test after flush() has resolved in the
-  // page: wait for it (a sampled-out page waits the whole second)
-  for (let i = 0; i < 20 && t.records.length == before; i++) await new Promise((r) => setTimeout(r, 50));
+  // page: wait for it (a sampled-out page waits the whole half second)
+  for (let i = 0; i < 10 && t.records.length == before; i++) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 100));
   return t.records.slice(before).map((r) => JSON.parse(r.body));
 }
@@ -34,11 +34,13 @@ async function loadAndFlush(t, url) {
 describe('sampleRate, in Chromium', () => {
   const ref = useBrowserStack({ before, after });
 
-  it('r = 0.25 over 200 sessions: about 1 in 4 sampled in, each batch "sample": 4, totals 4 x sent', T, async (tc) => {
+  it('r = 0.25 over 120 sessions: about 1 in 4 sampled in, each batch "sample": 4, totals 4 x sent', { timeout: 400000 }, async (tc) => {
     const { s, browser } = ref;
     const url = s.writePage('sample25.html', samplingPage({ sampleRate: 0.25 }));
     const base = await s.series();
-    const SESSIONS = 200;
+    // 120, not more: each session is a fresh context, and on a loaded 2-core
+    // machine 200 of them outran the 180 s timeout (CI, 2026-12-02).
+    const SESSIONS = 120;
     let sampledIn = 0;
     let sentViews = 0;
     const errors = [];
@@ -64,8 +66,8 @@ describe('sampleRate, in Chromium', () => {
     for (let i = 0; i < SESSIONS; i += 8) await Promise.all(Array.from({ length: 8 }, one));
     assert.deepEqual(errors, []);
     tc.diagnostic(`${sampledIn} of ${SESSIONS} sessions sampled in, ${sentViews} page views sent`);
-    // Binomial(200, 0.25): mean 50, sd 6.1; 25..75 is beyond 4 sd either side.
-    assert.ok(sampledIn >= 25 && sampledIn <= 75, `${sampledIn} of ${SESSIONS} sessions sampled in`);
+    // Binomial(120, 0.25): mean 30, sd 4.7; 12..48 is beyond 3.8 sd either side.
+    assert.ok(sampledIn >= 12 && sampledIn <= 48, `${sampledIn} of ${SESSIONS} sessions sampled in`);
     assert.equal(sentViews, sampledIn, 'one page view sent per sampled-in page');
     await expectMetrics(s, [
       ['browser_page_views_total = 4 x sent', (m) => delta(base, m, 'browser_page_views_total'), 4 * sentViews],
