@@ -10,6 +10,8 @@
 #include <string_view>
 #include <utility>
 
+#include "schema/store/native_column.h"
+
 namespace pum {
 namespace {
 
@@ -23,6 +25,9 @@ struct SeriesAccum {
   uint64_t count = 0;
   // Observations per current bucket, not cumulative; one per bound.
   std::vector<uint64_t> per_bucket;
+  // The native part (native histograms only), at most at the metric's
+  // current schema.
+  NativeHistogram native;
 };
 
 struct MetricAccum {
@@ -40,7 +45,7 @@ AccumMap MakeAccums(const Allowlist& allowlist) {
     MetricAccum accum;
     accum.def = &def;
     if (def.type == MetricType::kHistogram) {
-      accum.bounds = def.buckets.empty() ? DefaultBuckets() : def.buckets;
+      accum.bounds = def.ClassicBounds();
       // AddHistogram()'s lower_bound needs them increasing (the allowlist
       // parser refuses any other order).
       assert(std::adjacent_find(accum.bounds.begin(), accum.bounds.end(),
@@ -52,6 +57,13 @@ AccumMap MakeAccums(const Allowlist& allowlist) {
   for (const MetricDef& def : allowlist.metrics()) add(def);
   for (const MetricDef& def : InternalMetrics()) add(def);
   return accums;
+}
+
+// A new exported series of `accum`: no observations, at the metric's
+// bounds and native schema.
+void InitSeries(const MetricAccum& accum, SeriesAccum* series) {
+  series->per_bucket.resize(accum.bounds.size(), 0);
+  series->native.schema = accum.def->native_schema;
 }
 
 // The stored labels' values in the definition's label order; false if the
@@ -79,13 +91,28 @@ SeriesAccum* FindSeries(AccumMap* accums, const std::string& metric,
   MetricAccum& accum = it->second;
   LabelValues values;
   if (!MapLabels(*accum.def, stored, &values)) return nullptr;
-  SeriesAccum& series = accum.series[std::move(values)];
-  series.per_bucket.resize(accum.bounds.size(), 0);
-  return &series;
+  auto [entry, added] = accum.series.try_emplace(std::move(values));
+  if (added) InitSeries(accum, &entry->second);
+  return &entry->second;
 }
 
-void AddHistogram(const std::vector<double>& bounds,
-                  const HistogramSeries& stored, SeriesAccum* series) {
+// The native part of `stored` accounting for all its observations: as
+// stored, or (observed before its metric turned native) seeded from its
+// classic buckets as the store will when the next native delta comes.
+NativeHistogram StoredNative(const HistogramSeries& stored) {
+  if (stored.native.has_value() &&
+      NativeTotalCount(*stored.native) == stored.count) {
+    return *stored.native;
+  }
+  return NativeFromClassic(stored.buckets);
+}
+
+void AddHistogram(const MetricAccum& accum, const HistogramSeries& stored,
+                  SeriesAccum* series) {
+  const std::vector<double>& bounds = accum.bounds;
+  if (accum.def->native && stored.count > 0) {
+    MergeNative(StoredNative(stored), &series->native);
+  }
   series->sum += stored.sum;
   series->count += stored.count;
   for (const auto& [stored_bound, n] : stored.buckets) {
@@ -100,8 +127,8 @@ void AddHistogram(const std::vector<double>& bounds,
 // Every combination of allowed values, in the labels' order.
 void ZeroFill(MetricAccum* accum) {
   for (LabelValues& values : ZeroFilledSeries(*accum->def)) {
-    SeriesAccum& series = accum->series[std::move(values)];
-    series.per_bucket.resize(accum->bounds.size(), 0);
+    auto [entry, added] = accum->series.try_emplace(std::move(values));
+    if (added) InitSeries(*accum, &entry->second);
   }
 }
 
@@ -114,8 +141,19 @@ LabelPairs ToLabelPairs(const MetricDef& def, const LabelValues& values) {
   return pairs;
 }
 
-HistogramSample ToHistogram(const std::vector<double>& bounds,
+NativeBuckets ToNativeBuckets(const NativeHistogram& h) {
+  NativeBuckets native;
+  native.schema = h.schema;
+  native.zero_threshold = h.zero_threshold;
+  native.zero_count = h.zero_count;
+  native.positive = h.positive;
+  native.negative = h.negative;
+  return native;
+}
+
+HistogramSample ToHistogram(const MetricAccum& accum,
                             const SeriesAccum& series) {
+  const std::vector<double>& bounds = accum.bounds;
   assert(series.per_bucket.size() == bounds.size());
   HistogramSample sample;
   sample.sum = series.sum;
@@ -125,6 +163,7 @@ HistogramSample ToHistogram(const std::vector<double>& bounds,
     cumulative += series.per_bucket[i];
     sample.buckets.emplace_back(bounds[i], std::min(cumulative, series.count));
   }
+  if (accum.def->native) sample.native = ToNativeBuckets(series.native);
   return sample;
 }
 
@@ -168,7 +207,7 @@ MetricFamily ToFamily(const MetricAccum& accum) {
   for (const SeriesEntry* entry : SortedSeries(accum)) {
     LabelPairs labels = ToLabelPairs(def, entry->first);
     if (family.kind == MetricKind::kHistogram) {
-      family.histograms.push_back(ToHistogram(accum.bounds, entry->second));
+      family.histograms.push_back(ToHistogram(accum, entry->second));
       family.histograms.back().labels = std::move(labels);
     } else {
       family.samples.push_back({std::move(labels), entry->second.value});
@@ -213,7 +252,7 @@ std::vector<MetricFamily> CollectStoreFamilies(const Allowlist& allowlist,
       ++skipped_series;
       continue;
     }
-    AddHistogram(accums.at(stored.metric).bounds, stored, series);
+    AddHistogram(accums.at(stored.metric), stored, series);
   }
   std::vector<MetricFamily> families;
   for (auto& [name, accum] : accums) {

@@ -38,6 +38,7 @@
 #define PUM_EXPORTER_EXPOSITION_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,6 +60,18 @@ struct Sample {
   double value = 0;
 };
 
+// The native (sparse exponential) part of a histogram series, as Prometheus
+// defines it; absent for classic-only histograms.
+struct NativeBuckets {
+  int32_t schema = 3;
+  double zero_threshold = 0;
+  uint64_t zero_count = 0;
+  // (bucket index, count): non-zero counts, strictly increasing index;
+  // negative: buckets of |value|.
+  std::vector<std::pair<int32_t, uint64_t>> positive;
+  std::vector<std::pair<int32_t, uint64_t>> negative;
+};
+
 // One series of a histogram family.
 struct HistogramSample {
   LabelPairs labels;
@@ -66,6 +79,7 @@ struct HistogramSample {
   std::vector<std::pair<double, uint64_t>> buckets;
   uint64_t count = 0;  // also the +Inf bucket
   double sum = 0;
+  std::optional<NativeBuckets> native;
 };
 
 struct MetricFamily {

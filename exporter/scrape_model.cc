@@ -145,7 +145,7 @@ struct ScrapeModel::Impl {
     family->kind = def.type == MetricType::kHistogram ? MetricKind::kHistogram
                                                       : MetricKind::kCounter;
     if (family->kind == MetricKind::kHistogram) {
-      family->bounds = def.buckets.empty() ? DefaultBuckets() : def.buckets;
+      family->bounds = def.ClassicBounds();
       assert(std::adjacent_find(family->bounds.begin(), family->bounds.end(),
                                 std::greater_equal<double>()) ==
              family->bounds.end());

@@ -303,15 +303,21 @@ class BatchBuilder {
       HistogramDelta delta;
       delta.key = SeriesKey{def.name, MakeLabels(def, values)};
       delta.buckets.reserve(observations.Size());
+      if (def.native) {
+        delta.native.emplace();
+        delta.native->schema = def.native_schema;
+        delta.native_max_buckets = def.native_max_buckets;
+      }
       batch_->histograms.push_back(std::move(delta));
       result_->histogram_events.emplace_back();
     }
     result_->histogram_events[index].push_back(event);
     HistogramDelta& delta = batch_->histograms[index];
-    const std::vector<double>& bounds =
-        def.buckets.empty() ? DefaultBuckets() : def.buckets;
+    const std::vector<double>& bounds = def.ClassicBounds();
     for (const auto& o : observations.GetArray()) {
       Observe(bounds, o.GetDouble(), scale_count_, &delta);
+      if (delta.native)
+        ObserveNative(o.GetDouble(), scale_count_, &*delta.native);
     }
     delta.sum += sum;
     return true;

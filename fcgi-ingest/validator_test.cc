@@ -455,5 +455,59 @@ TEST_F(ValidatorTest, DefaultBucketsWhenTheMetricHasNone) {
   EXPECT_EQ(result.batch.histograms[0].buckets, want);
 }
 
+TEST_F(ValidatorTest, NativeHistogramsGetANativeDeltaScaledBySample) {
+  Allowlist allowlist;
+  ASSERT_TRUE(allowlist
+                  .AddFile(R"({"allowedMetrics": [
+                    {"name": "n_seconds", "type": "histogram",
+                     "native": {"schema": 2, "max_buckets": 50}},
+                    {"name": "b_seconds", "type": "histogram",
+                     "buckets": [1], "native": true},
+                    {"name": "c_seconds", "type": "histogram",
+                     "buckets": [1]}]})",
+                           "n.json")
+                  .ok());
+  ParsedBatch parsed;
+  ASSERT_TRUE(ParseBatch(R"([
+    {"metricName": "n_seconds", "metricType": "histogram",
+     "observations": [0.003, 11, -2, 0]},
+    {"metricName": "b_seconds", "metricType": "histogram",
+     "observations": [0.5, 2]},
+    {"metricName": "n_seconds", "metricType": "histogram",
+     "observations": [11]},
+    {"metricName": "c_seconds", "metricType": "histogram",
+     "observations": [0.5]}])",
+                         &parsed)
+                  .ok());
+  for (int sample : {1, 5}) {
+    SCOPED_TRACE(sample);
+    const uint64_t n = static_cast<uint64_t>(sample);
+    ValidationResult result;
+    options_.max_events_per_batch = 10;
+    options_.max_observations_per_event = 10;
+    ValidateEvents(parsed.events(), allowlist, options_, &result, sample);
+    ASSERT_EQ(result.batch.histograms.size(), 3u);
+    const HistogramDelta& native_only = result.batch.histograms[0];
+    // No classic buckets: every observation in +Inf.
+    EXPECT_EQ(native_only.buckets,
+              (std::vector<std::pair<double, uint64_t>>{{kInf, 5 * n}}));
+    ASSERT_TRUE(native_only.native.has_value());
+    NativeHistogram want;
+    want.schema = 2;
+    for (double v : {0.003, 11.0, -2.0, 0.0, 11.0}) ObserveNative(v, n, &want);
+    EXPECT_EQ(*native_only.native, want);
+    EXPECT_EQ(native_only.native_max_buckets, 50u);
+    EXPECT_EQ(NativeTotalCount(*native_only.native), native_only.count);
+    const HistogramDelta& both = result.batch.histograms[1];
+    ASSERT_TRUE(both.native.has_value());
+    EXPECT_EQ(both.native->schema, kNativeDefaultSchema);
+    EXPECT_EQ(both.native_max_buckets, kNativeDefaultMaxBuckets);
+    EXPECT_EQ(both.buckets,
+              (std::vector<std::pair<double, uint64_t>>{{1, n}, {kInf, n}}));
+    EXPECT_EQ(NativeTotalCount(*both.native), 2 * n);
+    EXPECT_FALSE(result.batch.histograms[2].native.has_value());
+  }
+}
+
 }  // namespace
 }  // namespace pum

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
@@ -73,6 +74,10 @@ class FileParser {
                    MetricDef* def);
   bool ParseRange(const JsonNode& node, const std::string& context,
                   MetricDef* def);
+  bool ParseNative(const JsonNode& node, const std::string& context,
+                   MetricDef* def);
+  bool ParseNativeMember(const JsonNode& member, const std::string& context,
+                         MetricDef* def);
   bool ParseLabel(const JsonNode& node, size_t index,
                   const std::string& metric_context, LabelDef* label);
   bool ParseLabelMember(const JsonNode& member, const std::string& context,
@@ -158,7 +163,7 @@ void FileParser::ParseMetric(const JsonNode& node, size_t index,
   }
   ok &= CheckMetric(node, context, def, has_type, has_buckets);
   if (!ok) return;
-  if (def.type == MetricType::kHistogram && !has_buckets) {
+  if (def.type == MetricType::kHistogram && !has_buckets && !def.native) {
     def.buckets = DefaultBuckets();
   }
   out->push_back(std::move(def));
@@ -187,6 +192,7 @@ bool FileParser::ParseMetricMember(const JsonNode& member,
   }
   if (key == "max_inc") return ParseMaxInc(member, context, def);
   if (key == "range") return ParseRange(member, context, def);
+  if (key == "native") return ParseNative(member, context, def);
   errors_->Add(member.key_line, "unknown key " + Quote(key) + " in " + context);
   return false;
 }
@@ -293,6 +299,63 @@ bool FileParser::ParseRange(const JsonNode& node, const std::string& context,
   def->range_min = node.children[0].number;
   def->range_max = node.children[1].number;
   return true;
+}
+
+// "native": true | false | {"schema": S, "max_buckets": N}.
+bool FileParser::ParseNative(const JsonNode& node, const std::string& context,
+                             MetricDef* def) {
+  if (node.type == JsonNode::Type::kBool) {
+    def->native = node.boolean;
+    return true;
+  }
+  if (!node.IsObject()) {
+    errors_->Add(node.line, context +
+                                ": \"native\" must be true, false or "
+                                "{\"schema\": S, \"max_buckets\": N}");
+    return false;
+  }
+  def->native = true;
+  bool ok = true;
+  std::set<std::string> seen;
+  for (const JsonNode& member : node.children) {
+    if (!FirstTime(member, context + "'s \"native\"", &seen, errors_)) {
+      ok = false;
+      continue;
+    }
+    ok &= ParseNativeMember(member, context, def);
+  }
+  return ok;
+}
+
+bool FileParser::ParseNativeMember(const JsonNode& member,
+                                   const std::string& context, MetricDef* def) {
+  const bool integer = member.is_integer;
+  if (member.key == "schema") {
+    if (!integer || member.integer < kNativeMinSchema ||
+        member.integer > kNativeMaxSchema) {
+      errors_->Add(member.line, context +
+                                    ": \"native\" \"schema\" must be an "
+                                    "integer from -4 to 8");
+      return false;
+    }
+    def->native_schema = static_cast<int>(member.integer);
+    return true;
+  }
+  if (member.key == "max_buckets") {
+    if (!integer || member.integer < 1 || member.integer > 100000) {
+      errors_->Add(member.line, context +
+                                    ": \"native\" \"max_buckets\" must be "
+                                    "an integer from 1 to 100000");
+      return false;
+    }
+    def->native_max_buckets = static_cast<uint32_t>(member.integer);
+    return true;
+  }
+  errors_->Add(member.key_line, "unknown key " + Quote(member.key) + " in " +
+                                    context +
+                                    "'s \"native\" (expected "
+                                    "\"schema\" or \"max_buckets\")");
+  return false;
 }
 
 bool FileParser::ParseLabels(const JsonNode& node, const std::string& context,
@@ -505,12 +568,17 @@ bool FileParser::CheckTypeOnlyKeys(const JsonNode& node,
                                    const std::string& context,
                                    const MetricDef& def) {
   const bool counter = def.type == MetricType::kCounter;
-  const JsonNode* misplaced = FindMember(node, counter ? "range" : "max_inc");
-  if (misplaced == nullptr) return true;
-  errors_->Add(misplaced->key_line,
-               context + (counter ? ": \"range\" is only for a histogram"
-                                  : ": \"max_inc\" is only for a counter"));
-  return false;
+  bool ok = true;
+  for (const char* key : {"range", "max_inc", "native"}) {
+    const bool histogram_key = std::strcmp(key, "max_inc") != 0;
+    const JsonNode* misplaced = FindMember(node, key);
+    if (misplaced == nullptr || histogram_key != counter) continue;
+    errors_->Add(misplaced->key_line, context + ": " + Quote(key) +
+                                          " is only for a " +
+                                          (counter ? "histogram" : "counter"));
+    ok = false;
+  }
+  return ok;
 }
 
 bool FileParser::CheckMetric(const JsonNode& node, const std::string& context,

@@ -313,6 +313,75 @@ TEST(FileParser, BadMaxIncAndRangeAreErrorsWithFileAndLine) {
   }
 }
 
+TEST(FileParser, NativeHistogramsHaveASchemaAndABucketCap) {
+  Parsed parsed = Parse(R"({"allowedMetrics": [
+    {"name": "a_seconds", "type": "histogram"},
+    {"name": "b_seconds", "type": "histogram", "native": true},
+    {"name": "c_seconds", "type": "histogram", "native": {"schema": -4}},
+    {"name": "d_seconds", "type": "histogram", "buckets": [1, 2],
+     "native": {"schema": 8, "max_buckets": 20}},
+    {"name": "e_seconds", "type": "histogram", "native": false}]})");
+  ASSERT_TRUE(parsed.ok()) << parsed.message;
+  struct Case {
+    const char* name;
+    bool native;
+    int schema;
+    uint32_t max_buckets;
+    size_t classic_bounds;
+  };
+  const Case cases[] = {
+      {"a_seconds", false, 3, 160, DefaultBuckets().size()},
+      // Native without "buckets": no classic buckets to guess.
+      {"b_seconds", true, 3, 160, 0},
+      {"c_seconds", true, -4, 160, 0},
+      {"d_seconds", true, 8, 20, 2},
+      {"e_seconds", false, 3, 160, DefaultBuckets().size()},
+  };
+  for (const Case& c : cases) {
+    const MetricDef* def = parsed.Find(c.name);
+    ASSERT_NE(def, nullptr) << c.name;
+    EXPECT_EQ(def->native, c.native) << c.name;
+    EXPECT_EQ(def->native_schema, c.schema) << c.name;
+    EXPECT_EQ(def->native_max_buckets, c.max_buckets) << c.name;
+    EXPECT_EQ(def->ClassicBounds().size(), c.classic_bounds) << c.name;
+  }
+}
+
+TEST(FileParser, BadNativeIsAnErrorWithFileAndLine) {
+  struct Case {
+    const char* metric;
+    const char* message;
+  };
+  const Case cases[] = {
+      {R"("type": "counter", "native": true)",
+       "\"native\" is only for a histogram"},
+      {R"("type": "histogram", "native": 1)", "must be true, false or"},
+      {R"("type": "histogram", "native": "yes")", "must be true, false or"},
+      {R"("type": "histogram", "native": [3])", "must be true, false or"},
+      {R"("type": "histogram", "native": {"schema": 9})", "from -4 to 8"},
+      {R"("type": "histogram", "native": {"schema": -5})", "from -4 to 8"},
+      {R"("type": "histogram", "native": {"schema": 2.5})", "from -4 to 8"},
+      {R"("type": "histogram", "native": {"schema": "3"})", "from -4 to 8"},
+      {R"("type": "histogram", "native": {"max_buckets": 0})",
+       "\"max_buckets\" must be an integer from 1"},
+      {R"("type": "histogram", "native": {"max_buckets": 1e9})",
+       "\"max_buckets\" must be an integer from 1"},
+      {R"("type": "histogram", "native": {"zero_threshold": 1})",
+       "unknown key \"zero_threshold\""},
+      {R"("type": "histogram", "native": {"schema": 1, "schema": 2})",
+       "\"schema\""},
+  };
+  for (const Case& c : cases) {
+    Parsed parsed =
+        Parse(std::string("{\"allowedMetrics\": [\n{\"name\": \"m\",\n") +
+              c.metric + "}]}");
+    EXPECT_FALSE(parsed.ok()) << c.metric;
+    EXPECT_THAT(parsed.message, HasSubstr(c.message)) << c.metric;
+    EXPECT_THAT(parsed.message, StartsWith("x.json:3: ")) << c.metric;
+    EXPECT_TRUE(parsed.metrics.empty()) << c.metric;
+  }
+}
+
 TEST(FileParser, EnumeratedLabelsAllowOnlyTheirValues) {
   Parsed parsed = Parse(kSeedAllowlistFile);
   ASSERT_TRUE(parsed.ok()) << parsed.message;

@@ -53,6 +53,10 @@ bool MetricDef::FullyEnumerated() const {
                      [](const LabelDef& l) { return l.enumerated(); });
 }
 
+const std::vector<double>& MetricDef::ClassicBounds() const {
+  return buckets.empty() && !native ? DefaultBuckets() : buckets;
+}
+
 const std::vector<double>& DefaultBuckets() {
   static const std::vector<double> kBuckets = {.005, .01, .025, .05, .1, .25,
                                                .5,   1,   2.5,  5,   10};

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "schema/native/native_histogram.h"
+
 namespace re2 {
 class RE2;
 }  // namespace re2
@@ -82,11 +84,24 @@ struct MetricDef {
   // inclusive; histograms only).
   double range_min = -kDefaultRangeBound;
   double range_max = kDefaultRangeBound;
+  // Also kept as a Prometheus native histogram ("native": true, or
+  // {"schema": S, "max_buckets": N}; histograms only). A native histogram
+  // without "buckets" has no classic buckets (empty `buckets`).
+  bool native = false;
+  // The native histogram's schema (resolution), -4 to 8; default 3.
+  int native_schema = kNativeDefaultSchema;
+  // The most buckets a native series keeps before its resolution is
+  // reduced; default 160.
+  uint32_t native_max_buckets = kNativeDefaultMaxBuckets;
   std::string file;  // where it was defined, for messages ("" for pum's own)
   int line = 0;
 
   // The label called `label_name`, or null.
   const LabelDef* FindLabel(std::string_view label_name) const;
+
+  // The classic bucket bounds: `buckets`, or Prometheus' default buckets
+  // when a histogram that is not native has none (pum's own definitions).
+  const std::vector<double>& ClassicBounds() const;
 
   // True if every label is enumerated (none, too), so that every
   // combination can be exported at zero from the start.

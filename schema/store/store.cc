@@ -18,6 +18,7 @@
 
 #include "schema/store/bucket_codec.h"
 #include "schema/store/label_codec.h"
+#include "schema/store/native_column.h"
 #include "schema/store/seq_window.h"
 #include "schema/store/sqlite.h"
 
@@ -109,6 +110,10 @@ DROP TABLE clients;
 ALTER TABLE clients_v2 RENAME TO clients;
 CREATE INDEX clients_by_last_seen ON clients (last_seen);
 )sql";
+
+// Version 4: the native part of a histogram (native_column.h).
+constexpr char kAddColumnsV4Sql[] =
+    "ALTER TABLE histograms ADD COLUMN native BLOB NOT NULL DEFAULT X''";
 
 // Version 3: buckets in the histogram's row, generations, the series epoch.
 constexpr char kAddColumnsV3Sql[] = R"sql(
@@ -206,18 +211,26 @@ constexpr char kUpsertCounterSql[] =
 constexpr char kUpdateCounterSql[] =
     "UPDATE counters SET value = value + ?2, generation = ?4, "
     "updated_at = ?5 WHERE series_id = ?1 AND value + ?2 < ?3";
+// ?9 is the delta's native part (native_column.h), empty without one; the
+// right-hand sides read the row as it was before the update.
+#define PUM_MERGE_NATIVE(native_delta)                                    \
+  "native = CASE WHEN length(" native_delta                               \
+  ") = 0 THEN native "                                                    \
+  "ELSE pum_merge_native(pum_seed_native(native, buckets), " native_delta \
+  ") END, "
 constexpr char kUpdateHistogramSql[] =
     "UPDATE histograms SET sum = sum + ?2, count = count + ?3, "
-    "buckets = pum_merge_buckets(buckets, ?4), generation = ?7, "
-    "updated_at = ?8 "
+    "buckets = pum_merge_buckets(buckets, ?4), " PUM_MERGE_NATIVE("?9")
+    "generation = ?7, updated_at = ?8 "
     "WHERE series_id = ?1 AND count + ?3 <= ?5 AND abs(sum + ?2) <= ?6";
 constexpr char kUpsertHistogramSql[] =
     "INSERT INTO histograms "
-    "(series_id, sum, count, buckets, generation, updated_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?7, ?8) "
+    "(series_id, sum, count, buckets, native, generation, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, pum_merge_native(X'', ?9), ?7, ?8) "
     "ON CONFLICT (series_id) DO UPDATE SET sum = sum + excluded.sum, "
     "count = count + excluded.count, "
     "buckets = pum_merge_buckets(buckets, excluded.buckets), "
+    PUM_MERGE_NATIVE("?9")
     "generation = excluded.generation, updated_at = excluded.updated_at "
     "WHERE count + excluded.count <= ?5 AND abs(sum + excluded.sum) <= ?6";
 constexpr char kSelectLabelValueSql[] =
@@ -237,7 +250,8 @@ constexpr char kInsertLabelValueSql[] =
   "FROM counters CROSS JOIN series ON series.id = counters.series_id"
 #define PUM_READ_HISTOGRAMS                                     \
   "SELECT histograms.series_id, series.metric, series.labels, " \
-  "histograms.sum, histograms.count, histograms.buckets "       \
+  "histograms.sum, histograms.count, histograms.buckets, "      \
+  "histograms.native "                                          \
   "FROM histograms CROSS JOIN series ON series.id = histograms.series_id"
 constexpr char kReadCountersSql[] = PUM_READ_COUNTERS;
 constexpr char kReadCountersSinceSql[] =
@@ -247,6 +261,7 @@ constexpr char kReadHistogramsSinceSql[] =
     PUM_READ_HISTOGRAMS " WHERE histograms.generation > ?1";
 #undef PUM_READ_COUNTERS
 #undef PUM_READ_HISTOGRAMS
+#undef PUM_MERGE_NATIVE
 constexpr char kDatabaseBytesSql[] =
     "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size";
 constexpr char kCountSeriesSql[] = "SELECT count(*) FROM series";
@@ -370,9 +385,12 @@ Status MigrateTo3(sql::Database* db) {
   return db->Execute(kFinishV3Sql);
 }
 
+Status MigrateTo4(sql::Database* db) { return db->Execute(kAddColumnsV4Sql); }
+
 using Migration = Status (*)(sql::Database* db);
 // kMigrations[n] takes a database from schema version n to n + 1.
-constexpr Migration kMigrations[] = {&MigrateTo1, &MigrateTo2, &MigrateTo3};
+constexpr Migration kMigrations[] = {&MigrateTo1, &MigrateTo2, &MigrateTo3,
+                                     &MigrateTo4};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) ==
                   Store::kSchemaVersion,
               "one migration per schema version");
@@ -435,6 +453,14 @@ Status ValidateHistogram(const HistogramDelta& delta) {
     return Status::InvalidArgument("histogram " + metric +
                                    ": buckets do not add up to the count");
   }
+  if (delta.native.has_value() &&
+      (NativeTotalCount(*delta.native) != delta.count ||
+       delta.native->schema < kNativeMinSchema ||
+       delta.native->schema > kNativeMaxSchema)) {
+    return Status::InvalidArgument(
+        "histogram " + metric +
+        ": native buckets do not add up to the count, or bad schema");
+  }
   return ValidateKey(delta.key);
 }
 
@@ -446,6 +472,12 @@ bool CounterInRange(const CounterDelta& delta) {
 
 bool HistogramInRange(const HistogramDelta& delta) {
   return delta.count <= kMaxCount;
+}
+
+// The upserts' native argument of one delta: empty without a native part.
+std::string NativeArgument(const HistogramDelta& delta) {
+  if (!delta.native.has_value()) return std::string();
+  return EncodeNativeDelta(*delta.native, delta.native_max_buckets);
 }
 
 Status ValidateBatch(const Batch& batch) {
@@ -612,6 +644,28 @@ struct HistogramRef {
   const HistogramDelta* delta;
 };
 
+// The native argument of the deltas [first, end) of one series, summed
+// (the smallest bucket cap of them applies): empty when none has a native
+// part.
+void MergedNative(const std::vector<HistogramRef>& refs, size_t first,
+                  size_t end, std::string* out) {
+  out->clear();
+  std::optional<NativeHistogram> sum;
+  uint32_t cap = kNativeDefaultMaxBuckets;
+  for (size_t j = first; j < end; ++j) {
+    const HistogramDelta& delta = *refs[j].delta;
+    if (!delta.native.has_value()) continue;
+    if (!sum.has_value()) {
+      sum = *delta.native;
+      cap = delta.native_max_buckets;
+      continue;
+    }
+    MergeNative(*delta.native, &*sum);
+    cap = std::min(cap, delta.native_max_buckets);
+  }
+  if (sum.has_value()) *out = EncodeNativeDelta(*sum, cap);
+}
+
 // Steps a statement that yields one integer.
 Status QueryOne(sql::Statement* statement, int64_t* out) {
   bool has_row = false;
@@ -662,7 +716,8 @@ class Store::Impl {
                         bool* in_range);
   Status UpsertCounter(int64_t id, double inc, int64_t now, bool* in_range);
   Status UpsertHistogram(int64_t id, double sum, uint64_t count,
-                         const Buckets& buckets, int64_t now, bool* in_range);
+                         const Buckets& buckets, const std::string& native,
+                         int64_t now, bool* in_range);
   Status SeriesId(const SeriesKey& key, int64_t* id);
   Status ResolveCappedValue(const std::string& metric, const Label& label,
                             std::string* value);
@@ -679,6 +734,7 @@ class Store::Impl {
   int64_t generation_ = 0;
   int64_t epoch_ = 0;
   std::string encoded_buckets_;  // reused by UpsertHistogram()
+  std::string encoded_native_;   // reused by ApplyMerged()
   // Series ids: those committed (valid while the series epoch is
   // cache_epoch_), and those inserted by the open transaction (forgotten
   // when it, or a savepoint, rolls back; cached when it commits).
@@ -705,6 +761,10 @@ Status Store::Impl::Open(const std::string& path, const StoreOptions& options) {
   db_.SetBusyTimeout(options.busy_timeout_ms);
   PUM_RETURN_IF_ERROR(
       db_.CreateBlobFunction(kMergeBucketsFunction, &MergeEncodedBuckets));
+  PUM_RETURN_IF_ERROR(
+      db_.CreateBlobFunction(kSeedNativeFunction, &SeedNativeColumn));
+  PUM_RETURN_IF_ERROR(
+      db_.CreateBlobFunction(kMergeNativeFunction, &MergeNativeColumn));
   // Nothing is written to a file that is not (or not yet) a sound pum store:
   // a foreign database stays as it was, a corrupt one is refused up front.
   Status s = RetryWhileBusy([this] { return CheckBeforeWriting(); });
@@ -930,6 +990,7 @@ Status Store::Impl::ApplyMerged(const std::vector<const Batch*>& batches,
     // would check are unknown.
     if (positive && negative) return Status::Ok();
     const Buckets* buckets = &histograms[first].delta->buckets;
+    MergedNative(histograms, first, i, &encoded_native_);
     if (i - first > 1) {
       merged_buckets_.clear();
       for (size_t j = first; j < i; ++j) {
@@ -939,8 +1000,8 @@ Status Store::Impl::ApplyMerged(const std::vector<const Batch*>& batches,
       buckets = &merged_buckets_;
     }
     bool in_range = true;
-    PUM_RETURN_IF_ERROR(
-        UpsertHistogram(id, sum, count, *buckets, now, &in_range));
+    PUM_RETURN_IF_ERROR(UpsertHistogram(id, sum, count, *buckets,
+                                        encoded_native_, now, &in_range));
     if (!in_range) return Status::Ok();
   }
   PUM_RETURN_IF_ERROR(WriteWindows(windows, now));
@@ -1089,8 +1150,8 @@ Status Store::Impl::ApplyHistogram(const HistogramDelta& delta, int64_t now,
   if (!*in_range) return Status::Ok();
   int64_t id = 0;
   PUM_RETURN_IF_ERROR(SeriesId(delta.key, &id));
-  return UpsertHistogram(id, delta.sum, delta.count, delta.buckets, now,
-                         in_range);
+  return UpsertHistogram(id, delta.sum, delta.count, delta.buckets,
+                         NativeArgument(delta), now, in_range);
 }
 
 // Adds to a counter's row, stamped with the transaction's generation and
@@ -1115,7 +1176,8 @@ Status Store::Impl::UpsertCounter(int64_t id, double inc, int64_t now,
 
 // As UpsertCounter(), for a histogram's row.
 Status Store::Impl::UpsertHistogram(int64_t id, double sum, uint64_t count,
-                                    const Buckets& buckets, int64_t now,
+                                    const Buckets& buckets,
+                                    const std::string& native, int64_t now,
                                     bool* in_range) {
   EncodeBuckets(buckets, &encoded_buckets_);
   for (sql::Statement* statement :
@@ -1129,6 +1191,7 @@ Status Store::Impl::UpsertHistogram(int64_t id, double sum, uint64_t count,
     statement->BindDouble(5, kMaxFinite);
     statement->BindInt64(6, generation_);
     statement->BindInt64(7, now);
+    statement->BindBlob(8, native);
     PUM_RETURN_IF_ERROR(statement->Run());
     // The buckets add up to the count, so they stay in range with it.
     *in_range = db_.Changes() == 1;
@@ -1334,6 +1397,14 @@ Status Store::Impl::ReadHistograms(sql::Statement* select,
       return Status::Corruption("database " + db_.path() +
                                 ": undecodable buckets of series " +
                                 std::to_string(series.id));
+    }
+    if (std::string_view native = select->ColumnView(6); !native.empty()) {
+      series.native.emplace();
+      if (!DecodeNative(native, &*series.native)) {
+        return Status::Corruption("database " + db_.path() +
+                                  ": undecodable native buckets of series " +
+                                  std::to_string(series.id));
+      }
     }
     out->push_back(std::move(series));
   }

@@ -41,6 +41,10 @@
 //     or a capped label value) increments the series epoch (a trigger, so
 //     that every delete path does). ReadChanges() reads what changed since
 //     a cursor from those.
+//   - A histogram delta with a native part merges it into the series'
+//     native histogram at the lower of the two schemas, and reduces the
+//     resolution while more than native_max_buckets buckets are kept
+//     (native_column.h); counts are never lost.
 //   - The WAL stays small: every connection sets journal_size_limit
 //     (StoreOptions::wal_limit_bytes), writers checkpoint automatically past
 //     wal_autocheckpoint_pages, and Checkpoint() truncates the WAL when it
@@ -56,6 +60,7 @@
 #include <vector>
 
 #include "schema/base/status.h"
+#include "schema/native/native_histogram.h"
 
 namespace pum {
 
@@ -87,6 +92,11 @@ struct HistogramDelta {
   // the bound may be +Inf. The bounds are those of the allowlist at ingest
   // time; the exporter re-buckets onto the current bounds.
   std::vector<std::pair<double, uint64_t>> buckets;
+  // The same observations in a native histogram, for a metric kept as one
+  // (its total is `count`), and the most buckets the series may keep
+  // before its resolution is reduced.
+  std::optional<NativeHistogram> native;
+  uint32_t native_max_buckets = kNativeDefaultMaxBuckets;
 };
 
 // Identifies a batch for de-duplication.
@@ -135,6 +145,11 @@ struct HistogramSeries {
   uint64_t count = 0;
   // (upper bound, observations), not cumulative, sorted by bound; +Inf last.
   std::vector<std::pair<double, uint64_t>> buckets;
+  // The native part, for a series that has received native deltas. Its
+  // total is `count` unless deltas without a native part came since (the
+  // metric stopped being native for a while); the next native delta then
+  // seeds it again from the classic buckets (native_column.h).
+  std::optional<NativeHistogram> native;
 };
 
 struct Snapshot {
@@ -182,7 +197,7 @@ struct StoreOptions {
 class Store {
  public:
   // The schema version this pum writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens (creating, migrating or refusing, see the contract above) the
   // store at `path`; its directory must exist (NotFound otherwise). On
