@@ -18,7 +18,10 @@
 //   - "max_inc" on a counter (a number > 0, below 2^53; default
 //     kDefaultMaxInc) bounds one event's "inc"; "range": [min, max] on a
 //     histogram (finite, min < max; default +-kDefaultRangeBound) bounds each
-//     observation.
+//     observation;
+//   - "series_ttl" (a duration in Prometheus' syntax, see
+//     ParseDuration(): "30d", "1h30m"; from 1s to 100y) on a metric with a
+//     pattern label: a series not updated for that long expires.
 // A problem is: invalid JSON (a NUL byte included), an unknown or duplicate
 // key, a metric name or label name that is not a valid Prometheus name or
 // is reserved ("le" and "__..." as a label, kReservedMetricPrefix as a
@@ -35,7 +38,9 @@
 #ifndef PUM_SCHEMA_ALLOWLIST_FILE_PARSER_H_
 #define PUM_SCHEMA_ALLOWLIST_FILE_PARSER_H_
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -75,6 +80,14 @@ class FileErrors {
 // problem and gives no definitions.
 void ParseAllowlistFile(const std::string& text, FileErrors* errors,
                         std::vector<MetricDef>* out);
+
+// Parses a duration in Prometheus' syntax: one or more <digits><unit>, the
+// units in the order y (365d), w (7d), d, h, m, s, ms, each at most once
+// ("30d", "1h30m", "1500ms"), into milliseconds. False for anything else
+// (empty, a sign, a space, a fraction, units out of order or repeated, an
+// unknown unit) or a value above kMaxSeriesTtlMs.
+inline constexpr int64_t kMaxSeriesTtlMs = 100LL * 365 * 86400 * 1000;
+bool ParseDuration(std::string_view text, int64_t* ms);
 
 }  // namespace pum
 
