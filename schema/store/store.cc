@@ -265,8 +265,6 @@ constexpr char kDeleteCounterSql[] = "DELETE FROM counters WHERE series_id = ?";
 constexpr char kDeleteHistogramSql[] =
     "DELETE FROM histograms WHERE series_id = ?";
 constexpr char kDeleteSeriesSql[] = "DELETE FROM series WHERE id = ?";
-constexpr char kSelectMetricLabelValuesSql[] =
-    "SELECT label, value FROM label_values WHERE metric = ?";
 constexpr char kSelectMetricSeriesLabelsSql[] =
     "SELECT labels FROM series WHERE metric = ?";
 constexpr char kDeleteLabelValueSql[] =
@@ -544,7 +542,6 @@ struct Statements {
   sql::Statement delete_counter;
   sql::Statement delete_histogram;
   sql::Statement delete_series;
-  sql::Statement select_metric_label_values;
   sql::Statement select_metric_series_labels;
   sql::Statement delete_label_value;
 };
@@ -588,7 +585,6 @@ constexpr StatementSql kStatementSql[] = {
     {&Statements::delete_counter, kDeleteCounterSql},
     {&Statements::delete_histogram, kDeleteHistogramSql},
     {&Statements::delete_series, kDeleteSeriesSql},
-    {&Statements::select_metric_label_values, kSelectMetricLabelValuesSql},
     {&Statements::select_metric_series_labels, kSelectMetricSeriesLabelsSql},
     {&Statements::delete_label_value, kDeleteLabelValueSql},
 };
@@ -1465,20 +1461,6 @@ Status Store::Impl::FreeLabelValues(
     const std::string& metric, const std::vector<std::string>& removed_labels) {
   assert(db_.InTransaction());
   using Pair = std::pair<std::string, std::string>;  // (label, value)
-  std::vector<Pair> capped;
-  {
-    sql::Statement& select = statements_.select_metric_label_values;
-    sql::AutoReset reset(&select);
-    select.BindText(0, metric);
-    for (;;) {
-      bool has_row = false;
-      PUM_RETURN_IF_ERROR(select.Step(&has_row));
-      if (!has_row) break;
-      capped.emplace_back(select.ColumnBytes(0), select.ColumnBytes(1));
-    }
-  }
-  if (capped.empty()) return Status::Ok();
-  std::sort(capped.begin(), capped.end());
   // The capped values of the removed series: those that may be free now.
   std::vector<Pair> candidates;
   LabelPairs pairs;
@@ -1486,15 +1468,28 @@ Status Store::Impl::FreeLabelValues(
     if (!DecodeLabels(encoded, &pairs)) {
       return Status::Corruption("store: undecodable labels in series table");
     }
-    for (Pair& pair : pairs) {
-      if (std::binary_search(capped.begin(), capped.end(), pair)) {
-        candidates.push_back(std::move(pair));
-      }
-    }
+    for (Pair& pair : pairs) candidates.push_back(std::move(pair));
   }
   std::sort(candidates.begin(), candidates.end());
   candidates.erase(std::unique(candidates.begin(), candidates.end()),
                    candidates.end());
+  // Only the capped ones (label_values knows them).
+  Status lookup_status = Status::Ok();
+  auto not_capped = [&](const Pair& pair) -> bool {
+    sql::Statement& select = statements_.select_label_value;
+    sql::AutoReset reset(&select);
+    select.BindText(0, metric);
+    select.BindBlob(1, pair.first);
+    select.BindBlob(2, pair.second);
+    bool known = false;
+    Status s = select.Step(&known);
+    if (!s.ok()) lookup_status = s;
+    return !known;
+  };
+  candidates.erase(
+      std::remove_if(candidates.begin(), candidates.end(), not_capped),
+      candidates.end());
+  PUM_RETURN_IF_ERROR(lookup_status);
   if (candidates.empty()) return Status::Ok();
   // Those still used by a remaining series stay.
   std::vector<bool> used(candidates.size(), false);
