@@ -29,8 +29,9 @@
 // are not finite and strictly increasing, a key of the other type
 // ("buckets" or "range" on a counter, "max_inc" on a histogram), a label
 // with both or neither of allowedValues/pattern, a pattern that does not
-// compile, duplicate label names or allowed values, and enumerated values
-// that make more than 10000 series for one metric.
+// compile, duplicate label names or allowed values, enumerated values
+// that make more than 10000 series for one metric, and a "series_ttl" that is
+// not a duration from 1s to 100y or is on a metric without a pattern label.
 //
 // Names defined twice and names that collide with a histogram's series are
 // not the parser's to find: they involve other metrics, maybe of other
