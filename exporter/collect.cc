@@ -294,6 +294,13 @@ std::vector<MetricFamily> ExporterFamilies(const ExporterStats& stats) {
                            "When the allowlist was last loaded successfully, "
                            "in unix seconds.",
                            stats.last_reload_success_timestamp));
+  MetricFamily expired =
+      Gauge(kExporterSeriesExpiredTotal,
+            "Series removed from the store because they were not updated for "
+            "their metric's series_ttl.",
+            static_cast<double>(stats.series_expired));
+  expired.kind = MetricKind::kCounter;
+  families.push_back(std::move(expired));
   MetricFamily reloads;
   reloads.name = kExporterReloadsTotal;
   reloads.help =

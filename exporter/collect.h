@@ -66,6 +66,8 @@ inline constexpr char kExporterLastReloadSuccessful[] =
     "pum_exporter_allowlist_last_reload_successful";
 inline constexpr char kExporterLastReloadSuccessTimestamp[] =
     "pum_exporter_allowlist_last_reload_success_timestamp_seconds";
+inline constexpr char kExporterSeriesExpiredTotal[] =
+    "pum_exporter_series_expired_total";
 
 // The inputs of the exporter's own metrics.
 struct ExporterStats {
@@ -76,6 +78,8 @@ struct ExporterStats {
   uint64_t reloads_failure = 0;
   bool last_reload_successful = true;
   double last_reload_success_timestamp = 0;  // unix seconds
+  // Series removed by series_ttl since the exporter started.
+  uint64_t series_expired = 0;
 };
 
 // The families of the allowlist's and the internal metrics; see above.

@@ -485,6 +485,7 @@ TEST(Collect, ExporterFamilies) {
   stats.reloads_failure = 1;
   stats.last_reload_successful = false;
   stats.last_reload_success_timestamp = 1700000000;
+  stats.series_expired = 7;
   auto families = ExporterFamilies(stats);
   EXPECT_EQ(SerializeText(families),
             "# HELP pum_exporter_allowlist_last_reload_success_timestamp_"
@@ -513,6 +514,11 @@ TEST(Collect, ExporterFamilies) {
             "seconds.\n"
             "# TYPE pum_exporter_scrape_duration_seconds gauge\n"
             "pum_exporter_scrape_duration_seconds 0.0025\n"
+            "# HELP pum_exporter_series_expired_total Series removed from "
+            "the store because they were not updated for their metric's "
+            "series_ttl.\n"
+            "# TYPE pum_exporter_series_expired_total counter\n"
+            "pum_exporter_series_expired_total 7\n"
             "# HELP pum_exporter_skipped_series Stored series not exported "
             "because their metric left the allowlist or changed type or "
             "labels.\n"

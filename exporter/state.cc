@@ -82,6 +82,24 @@ Status ExporterState::PruneClients(int64_t before, int64_t* pruned) {
   return store_->PruneClients(before, pruned);
 }
 
+Status ExporterState::ExpireSeries(const std::string& metric,
+                                   int64_t not_updated_since, int max_rows,
+                                   int64_t* expired) {
+  int64_t removed = 0;
+  {
+    std::lock_guard<std::mutex> lock(store_mu_);
+    Status status =
+        store_->ExpireSeries(metric, not_updated_since, max_rows, &removed);
+    if (!status.ok()) return status;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reloads_.series_expired += static_cast<uint64_t>(removed);
+  }
+  *expired = removed;
+  return Status::Ok();
+}
+
 Status ExporterState::ReloadAllowlist(int64_t now) {
   auto next = std::make_shared<Allowlist>();
   Status status = Allowlist::LoadDir(metrics_dir_, next.get());

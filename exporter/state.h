@@ -59,6 +59,10 @@ class ExporterState {
   // Store upkeep: a passive WAL checkpoint; forgetting idle clients.
   Status Checkpoint();
   Status PruneClients(int64_t before, int64_t* pruned);
+  // Store::ExpireSeries() (one bounded transaction), the series removed
+  // counted in pum_exporter_series_expired_total.
+  Status ExpireSeries(const std::string& metric, int64_t not_updated_since,
+                      int max_rows, int64_t* expired);
 
   // Loads metrics_dir() again; see the contract above. `now` in unix
   // seconds. Returns the load's Status.
@@ -67,7 +71,7 @@ class ExporterState {
   std::shared_ptr<const Allowlist> allowlist() const;
   const std::string& metrics_dir() const { return metrics_dir_; }
 
-  // The reload counters, as the own metrics show them.
+  // The reload and expiry counters, as the own metrics show them.
   ExporterStats ReloadStats() const;
 
  private:
@@ -80,7 +84,8 @@ class ExporterState {
 
   mutable std::mutex mu_;
   std::shared_ptr<const Allowlist> allowlist_;  // guarded by mu_
-  ExporterStats reloads_;  // reload fields only; guarded by mu_
+  // The reload fields and series_expired only; guarded by mu_.
+  ExporterStats reloads_;
 
   const std::string metrics_dir_;
 };

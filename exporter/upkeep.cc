@@ -22,6 +22,7 @@ Upkeep::Upkeep(ExporterState* state, UpkeepOptions options)
       fingerprint_(options_.initial_fingerprint) {
   assert(state_ != nullptr);
   assert(options_.interval.count() > 0);
+  assert(options_.expiry_rows > 0 && options_.clock != nullptr);
 }
 
 Upkeep::~Upkeep() { Stop(); }
@@ -70,6 +71,42 @@ void Upkeep::RunOnce(int64_t now, bool force_reload) {
     // it and counts it in pum_exporter_allowlist_reloads_total.
     state_->ReloadAllowlist(now).IgnoreError();
   }
+  ExpireSeries(now);
+}
+
+void Upkeep::ExpireSeries(int64_t now) {
+  std::shared_ptr<const Allowlist> allowlist = state_->allowlist();
+  for (const MetricDef& def : allowlist->metrics()) {
+    if (def.series_ttl_ms <= 0) continue;
+    // updated_at is in whole seconds (the write's, truncated): a series is
+    // removed only once it has certainly not been written for the TTL.
+    const int64_t ttl_seconds = (def.series_ttl_ms + 999) / 1000;
+    const int64_t cutoff = now - ttl_seconds;
+    int64_t total = 0;
+    for (;;) {
+      int64_t expired = 0;
+      Status status = state_->ExpireSeries(def.name, cutoff,
+                                           options_.expiry_rows, &expired);
+      if (!status.ok()) {
+        LogError("expiring series failed",
+                 {{"metric", def.name}, {"err", status.ToString()}});
+        break;
+      }
+      total += expired;
+      if (expired < options_.expiry_rows || Stopping()) break;
+    }
+    if (total > 0) {
+      LogInfo("expired series", {{"metric", def.name},
+                                 {"series", total},
+                                 {"series_ttl_seconds", ttl_seconds}});
+    }
+    if (Stopping()) return;
+  }
+}
+
+bool Upkeep::Stopping() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stop_;
 }
 
 // The thread's boundary: an exception would end the process
@@ -77,7 +114,7 @@ void Upkeep::RunOnce(int64_t now, bool force_reload) {
 // round runs as usual.
 void Upkeep::GuardedRunOnce(bool force_reload) {
   try {
-    RunOnce(UnixNow(), force_reload);
+    RunOnce(options_.clock(), force_reload);
   } catch (const std::exception& e) {
     LogErrorNoThrow("upkeep round failed", e.what());
   } catch (...) {

@@ -7,7 +7,16 @@
 //     idle for longer than `dedup_retention_seconds`, and a reload of the
 //     allowlist when AllowlistFingerprint() of its directory differs from
 //     the one last loaded or tried (a broken edit is tried once, not every
-//     round; the next edit or a SIGHUP tries again).
+//     round; the next edit or a SIGHUP tries again), then series expiry:
+//     for every metric of the allowlist with a series_ttl, the series not
+//     updated for that long (rounded up to whole seconds, as the store's
+//     updated_at is) are removed with Store::ExpireSeries(), in transactions
+//     of at most `expiry_rows` series, until none is left (or Stop()), and
+//     counted in pum_exporter_series_expired_total. A pass cut short (a
+//     crash, a stop) is completed by the next round: every transaction is
+//     whole.
+//   - The time is `clock` (unix seconds; the system clock by default), so
+//     that tests can control it; RunOnce() takes it as an argument.
 //   - RequestReload() (what SIGHUP does) wakes the thread, which reloads the
 //     allowlist whether or not the files changed. It only sets a flag and
 //     notifies a condition variable: call it from a normal thread (main's
@@ -22,6 +31,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -30,11 +40,18 @@
 
 namespace pum {
 
+// Unix seconds, from the system clock.
+int64_t UnixNow();
+
 struct UpkeepOptions {
   std::chrono::milliseconds interval{10000};
   int64_t dedup_retention_seconds = 86400;
   // AllowlistFingerprint() taken just before the allowlist in use was loaded.
   std::string initial_fingerprint;
+  // The series one expiry transaction removes at most.
+  int expiry_rows = 1000;
+  // The time, in unix seconds.
+  std::function<int64_t()> clock = &UnixNow;
 };
 
 class Upkeep {
@@ -51,12 +68,14 @@ class Upkeep {
   // Makes the thread reload the allowlist now, changed or not (SIGHUP).
   void RequestReload();
 
-  // One round, on the calling thread: checkpoint, prune, and reload if the
-  // files changed or `force_reload`. `now` in unix seconds.
+  // One round, on the calling thread: checkpoint, prune, reload if the
+  // files changed or `force_reload`, expire. `now` in unix seconds.
   void RunOnce(int64_t now, bool force_reload);
 
  private:
   void Loop();
+  void ExpireSeries(int64_t now);
+  bool Stopping();
   void GuardedRunOnce(bool force_reload);
 
   ExporterState* const state_;
@@ -69,9 +88,6 @@ class Upkeep {
   bool reload_requested_ = false;  // guarded by mu_
   std::thread thread_;
 };
-
-// Unix seconds, from the system clock.
-int64_t UnixNow();
 
 }  // namespace pum
 

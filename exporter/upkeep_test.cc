@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -144,6 +145,121 @@ TEST_F(UpkeepTest, ThreadReloadsOnRequestAndStops) {
   EXPECT_EQ(state_->ReloadStats().reloads_success, 1u);
   upkeep.Stop();
   upkeep.Stop();  // twice is fine
+}
+
+const char kTtlJson[] = R"({"allowedMetrics": [
+  {"name": "pages_total", "help": "Pages.", "type": "counter",
+   "series_ttl": "1h",
+   "labels": [{"name": "route", "pattern": "/[a-z0-9]*", "maxValues": 2}]},
+  {"name": "kept_total", "help": "Kept.", "type": "counter",
+   "labels": [{"name": "route", "pattern": "/[a-z0-9]*"}]}]})";
+
+class UpkeepExpiryTest : public UpkeepTest {
+ protected:
+  void SetUp() override {
+    UpkeepTest::SetUp();
+    ASSERT_TRUE(dir_.Write("metrics.d/one.json", kTtlJson));
+    ASSERT_TRUE(state_->ReloadAllowlist(100).ok());
+    ASSERT_TRUE(
+        Store::Open(dir_.Path("pum.db"), StoreOptions(), &writer_).ok());
+  }
+
+  // What a worker writes: `metric`{route} += 1 at `now`.
+  void Post(int64_t now, const std::string& route,
+            const std::string& metric = "pages_total") {
+    Batch batch;
+    CounterDelta delta;
+    delta.key.metric = metric;
+    const bool capped = metric == "pages_total";
+    delta.key.labels.push_back(
+        Label{"route", route, capped ? 2u : 1000u, "__overflow__"});
+    delta.inc = 1;
+    batch.counters.push_back(delta);
+    ApplyResult result;
+    ASSERT_TRUE(writer_->Apply(batch, now, &result).ok());
+    ASSERT_EQ(result, ApplyResult::kApplied);
+  }
+
+  UpkeepOptions Options() {
+    UpkeepOptions options = UpkeepTest::Options();
+    options.initial_fingerprint = AllowlistFingerprint(metrics_dir_);
+    return options;
+  }
+
+  std::unique_ptr<Store> writer_;
+};
+
+TEST_F(UpkeepExpiryTest, ExpiresTheSeriesOfMetricsWithASeriesTtl) {
+  Upkeep upkeep(state_.get(), Options());
+  Post(1000, "/old");
+  Post(1000, "/old", "kept_total");  // no series_ttl: never expires
+  Post(2000, "/young");
+  std::string body = Scrape();
+  EXPECT_TRUE(Contains(body, "\npum_exporter_series_expired_total 0\n"));
+  EXPECT_TRUE(Contains(body, "\npages_total{route=\"/old\"} 1\n")) << body;
+
+  upkeep.RunOnce(1000 + 3600, false);  // /old is exactly 1h old: kept
+  EXPECT_TRUE(Contains(Scrape(), "\npages_total{route=\"/old\"} 1\n"));
+  upkeep.RunOnce(1000 + 3600 + 1, false);
+  body = Scrape();
+  EXPECT_FALSE(Contains(body, "pages_total{route=\"/old\"}")) << body;
+  EXPECT_TRUE(Contains(body, "\npages_total{route=\"/young\"} 1\n")) << body;
+  EXPECT_TRUE(Contains(body, "\nkept_total{route=\"/old\"} 1\n")) << body;
+  EXPECT_TRUE(Contains(body, "\npum_exporter_series_expired_total 1\n"));
+  EXPECT_TRUE(Contains(body, "\npum_exporter_store_series 2\n")) << body;
+
+  // The freed slot goes to a new value rather than the overflow value.
+  Post(5000, "/new");
+  Post(5000, "/third");  // cap 2 reached: overflow
+  body = Scrape();
+  EXPECT_TRUE(Contains(body, "\npages_total{route=\"/new\"} 1\n")) << body;
+  EXPECT_TRUE(Contains(body, "\npages_total{route=\"__overflow__\"} 1\n"));
+
+  // A returning series starts from zero.
+  upkeep.RunOnce(5000 + 3601, false);  // everything of pages_total
+  body = Scrape();
+  EXPECT_FALSE(Contains(body, "pages_total{")) << body;
+  EXPECT_TRUE(Contains(body, "\npum_exporter_series_expired_total 4\n"));
+  Post(9000, "/old");
+  EXPECT_TRUE(Contains(Scrape(), "\npages_total{route=\"/old\"} 1\n"));
+}
+
+TEST_F(UpkeepExpiryTest, OneRoundCompletesAPassOfManyTransactions) {
+  UpkeepOptions options = Options();
+  options.expiry_rows = 1;
+  Upkeep upkeep(state_.get(), options);
+  // pages_total (cap 2): /r0, /r1 and the overflow series.
+  for (int i = 0; i < 10; ++i) Post(1000, "/r" + std::to_string(i));
+  for (int i = 0; i < 10; ++i) {
+    Post(1000, "/k" + std::to_string(i), "kept_total");
+  }
+  EXPECT_TRUE(Contains(Scrape(), "\npum_exporter_store_series 13\n"));
+  upkeep.RunOnce(1000 + 3601, false);  // 4 transactions of 1 row at most
+  std::string body = Scrape();
+  EXPECT_FALSE(Contains(body, "pages_total{")) << body;
+  EXPECT_TRUE(Contains(body, "\npum_exporter_series_expired_total 3\n"));
+  EXPECT_TRUE(Contains(body, "\npum_exporter_store_series 10\n")) << body;
+}
+
+TEST_F(UpkeepExpiryTest, TheThreadUsesTheInjectedClock) {
+  std::atomic<int64_t> now{1000};
+  UpkeepOptions options = Options();
+  options.interval = std::chrono::milliseconds(20);
+  options.clock = [&now] { return now.load(); };
+  Post(1000, "/a");
+  Upkeep upkeep(state_.get(), options);
+  upkeep.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(Contains(Scrape(), "\npages_total{route=\"/a\"} 1\n"));
+  now = 1000 + 3601;  // an hour later, by the upkeep's clock
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (state_->ReloadStats().series_expired == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  upkeep.Stop();
+  EXPECT_EQ(state_->ReloadStats().series_expired, 1u);
+  EXPECT_FALSE(Contains(Scrape(), "pages_total{"));
 }
 
 }  // namespace

@@ -78,6 +78,10 @@ class FileParser {
                    MetricDef* def);
   bool ParseNativeMember(const JsonNode& member, const std::string& context,
                          MetricDef* def);
+  bool ParseSeriesTtl(const JsonNode& node, const std::string& context,
+                      MetricDef* def);
+  bool CheckSeriesTtl(const JsonNode& node, const std::string& context,
+                      const MetricDef& def);
   bool ParseLabel(const JsonNode& node, size_t index,
                   const std::string& metric_context, LabelDef* label);
   bool ParseLabelMember(const JsonNode& member, const std::string& context,
@@ -190,6 +194,7 @@ bool FileParser::ParseMetricMember(const JsonNode& member,
     *has_buckets = true;
     return ParseBuckets(member, context, def);
   }
+  if (key == "series_ttl") return ParseSeriesTtl(member, context, def);
   if (key == "max_inc") return ParseMaxInc(member, context, def);
   if (key == "range") return ParseRange(member, context, def);
   if (key == "native") return ParseNative(member, context, def);
@@ -355,6 +360,48 @@ bool FileParser::ParseNativeMember(const JsonNode& member,
                                     context +
                                     "'s \"native\" (expected "
                                     "\"schema\" or \"max_buckets\")");
+  return false;
+}
+
+bool FileParser::ParseSeriesTtl(const JsonNode& node,
+                                const std::string& context, MetricDef* def) {
+  int64_t ms = 0;
+  if (!node.IsString() || !ParseDuration(node.string, &ms) || ms < 1000) {
+    errors_->Add(node.line, context +
+                                ": \"series_ttl\" must be a duration from "
+                                "1s to 100y such as \"30d\" or \"1h30m\" "
+                                "(units y, w, d, h, m, s, ms, in that order)");
+    return false;
+  }
+  def->series_ttl_ms = ms;
+  return true;
+}
+
+// "series_ttl" needs a pattern label: the series of a metric whose labels
+// are all enumerated are exported from the start and never expire.
+bool FileParser::CheckSeriesTtl(const JsonNode& node,
+                                const std::string& context,
+                                const MetricDef& def) {
+  const JsonNode* ttl = FindMember(node, "series_ttl");
+  if (ttl == nullptr) return true;
+  for (const LabelDef& label : def.labels) {
+    if (!label.enumerated()) return true;
+  }
+  // A pattern label with a problem of its own is not in def.labels: that
+  // problem is reported, not this one.
+  const JsonNode* labels = FindMember(node, "labels");
+  if (labels != nullptr && labels->IsArray()) {
+    for (const JsonNode& label : labels->children) {
+      if (label.IsObject() && FindMember(label, "pattern") != nullptr) {
+        return true;
+      }
+    }
+  }
+  errors_->Add(ttl->key_line,
+               context +
+                   ": \"series_ttl\" needs a label with \"pattern\" (the "
+                   "series of a metric whose labels are all enumerated are "
+                   "exported from the start and never expire)");
   return false;
 }
 
@@ -601,6 +648,7 @@ bool FileParser::CheckMetric(const JsonNode& node, const std::string& context,
     ok = false;
   }
   if (has_type) ok &= CheckTypeOnlyKeys(node, context, def);
+  ok &= CheckSeriesTtl(node, context, def);
   uint64_t combinations = 1;
   for (const LabelDef& label : def.labels) {
     if (!label.enumerated()) continue;
@@ -634,6 +682,50 @@ void FileErrors::AppendTo(std::vector<std::string>* out) const {
       sorted.begin(), sorted.end(),
       [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [line, message] : sorted) out->push_back(std::move(message));
+}
+
+bool ParseDuration(std::string_view text, int64_t* ms) {
+  // Prometheus' units, in the order they must come.
+  struct Unit {
+    std::string_view name;
+    int64_t ms;
+  };
+  static constexpr Unit kUnits[] = {
+      {"y", 365LL * 86400 * 1000},
+      {"w", 7LL * 86400 * 1000},
+      {"d", 86400LL * 1000},
+      {"h", 3600LL * 1000},
+      {"m", 60LL * 1000},
+      {"s", 1000},
+      {"ms", 1},
+  };
+  constexpr size_t kNoUnit = sizeof(kUnits) / sizeof(kUnits[0]);
+  if (text.empty()) return false;
+  int64_t total = 0;
+  size_t next_unit = 0;  // units before this one are used up
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t digits = i;
+    int64_t n = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+      if (n > kMaxSeriesTtlMs) return false;  // too big anyway
+      n = n * 10 + (text[i] - '0');
+    }
+    if (i == digits) return false;  // a unit without a number
+    size_t end = i;
+    while (end < text.size() && (text[end] < '0' || text[end] > '9')) ++end;
+    const std::string_view name = text.substr(i, end - i);
+    size_t unit = next_unit;
+    while (unit < kNoUnit && kUnits[unit].name != name) ++unit;
+    if (unit == kNoUnit) return false;  // unknown, repeated or out of order
+    if (n > kMaxSeriesTtlMs / kUnits[unit].ms) return false;
+    total += n * kUnits[unit].ms;
+    if (total > kMaxSeriesTtlMs) return false;
+    next_unit = unit + 1;
+    i = end;
+  }
+  *ms = total;
+  return true;
 }
 
 void ParseAllowlistFile(const std::string& text, FileErrors* errors,

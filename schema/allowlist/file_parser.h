@@ -18,7 +18,10 @@
 //   - "max_inc" on a counter (a number > 0, below 2^53; default
 //     kDefaultMaxInc) bounds one event's "inc"; "range": [min, max] on a
 //     histogram (finite, min < max; default +-kDefaultRangeBound) bounds each
-//     observation.
+//     observation;
+//   - "series_ttl" (a duration in Prometheus' syntax, see
+//     ParseDuration(): "30d", "1h30m"; from 1s to 100y) on a metric with a
+//     pattern label: a series not updated for that long expires.
 // A problem is: invalid JSON (a NUL byte included), an unknown or duplicate
 // key, a metric name or label name that is not a valid Prometheus name or
 // is reserved ("le" and "__..." as a label, kReservedMetricPrefix as a
@@ -26,8 +29,9 @@
 // are not finite and strictly increasing, a key of the other type
 // ("buckets" or "range" on a counter, "max_inc" on a histogram), a label
 // with both or neither of allowedValues/pattern, a pattern that does not
-// compile, duplicate label names or allowed values, and enumerated values
-// that make more than 10000 series for one metric.
+// compile, duplicate label names or allowed values, enumerated values
+// that make more than 10000 series for one metric, and a "series_ttl" that is
+// not a duration from 1s to 100y or is on a metric without a pattern label.
 //
 // Names defined twice and names that collide with a histogram's series are
 // not the parser's to find: they involve other metrics, maybe of other
@@ -35,7 +39,9 @@
 #ifndef PUM_SCHEMA_ALLOWLIST_FILE_PARSER_H_
 #define PUM_SCHEMA_ALLOWLIST_FILE_PARSER_H_
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -75,6 +81,14 @@ class FileErrors {
 // problem and gives no definitions.
 void ParseAllowlistFile(const std::string& text, FileErrors* errors,
                         std::vector<MetricDef>* out);
+
+// Parses a duration in Prometheus' syntax: one or more <digits><unit>, the
+// units in the order y (365d), w (7d), d, h, m, s, ms, each at most once
+// ("30d", "1h30m", "1500ms"), into milliseconds. False for anything else
+// (empty, a sign, a space, a fraction, units out of order or repeated, an
+// unknown unit) or a value above kMaxSeriesTtlMs.
+inline constexpr int64_t kMaxSeriesTtlMs = 100LL * 365 * 86400 * 1000;
+bool ParseDuration(std::string_view text, int64_t* ms);
 
 }  // namespace pum
 

@@ -382,6 +382,110 @@ TEST(FileParser, BadNativeIsAnErrorWithFileAndLine) {
   }
 }
 
+TEST(FileParser, SeriesTtlIsAPrometheusDurationOnAPatternMetric) {
+  Parsed parsed = Parse(R"({"allowedMetrics": [
+    {"name": "a_total", "type": "counter",
+     "labels": [{"name": "route", "pattern": "/[a-z]*"}]},
+    {"name": "b_total", "type": "counter", "series_ttl": "30d",
+     "labels": [{"name": "route", "pattern": "/[a-z]*"}]},
+    {"name": "c_seconds", "type": "histogram", "series_ttl": "1h30m",
+     "labels": [{"name": "m", "allowedValues": ["GET"]},
+                {"name": "route", "pattern": "/[a-z]*", "maxValues": 5}]}]})");
+  ASSERT_TRUE(parsed.ok()) << parsed.message;
+  EXPECT_EQ(parsed.Find("a_total")->series_ttl_ms, 0);  // no expiry
+  EXPECT_EQ(parsed.Find("b_total")->series_ttl_ms, 30LL * 86400 * 1000);
+  EXPECT_EQ(parsed.Find("c_seconds")->series_ttl_ms, 5400 * 1000);
+}
+
+TEST(FileParser, ParseDurationFollowsPrometheus) {
+  struct Case {
+    const char* text;
+    int64_t ms;  // -1: refused
+  };
+  const Case cases[] = {
+      {"1s", 1000},
+      {"2s", 2000},
+      {"1500ms", 1500},
+      {"90m", 5400000},
+      {"1h30m", 5400000},
+      {"1d", 86400000},
+      {"1w", 7 * 86400000LL},
+      {"1y", 365 * 86400000LL},
+      {"1y2w3d4h5m6s7ms", 365 * 86400000LL + 2 * 7 * 86400000LL +
+                              3 * 86400000LL + 4 * 3600000LL + 5 * 60000LL +
+                              6000 + 7},
+      {"01h", 3600000},
+      {"0s", 0},
+      {"100y", kMaxSeriesTtlMs},
+      {"", -1},
+      {"s", -1},
+      {"1", -1},
+      {"1.5h", -1},
+      {"-1h", -1},
+      {"+1h", -1},
+      {" 1h", -1},
+      {"1h ", -1},
+      {"1H", -1},
+      {"1m1h", -1},  // out of order
+      {"1h1h", -1},  // repeated
+      {"1ms1s", -1},
+      {"1sec", -1},
+      {"1us", -1},
+      {"101y", -1},
+      {"5300w", -1},
+      {"99999999999999999999999s", -1},
+  };
+  for (const Case& c : cases) {
+    int64_t ms = -1;
+    EXPECT_EQ(ParseDuration(c.text, &ms), c.ms >= 0) << c.text;
+    if (c.ms >= 0) {
+      EXPECT_EQ(ms, c.ms) << c.text;
+    }
+  }
+}
+
+TEST(FileParser, BadSeriesTtlIsAnErrorWithFileAndLine) {
+  const char kPattern[] = R"("labels": [{"name": "r", "pattern": "x"}])";
+  const char kBad[] =
+      "\"series_ttl\" must be a duration from 1s to 100y such as \"30d\" or "
+      "\"1h30m\" (units y, w, d, h, m, s, ms, in that order)";
+  const char kNeedsPattern[] =
+      "\"series_ttl\" needs a label with \"pattern\" (the series of a metric "
+      "whose labels are all enumerated are exported from the start and "
+      "never expire)";
+  const std::string p = std::string(", ") + kPattern;
+  const std::string cases[][2] = {
+      {R"("type": "counter", "series_ttl": "30x")" + p, kBad},
+      {R"("type": "counter", "series_ttl": "")" + p, kBad},
+      {R"("type": "counter", "series_ttl": "0s")" + p, kBad},
+      {R"("type": "counter", "series_ttl": "999ms")" + p, kBad},
+      {R"("type": "counter", "series_ttl": "1m1h")" + p, kBad},
+      {R"("type": "counter", "series_ttl": "1.5h")" + p, kBad},
+      {R"("type": "counter", "series_ttl": "101y")" + p, kBad},
+      {R"("type": "counter", "series_ttl": 30)" + p, kBad},
+      {R"("type": "counter", "series_ttl": null)" + p, kBad},
+      {R"("type": "counter", "series_ttl": "30d")", kNeedsPattern},
+      {R"("type": "histogram", "series_ttl": "30d", "labels": [)"
+       R"({"name": "m", "allowedValues": ["GET"]}])",
+       kNeedsPattern},
+  };
+  for (const auto& [metric, message] : cases) {
+    Parsed parsed =
+        Parse("{\"allowedMetrics\": [\n{\"name\": \"m\",\n" + metric + "}]}");
+    EXPECT_EQ(parsed.message, "x.json:3: metric \"m\": " + message) << metric;
+    EXPECT_TRUE(parsed.metrics.empty()) << metric;
+  }
+  // A broken pattern label is reported as itself, not as a missing one.
+  Parsed parsed = Parse(
+      "{\"allowedMetrics\": [\n{\"name\": \"m\", \"type\": \"counter\",\n"
+      "\"series_ttl\": \"1d\", \"labels\": [{\"name\": \"r\",\n"
+      "\"pattern\": \"(\"}]}]}");
+  EXPECT_THAT(parsed.message, StartsWith("x.json:4: metric \"m\": label "
+                                         "\"r\": pattern \"(\" does not "
+                                         "compile"));
+  EXPECT_EQ(parsed.message.find('\n'), std::string::npos) << parsed.message;
+}
+
 TEST(FileParser, EnumeratedLabelsAllowOnlyTheirValues) {
   Parsed parsed = Parse(kSeedAllowlistFile);
   ASSERT_TRUE(parsed.ok()) << parsed.message;

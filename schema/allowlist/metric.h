@@ -93,6 +93,12 @@ struct MetricDef {
   // The most buckets a native series keeps before its resolution is
   // reduced; default 160.
   uint32_t native_max_buckets = kNativeDefaultMaxBuckets;
+  // "series_ttl", in milliseconds: a stored series of this metric not
+  // updated for this long is removed (the exporter's upkeep does it) and
+  // its capped label values free their slots. 0 (the default): series never
+  // expire. Only a metric with a pattern label may set it; at least 1000
+  // (one second).
+  int64_t series_ttl_ms = 0;
   std::string file;  // where it was defined, for messages ("" for pum's own)
   int line = 0;
 

@@ -268,6 +268,22 @@ constexpr char kCountSeriesSql[] = "SELECT count(*) FROM series";
 constexpr char kCountClientsSql[] = "SELECT count(*) FROM clients";
 constexpr char kPruneClientsSql[] = "DELETE FROM clients WHERE last_seen < ?";
 constexpr char kPingSql[] = "SELECT count(*) FROM sqlite_master";
+// ExpireSeries(): the series of metric ?1 none of whose rows was written at
+// or after ?2 (a series with no row at all included), at most ?3 of them.
+constexpr char kSelectExpiredSql[] =
+    "SELECT id, labels FROM series WHERE metric = ?1 "
+    "AND NOT EXISTS (SELECT 1 FROM counters WHERE series_id = series.id "
+    "AND updated_at >= ?2) "
+    "AND NOT EXISTS (SELECT 1 FROM histograms WHERE series_id = series.id "
+    "AND updated_at >= ?2) LIMIT ?3";
+constexpr char kDeleteCounterSql[] = "DELETE FROM counters WHERE series_id = ?";
+constexpr char kDeleteHistogramSql[] =
+    "DELETE FROM histograms WHERE series_id = ?";
+constexpr char kDeleteSeriesSql[] = "DELETE FROM series WHERE id = ?";
+constexpr char kSelectMetricSeriesLabelsSql[] =
+    "SELECT labels FROM series WHERE metric = ?";
+constexpr char kDeleteLabelValueSql[] =
+    "DELETE FROM label_values WHERE metric = ? AND label = ? AND value = ?";
 
 // How long Checkpoint()'s truncation waits for other connections.
 constexpr int kTruncateWaitMs = 100;
@@ -554,6 +570,12 @@ struct Statements {
   sql::Statement count_clients;
   sql::Statement prune_clients;
   sql::Statement ping;
+  sql::Statement select_expired;
+  sql::Statement delete_counter;
+  sql::Statement delete_histogram;
+  sql::Statement delete_series;
+  sql::Statement select_metric_series_labels;
+  sql::Statement delete_label_value;
 };
 
 struct StatementSql {
@@ -591,6 +613,12 @@ constexpr StatementSql kStatementSql[] = {
     {&Statements::count_clients, kCountClientsSql},
     {&Statements::prune_clients, kPruneClientsSql},
     {&Statements::ping, kPingSql},
+    {&Statements::select_expired, kSelectExpiredSql},
+    {&Statements::delete_counter, kDeleteCounterSql},
+    {&Statements::delete_histogram, kDeleteHistogramSql},
+    {&Statements::delete_series, kDeleteSeriesSql},
+    {&Statements::select_metric_series_labels, kSelectMetricSeriesLabelsSql},
+    {&Statements::delete_label_value, kDeleteLabelValueSql},
 };
 
 // Runs a statement that takes no parameters and yields no rows.
@@ -689,10 +717,14 @@ class Store::Impl {
   Status ReadChanges(ReadCursor* cursor, Changes* out);
   Status Stats(StoreStats* out);
   Status PruneClients(int64_t before, int64_t* pruned);
+  Status ExpireSeries(const std::string& metric, int64_t not_updated_since,
+                      int max_rows, int64_t* expired);
   Status Checkpoint();
   Status Ping();
 
  private:
+  Status FreeLabelValues(const std::string& metric,
+                         const std::vector<std::string>& removed_labels);
   Status CheckBeforeWriting();
   Status SetWalMode();
   template <typename Step>
@@ -1447,6 +1479,143 @@ Status Store::Impl::PruneClients(int64_t before, int64_t* pruned) {
   return Status::Ok();
 }
 
+Status Store::Impl::ExpireSeries(const std::string& metric,
+                                 int64_t not_updated_since, int max_rows,
+                                 int64_t* expired) {
+  if (metric.empty() || max_rows < 1) {
+    return Status::InvalidArgument("ExpireSeries needs a metric and rows");
+  }
+  // Most rounds find nothing: a read transaction says so without taking
+  // the write lock from the workers.
+  {
+    sql::Transaction read(&db_);
+    PUM_RETURN_IF_ERROR(read.BeginDeferred());
+    sql::Statement& select = statements_.select_expired;
+    sql::AutoReset reset(&select);
+    select.BindText(0, metric);
+    select.BindInt64(1, not_updated_since);
+    select.BindInt64(2, 1);
+    bool any = false;
+    PUM_RETURN_IF_ERROR(select.Step(&any));
+    if (!any) {
+      *expired = 0;
+      return Status::Ok();
+    }
+  }
+  sql::Transaction transaction(&db_);
+  PUM_RETURN_IF_ERROR(transaction.BeginImmediate());
+  // The ids and label sets of the series to remove, read before any delete
+  // (a statement does not see its own transaction's deletes mid-scan).
+  std::vector<int64_t> ids;
+  std::vector<std::string> labels;
+  {
+    sql::Statement& select = statements_.select_expired;
+    sql::AutoReset reset(&select);
+    select.BindText(0, metric);
+    select.BindInt64(1, not_updated_since);
+    select.BindInt64(2, max_rows);
+    for (;;) {
+      bool has_row = false;
+      PUM_RETURN_IF_ERROR(select.Step(&has_row));
+      if (!has_row) break;
+      ids.push_back(select.ColumnInt64(0));
+      labels.push_back(select.ColumnBytes(1));
+    }
+  }
+  if (ids.empty()) {
+    *expired = 0;
+    return Status::Ok();  // nothing written: the transaction rolls back
+  }
+  for (int64_t id : ids) {
+    for (sql::Statement* statement :
+         {&statements_.delete_counter, &statements_.delete_histogram,
+          &statements_.delete_series}) {
+      sql::AutoReset reset(statement);
+      statement->BindInt64(0, id);
+      PUM_RETURN_IF_ERROR(statement->Run());
+    }
+  }
+  PUM_RETURN_IF_ERROR(FreeLabelValues(metric, labels));
+  PUM_RETURN_IF_ERROR(transaction.Commit());
+  wrote_since_read_ = true;  // data_version does not see its own commits
+  *expired = static_cast<int64_t>(ids.size());
+  return Status::Ok();
+}
+
+// Forgets the capped label values of `metric` that the removed series (the
+// encoded label sets `removed_labels`) used and no remaining series of the
+// metric uses. In the caller's transaction.
+Status Store::Impl::FreeLabelValues(
+    const std::string& metric, const std::vector<std::string>& removed_labels) {
+  assert(db_.InTransaction());
+  using Pair = std::pair<std::string, std::string>;  // (label, value)
+  // The capped values of the removed series: those that may be free now.
+  std::vector<Pair> candidates;
+  LabelPairs pairs;
+  for (const std::string& encoded : removed_labels) {
+    if (!DecodeLabels(encoded, &pairs)) {
+      return Status::Corruption("store: undecodable labels in series table");
+    }
+    for (Pair& pair : pairs) candidates.push_back(std::move(pair));
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()),
+                   candidates.end());
+  // Only the capped ones (label_values knows them).
+  Status lookup_status = Status::Ok();
+  auto not_capped = [&](const Pair& pair) -> bool {
+    sql::Statement& select = statements_.select_label_value;
+    sql::AutoReset reset(&select);
+    select.BindText(0, metric);
+    select.BindBlob(1, pair.first);
+    select.BindBlob(2, pair.second);
+    bool known = false;
+    Status s = select.Step(&known);
+    if (!s.ok()) lookup_status = s;
+    return !known;
+  };
+  candidates.erase(
+      std::remove_if(candidates.begin(), candidates.end(), not_capped),
+      candidates.end());
+  PUM_RETURN_IF_ERROR(lookup_status);
+  if (candidates.empty()) return Status::Ok();
+  // Those still used by a remaining series stay.
+  std::vector<bool> used(candidates.size(), false);
+  size_t still_free = candidates.size();
+  {
+    sql::Statement& select = statements_.select_metric_series_labels;
+    sql::AutoReset reset(&select);
+    select.BindText(0, metric);
+    while (still_free > 0) {
+      bool has_row = false;
+      PUM_RETURN_IF_ERROR(select.Step(&has_row));
+      if (!has_row) break;
+      if (!DecodeLabels(select.ColumnView(0), &pairs)) {
+        return Status::Corruption("store: undecodable labels in series table");
+      }
+      for (const Pair& pair : pairs) {
+        auto it = std::lower_bound(candidates.begin(), candidates.end(), pair);
+        if (it == candidates.end() || *it != pair) continue;
+        const size_t i = static_cast<size_t>(it - candidates.begin());
+        if (!used[i]) {
+          used[i] = true;
+          --still_free;
+        }
+      }
+    }
+  }
+  sql::Statement& remove = statements_.delete_label_value;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (used[i]) continue;
+    sql::AutoReset reset(&remove);
+    remove.BindText(0, metric);
+    remove.BindBlob(1, candidates[i].first);
+    remove.BindBlob(2, candidates[i].second);
+    PUM_RETURN_IF_ERROR(remove.Run());
+  }
+  return Status::Ok();
+}
+
 Status Store::Impl::Checkpoint() {
   bool complete = false;
   PUM_RETURN_IF_ERROR(db_.CheckpointPassive(&complete));
@@ -1508,6 +1677,11 @@ Status Store::Stats(StoreStats* out) { return impl_->Stats(out); }
 
 Status Store::PruneClients(int64_t before, int64_t* pruned) {
   return impl_->PruneClients(before, pruned);
+}
+
+Status Store::ExpireSeries(const std::string& metric, int64_t not_updated_since,
+                           int max_rows, int64_t* expired) {
+  return impl_->ExpireSeries(metric, not_updated_since, max_rows, expired);
 }
 
 Status Store::Checkpoint() { return impl_->Checkpoint(); }

@@ -259,6 +259,22 @@ class Store {
   // judged as the first of a new client.
   Status PruneClients(int64_t before, int64_t* pruned);
 
+  // Series expiry ("series_ttl"): removes, in one BEGIN IMMEDIATE
+  // transaction, at most `max_rows` (>= 1) series of `metric` whose rows
+  // were all last written (updated_at) before `not_updated_since` (unix
+  // seconds), judged inside that write transaction, so that a series
+  // written by a transaction that committed first is never removed, and
+  // one written after is created anew (from zero). `*expired` is how many
+  // were removed: while it equals max_rows, call again. A capped label
+  // value (max_values) that no remaining series of the metric uses is
+  // forgotten in the same transaction: it stops counting against the cap,
+  // and a new value takes its slot. The overflow value's series expire as
+  // the others. The series epoch moves (readers re-read everything; the
+  // writers' series-id caches are emptied). On failure nothing is removed
+  // and `*expired` is unchanged.
+  Status ExpireSeries(const std::string& metric, int64_t not_updated_since,
+                      int max_rows, int64_t* expired);
+
   // A passive WAL checkpoint (never waits for readers or writers); when it
   // leaves nothing in the WAL and the WAL file is larger than
   // StoreOptions::wal_limit_bytes, a TRUNCATE checkpoint that waits at most

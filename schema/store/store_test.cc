@@ -464,6 +464,229 @@ TEST(Store, CapsDistinctLabelValuesWithOverflowValue) {
   EXPECT_EQ(value("other", "__overflow__"), 1);
 }
 
+// --- Series expiry (series_ttl)
+// ------------------------------------------------------------
+
+// A counter event of metric "pages_total" with a capped "route" (cap 2) and
+// an enumerated "method".
+CounterDelta RouteDelta(const std::string& route, double inc = 1,
+                        const std::string& method = "GET",
+                        const std::string& metric = "pages_total") {
+  SeriesKey key = Key(metric);
+  key.labels.push_back(Label{"route", route, 2, "__overflow__"});
+  key.labels.push_back(Label{"method", method, 0, ""});
+  return CounterDelta{key, inc};
+}
+
+Status ApplyAt(Store* store, int64_t now, std::vector<CounterDelta> counters) {
+  Batch batch;
+  batch.counters = std::move(counters);
+  ApplyResult result;
+  Status s = store->Apply(batch, now, &result);
+  EXPECT_EQ(result, ApplyResult::kApplied);
+  return s;
+}
+
+double RouteValue(Store* store, const std::string& route,
+                  const std::string& method = "GET",
+                  const std::string& metric = "pages_total") {
+  return CounterValue(store, metric, {{"method", method}, {"route", route}});
+}
+
+int64_t Expire(Store* store, int64_t not_updated_since,
+               const std::string& metric = "pages_total", int max_rows = 100) {
+  int64_t expired = -1;
+  Status s = store->ExpireSeries(metric, not_updated_since, max_rows, &expired);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return expired;
+}
+
+TEST(StoreExpiry, RemovesTheSeriesNotUpdatedSinceTheCutoffOnly) {
+  TempDir dir;
+  auto store = OpenStore(dir.Path("pum.db"));
+  ASSERT_TRUE(ApplyAt(store.get(), kNow, {RouteDelta("/old", 3)}).ok());
+  ASSERT_TRUE(ApplyAt(store.get(), kNow + 10, {RouteDelta("/new", 4)}).ok());
+  // Another metric, as old: not this call's.
+  ASSERT_TRUE(
+      ApplyAt(store.get(), kNow, {RouteDelta("/old", 5, "GET", "other")}).ok());
+  // A histogram of the metric expires too.
+  HistogramDelta h;
+  h.key = RouteDelta("/old", 0, "PUT").key;
+  h.sum = 0.5;
+  h.count = 1;
+  h.buckets = {{1, 1}};
+  Batch batch;
+  batch.histograms.push_back(h);
+  ApplyResult result;
+  ASSERT_TRUE(store->Apply(batch, kNow, &result).ok());
+
+  // The cutoff is exclusive: updated at kNow is not "before kNow".
+  EXPECT_EQ(Expire(store.get(), kNow), 0);
+  EXPECT_EQ(RouteValue(store.get(), "/old"), 3);
+
+  EXPECT_EQ(Expire(store.get(), kNow + 1), 2);
+  EXPECT_EQ(RouteValue(store.get(), "/old"), -1);
+  EXPECT_EQ(RouteValue(store.get(), "/new"), 4);  // younger: kept
+  EXPECT_EQ(RouteValue(store.get(), "/old", "GET", "other"), 5);
+  Snapshot snapshot = ReadAll(store.get());
+  EXPECT_TRUE(snapshot.histograms.empty());
+  EXPECT_EQ(snapshot.counters.size(), 2u);
+  StoreStats stats;
+  ASSERT_TRUE(store->Stats(&stats).ok());
+  EXPECT_EQ(stats.series, 2);                   // the series rows are gone too
+  EXPECT_EQ(Expire(store.get(), kNow + 1), 0);  // nothing left to do
+}
+
+TEST(StoreExpiry, BoundsTheRowsOfOneTransaction) {
+  TempDir dir;
+  auto store = OpenStore(dir.Path("pum.db"));
+  std::vector<CounterDelta> deltas;
+  for (int i = 0; i < 5; ++i) {
+    deltas.push_back(RouteDelta("/r", 1, "M" + std::to_string(i)));
+  }
+  ASSERT_TRUE(ApplyAt(store.get(), kNow, deltas).ok());
+  EXPECT_EQ(Expire(store.get(), kNow + 1, "pages_total", 2), 2);
+  EXPECT_EQ(ReadAll(store.get()).counters.size(), 3u);
+  EXPECT_EQ(Expire(store.get(), kNow + 1, "pages_total", 2), 2);
+  EXPECT_EQ(Expire(store.get(), kNow + 1, "pages_total", 2), 1);
+  EXPECT_EQ(Expire(store.get(), kNow + 1, "pages_total", 2), 0);
+  EXPECT_TRUE(ReadAll(store.get()).counters.empty());
+  int64_t expired = 0;
+  EXPECT_EQ(store->ExpireSeries("pages_total", kNow, 0, &expired).code(),
+            Code::kInvalidArgument);
+}
+
+TEST(StoreExpiry, AFreedSlotGoesToANewValueAndOverflowResumes) {
+  TempDir dir;
+  auto store = OpenStore(dir.Path("pum.db"));
+  // Cap 2: /a and /b take the slots, /c overflows.
+  ASSERT_TRUE(ApplyAt(store.get(), kNow, {RouteDelta("/a")}).ok());
+  ASSERT_TRUE(
+      ApplyAt(store.get(), kNow + 10, {RouteDelta("/b"), RouteDelta("/c", 7)})
+          .ok());
+  EXPECT_EQ(RouteValue(store.get(), "__overflow__"), 7);
+  EXPECT_EQ(RouteValue(store.get(), "/c"), -1);
+
+  EXPECT_EQ(Expire(store.get(), kNow + 5), 1);  // /a
+  // /d takes /a's slot instead of overflowing.
+  ASSERT_TRUE(ApplyAt(store.get(), kNow + 20, {RouteDelta("/d", 2)}).ok());
+  EXPECT_EQ(RouteValue(store.get(), "/d"), 2);
+  // The cap is full again: /e overflows.
+  ASSERT_TRUE(ApplyAt(store.get(), kNow + 20, {RouteDelta("/e")}).ok());
+  EXPECT_EQ(RouteValue(store.get(), "/e"), -1);
+  EXPECT_EQ(RouteValue(store.get(), "__overflow__"), 8);
+
+  // The overflow series expires as any other, and comes back from zero.
+  EXPECT_EQ(Expire(store.get(), kNow + 21), 3);  // /b, /d, overflow
+  EXPECT_TRUE(ReadAll(store.get()).counters.empty());
+  ASSERT_TRUE(ApplyAt(store.get(), kNow + 30,
+                      {RouteDelta("/f"), RouteDelta("/g"), RouteDelta("/h")})
+                  .ok());
+  EXPECT_EQ(RouteValue(store.get(), "/f"), 1);
+  EXPECT_EQ(RouteValue(store.get(), "/g"), 1);
+  EXPECT_EQ(RouteValue(store.get(), "__overflow__"), 1);
+}
+
+TEST(StoreExpiry, AValueStillUsedByALiveSeriesKeepsItsSlot) {
+  TempDir dir;
+  auto store = OpenStore(dir.Path("pum.db"));
+  ASSERT_TRUE(ApplyAt(store.get(), kNow, {RouteDelta("/a", 1, "GET")}).ok());
+  ASSERT_TRUE(ApplyAt(store.get(), kNow + 10,
+                      {RouteDelta("/a", 1, "POST"), RouteDelta("/b")})
+                  .ok());
+  EXPECT_EQ(Expire(store.get(), kNow + 5), 1);  // (/a, GET) only
+  EXPECT_EQ(RouteValue(store.get(), "/a", "POST"), 1);
+  // /a still holds its slot (its POST series lives): /c overflows.
+  ASSERT_TRUE(ApplyAt(store.get(), kNow + 10, {RouteDelta("/c")}).ok());
+  EXPECT_EQ(RouteValue(store.get(), "/c"), -1);
+  EXPECT_EQ(RouteValue(store.get(), "__overflow__"), 1);
+  // (/a, GET) comes back: /a is known, so it is not overflowed.
+  ASSERT_TRUE(ApplyAt(store.get(), kNow + 10, {RouteDelta("/a", 1)}).ok());
+  EXPECT_EQ(RouteValue(store.get(), "/a", "GET"), 1);
+}
+
+TEST(StoreExpiry, MovesTheEpochAndWritersStartTheSeriesFromZero) {
+  TempDir dir;
+  const std::string path = dir.Path("pum.db");
+  auto writer = OpenStore(path);  // a worker, with its cache of series ids
+  auto exporter = OpenStore(path);
+  ASSERT_TRUE(ApplyAt(writer.get(), kNow, {RouteDelta("/a", 5)}).ok());
+  ASSERT_TRUE(ApplyAt(writer.get(), kNow, {RouteDelta("/a", 5)}).ok());
+  ASSERT_TRUE(ApplyAt(writer.get(), kNow + 10, {RouteDelta("/b", 1)}).ok());
+
+  ReadCursor cursor;
+  Changes changes;
+  ASSERT_TRUE(exporter->ReadChanges(&cursor, &changes).ok());
+  EXPECT_EQ(changes.counters.size(), 2u);
+  const int64_t epoch = cursor.epoch;
+
+  EXPECT_EQ(Expire(exporter.get(), kNow + 5), 1);
+  // The same connection's next read sees the removal: a full re-read.
+  ASSERT_TRUE(exporter->ReadChanges(&cursor, &changes).ok());
+  EXPECT_GT(cursor.epoch, epoch);
+  EXPECT_TRUE(changes.full);
+  ASSERT_EQ(changes.counters.size(), 1u);
+  EXPECT_EQ(changes.counters[0].labels,
+            (Pairs{{"method", "GET"}, {"route", "/b"}}));
+
+  // The writer's cached id of /a is not used: /a is a new series from 0,
+  // and it takes a slot again (the cap, 2, is then full).
+  ASSERT_TRUE(ApplyAt(writer.get(), kNow + 20, {RouteDelta("/a", 1)}).ok());
+  EXPECT_EQ(RouteValue(exporter.get(), "/a"), 1);
+  ASSERT_TRUE(ApplyAt(writer.get(), kNow + 20, {RouteDelta("/z", 1)}).ok());
+  EXPECT_EQ(RouteValue(exporter.get(), "/z"), -1);
+  EXPECT_EQ(RouteValue(exporter.get(), "__overflow__"), 1);
+}
+
+TEST(StoreExpiry, ASeriesWrittenFirstIsNotExpired) {
+  TempDir dir;
+  const std::string path = dir.Path("pum.db");
+  auto writer = OpenStore(path);
+  auto exporter = OpenStore(path);
+  ASSERT_TRUE(ApplyAt(writer.get(), kNow, {RouteDelta("/a", 5)}).ok());
+  // The exporter decided (from an old read) that /a is idle, but a write
+  // commits before its expiry: the check inside the transaction sees it.
+  ASSERT_TRUE(ApplyAt(writer.get(), kNow + 10, {RouteDelta("/a", 1)}).ok());
+  EXPECT_EQ(Expire(exporter.get(), kNow + 5), 0);
+  EXPECT_EQ(RouteValue(exporter.get(), "/a"), 6);
+}
+
+TEST(StoreExpiry, ExpiryWaitsForTheWriteLockAndSeesWhatCommitted) {
+  TempDir dir;
+  const std::string path = dir.Path("pum.db");
+  auto exporter = OpenStore(path);
+  {
+    auto writer = OpenStore(path);
+    ASSERT_TRUE(ApplyAt(writer.get(), kNow, {RouteDelta("/a", 5)}).ok());
+  }
+  // A writer holds the lock while it refreshes /a; the expiry, started
+  // meanwhile, waits and then finds /a fresh.
+  int locked[2];
+  ASSERT_EQ(pipe(locked), 0);
+  pid_t child = Spawn([&] {
+    close(locked[0]);
+    sql::Database db;
+    if (!db.Open(path).ok()) return 1;
+    db.SetBusyTimeout(5000);
+    if (!db.Execute("BEGIN IMMEDIATE").ok()) return 2;
+    if (!db.Execute("UPDATE counters SET value = value + 1, updated_at = "
+                    "1700000100")
+             .ok()) {
+      return 3;
+    }
+    if (write(locked[1], "x", 1) != 1) return 4;
+    usleep(300 * 1000);
+    return db.Execute("COMMIT").ok() ? 0 : 5;
+  });
+  close(locked[1]);
+  char byte = 0;
+  ASSERT_EQ(read(locked[0], &byte, 1), 1);  // the child holds the lock
+  close(locked[0]);
+  EXPECT_EQ(Expire(exporter.get(), kNow + 50), 0);
+  EXPECT_EQ(WaitExitCode(child), 0);
+  EXPECT_EQ(RouteValue(exporter.get(), "/a"), 6);
+}
+
 // --- De-duplication
 // -----------------------------------------------------------------
 
