@@ -551,23 +551,115 @@ struct HeaderCase {
   bool accepted;
 };
 
-TEST(HttpServer, AcceptsOpenMetrics) {
-  const HeaderCase cases[] = {
-      {nullptr, false},
-      {"", false},
-      {"text/plain", false},
-      {"*/*", false},
-      {"application/openmetrics-text", true},
-      {"application/openmetrics-text; version=1.0.0; charset=utf-8", true},
-      {"text/plain;q=0.5, application/openmetrics-text;version=0.0.1", true},
-      {"Application/OpenMetrics-Text", true},
-      {"application/openmetrics-text;q=0", false},
-      {"application/openmetrics-text; q=0.000", false},
-      {"application/openmetrics-text;q=0.001", true},
-      {"application/openmetrics-textual", false},
+// Prometheus v2.42.0's Accept headers (scrape/scrape.go,
+// scrapeAcceptHeader and scrapeAcceptHeaderWithProtobuf, the latter sent
+// with --enable-feature=native-histograms).
+constexpr char kPrometheusAccept[] =
+    "application/openmetrics-text;version=1.0.0,application/"
+    "openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/"
+    "*;q=0.1";
+constexpr char kPrometheusProtobufAccept[] =
+    "application/vnd.google.protobuf;proto=io.prometheus.client."
+    "MetricFamily;encoding=delimited,application/openmetrics-text;version=1."
+    "0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/"
+    "plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+TEST(HttpServer, NegotiateFormat) {
+  constexpr ScrapeFormat kText = ScrapeFormat::kText;
+  constexpr ScrapeFormat kOm = ScrapeFormat::kOpenMetrics;
+  constexpr ScrapeFormat kPb = ScrapeFormat::kProtobuf;
+  struct Case {
+    const char* header;
+    ScrapeFormat format;
   };
-  for (const HeaderCase& c : cases) {
-    EXPECT_EQ(AcceptsOpenMetrics(c.header), c.accepted)
+  const Case cases[] = {
+      {nullptr, kText},
+      {"", kText},
+      {"text/plain", kText},
+      {"*/*", kText},
+      {"text/*", kText},
+      {"garbage", kText},
+      {kPrometheusAccept, kOm},
+      {kPrometheusProtobufAccept, kPb},
+      // OpenMetrics, as AcceptsOpenMetrics() had it.
+      {"application/openmetrics-text", kOm},
+      {"application/openmetrics-text; version=1.0.0; charset=utf-8", kOm},
+      {"text/plain;q=0.5, application/openmetrics-text;version=0.0.1", kOm},
+      {"Application/OpenMetrics-Text", kOm},
+      {"application/openmetrics-text;q=0", kText},
+      {"application/openmetrics-text; q=0.000", kText},
+      {"application/openmetrics-text;q=0.001", kOm},
+      {"application/openmetrics-textual", kText},
+      {"application/openmetrics-text;version=2.0.0", kText},
+      {"application/openmetrics-text; version=\"1.0.0\"", kOm},
+      // Protobuf: only MetricFamily, delimited.
+      {"application/vnd.google.protobuf;proto=io.prometheus.client."
+       "MetricFamily;encoding=delimited",
+       kPb},
+      {"application/vnd.google.protobuf; proto=io.prometheus.client."
+       "MetricFamily; encoding=delimited; q=0.3",
+       kPb},
+      {"Application/Vnd.Google.Protobuf;Proto=io.prometheus.client."
+       "MetricFamily;Encoding=delimited",
+       kPb},
+      {"application/vnd.google.protobuf", kText},
+      {"application/vnd.google.protobuf;proto=io.prometheus.client."
+       "MetricFamily",
+       kText},
+      {"application/vnd.google.protobuf;proto=io.prometheus.client."
+       "MetricFamily;encoding=text",
+       kText},
+      {"application/vnd.google.protobuf;proto=io.prometheus.client."
+       "MetricFamily;encoding=compact-text,application/openmetrics-text;q=0.2",
+       kOm},
+      {"application/vnd.google.protobuf;proto=other.Message;encoding="
+       "delimited",
+       kText},
+      {"application/vnd.google.protobuf;proto=io.prometheus.client."
+       "MetricFamily;encoding=delimited;q=0",
+       kText},
+      // q-values: the highest wins, whatever the order.
+      {"text/plain;q=0.5,application/vnd.google.protobuf;proto=io.prometheus."
+       "client.MetricFamily;encoding=delimited;q=0.9",
+       kPb},
+      {"application/vnd.google.protobuf;proto=io.prometheus.client."
+       "MetricFamily;encoding=delimited;q=0.4,application/openmetrics-text;q="
+       "0.5",
+       kOm},
+      {"application/openmetrics-text;q=0.3,text/plain;version=0.0.4;q=0.4",
+       kText},
+      {"application/openmetrics-text;q=1.0,text/plain;q=0.999", kOm},
+      // Ties: the header's order among specific ranges...
+      {"text/plain;q=0.5,application/openmetrics-text;q=0.5", kText},
+      {"application/openmetrics-text;q=0.5,text/plain;q=0.5", kOm},
+      {"application/openmetrics-text,application/vnd.google.protobuf;proto="
+       "io.prometheus.client.MetricFamily;encoding=delimited",
+       kOm},
+      // ...and a specific range before a wildcard.
+      {"*/*,application/openmetrics-text", kOm},
+      {"*/*;q=0.9,application/openmetrics-text;q=0.5", kText},
+      {"text/*,application/openmetrics-text", kOm},
+      // Ranges pum does not serve are skipped.
+      {"text/html,application/openmetrics-text;q=0.1", kOm},
+      {"text/plain;version=0.0.5,application/openmetrics-text;q=0.1", kOm},
+      {"application/json", kText},
+      {"application/*", kText},
+      {"application/*,application/openmetrics-text;q=0.5", kOm},
+      // q=0 excludes; wildcards then choose what is left.
+      {"text/plain;q=0,*/*", kOm},
+      {"text/plain;q=0,application/openmetrics-text;q=0,*/*", kPb},
+      {"text/plain;q=0,text/*,application/openmetrics-text;q=0.5", kOm},
+      {"text/plain;q=0", kText},  // nothing acceptable: text anyway
+      // A q that is no qvalue makes its range unacceptable.
+      {"application/openmetrics-text;q=2", kText},
+      {"application/openmetrics-text;q=abc", kText},
+      {"application/openmetrics-text;q=0.5555", kText},
+      {"application/openmetrics-text;q=1.5", kText},
+      {"application/openmetrics-text;q=1.000", kOm},
+      {" application/openmetrics-text ; q = 0.5 , text/plain ; q=0.4", kOm},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(NegotiateFormat(c.header), c.format)
         << (c.header ? c.header : "(null)");
   }
 }
