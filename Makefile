@@ -19,12 +19,14 @@ SANITIZE ?=
 # the parser's layout depends on it).
 ARCH := $(shell uname -m)
 SIMD_DEFS := $(if $(filter x86_64,$(ARCH)),-DRAPIDJSON_SSE2,$(if $(filter aarch64,$(ARCH)),-DRAPIDJSON_NEON,))
-CPPFLAGS := -I. -MMD -MP $(SIMD_DEFS)
+# $(BUILD)/gen holds protoc's output (exporter/metrics.pb.h): a system
+# include directory, so that -Werror does not judge generated code.
+CPPFLAGS := -I. -isystem $(BUILD)/gen -MMD -MP $(SIMD_DEFS)
 CXXFLAGS := $(CXXSTD) $(OPT) $(SANITIZE) -Wall -Wextra -Werror -pthread
 LDFLAGS := $(SANITIZE) -pthread
 LIBS_STORE := -lsqlite3 -lre2
 LIBS_INGEST := -lfcgi
-LIBS_EXPORTER := -lcivetweb -lz -ldeflate -lyaml -lssl -lcrypto -lcrypt
+LIBS_EXPORTER := -lcivetweb -lz -ldeflate -lyaml -lssl -lcrypto -lcrypt -lprotobuf
 LIBS_TEST := -lgtest -lgtest_main
 
 # The version --version prints: that of the latest release in CHANGELOG.md
@@ -56,7 +58,7 @@ DEB_PACKAGES := g++ make libfcgi-dev libfcgi-bin spawn-fcgi rapidjson-dev \
   nginx-light curl prometheus chromium apache2 libapache2-mod-fcgid lighttpd \
   prometheus-alertmanager python3-yaml systemd libapache2-mod-qos \
   lighttpd-modules-lua libyaml-dev libssl-dev libcrypt-dev openssl apache2-utils \
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev libprotobuf-dev protobuf-compiler
 
 SCHEMA_SRCS := $(filter-out %_test.cc $(BUILD_STAMP_SRC),$(wildcard schema/*/*.cc))
 INGEST_SRCS := $(filter-out %_test.cc fcgi-ingest/main.cc,$(wildcard fcgi-ingest/*.cc))
@@ -64,7 +66,12 @@ EXPORTER_SRCS := $(filter-out %_test.cc exporter/main.cc,$(wildcard exporter/*.c
 
 SCHEMA_OBJS := $(SCHEMA_SRCS:%.cc=$(BUILD)/obj/%.o)
 INGEST_OBJS := $(INGEST_SRCS:%.cc=$(BUILD)/obj/%.o)
-EXPORTER_OBJS := $(EXPORTER_SRCS:%.cc=$(BUILD)/obj/%.o)
+# The protobuf exposition's messages (exporter/metrics.proto), compiled by
+# protoc into $(BUILD)/gen.
+PROTO_H := $(BUILD)/gen/exporter/metrics.pb.h
+PROTO_CC := $(BUILD)/gen/exporter/metrics.pb.cc
+PROTO_OBJ := $(BUILD)/obj/gen/exporter/metrics.pb.o
+EXPORTER_OBJS := $(EXPORTER_SRCS:%.cc=$(BUILD)/obj/%.o) $(PROTO_OBJ)
 
 SCHEMA_TESTS := $(wildcard schema/*/*_test.cc)
 INGEST_TESTS := $(wildcard fcgi-ingest/*_test.cc)
@@ -95,7 +102,8 @@ all: check-build-deps
 
 # The Debian packages the build needs, and those `make run` needs besides.
 BUILD_PACKAGES := g++ make libfcgi-dev rapidjson-dev libcivetweb-dev \
-  libsqlite3-dev libre2-dev zlib1g-dev libdeflate-dev libyaml-dev libssl-dev libcrypt-dev
+  libsqlite3-dev libre2-dev zlib1g-dev libdeflate-dev libyaml-dev libssl-dev libcrypt-dev \
+  libprotobuf-dev protobuf-compiler
 RUN_PACKAGES := $(BUILD_PACKAGES) nginx-light spawn-fcgi libfcgi-bin sqlite3 \
   curl prometheus
 
@@ -133,6 +141,21 @@ deps:
 $(BUILD)/obj/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+# protoc writes both files at once (a grouped target).
+$(PROTO_H) $(PROTO_CC) &: exporter/metrics.proto
+	@mkdir -p $(BUILD)/gen
+	protoc -I. --cpp_out=$(BUILD)/gen exporter/metrics.proto
+
+$(PROTO_OBJ): $(PROTO_CC) $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+# The exporter's objects may include the generated header: it exists before
+# they compile, and a change of metrics.proto compiles them again (-MMD does
+# not list a header found through -isystem).
+$(filter-out $(PROTO_OBJ),$(EXPORTER_OBJS)) $(BUILD)/obj/exporter/main.o \
+  $(EXPORTER_TESTS:%.cc=$(BUILD)/obj/%.o): $(PROTO_H)
 
 # Rewritten only when its text changes, so that its date tells when.
 .PHONY: FORCE

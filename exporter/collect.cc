@@ -96,17 +96,6 @@ SeriesAccum* FindSeries(AccumMap* accums, const std::string& metric,
   return &entry->second;
 }
 
-// The native part of `stored` accounting for all its observations: as
-// stored, or (observed before its metric turned native) seeded from its
-// classic buckets as the store will when the next native delta comes.
-NativeHistogram StoredNative(const HistogramSeries& stored) {
-  if (stored.native.has_value() &&
-      NativeTotalCount(*stored.native) == stored.count) {
-    return *stored.native;
-  }
-  return NativeFromClassic(stored.buckets);
-}
-
 void AddHistogram(const MetricAccum& accum, const HistogramSeries& stored,
                   SeriesAccum* series) {
   const std::vector<double>& bounds = accum.bounds;
@@ -139,16 +128,6 @@ LabelPairs ToLabelPairs(const MetricDef& def, const LabelValues& values) {
     pairs.emplace_back(def.labels[i].name, values[i]);
   }
   return pairs;
-}
-
-NativeBuckets ToNativeBuckets(const NativeHistogram& h) {
-  NativeBuckets native;
-  native.schema = h.schema;
-  native.zero_threshold = h.zero_threshold;
-  native.zero_count = h.zero_count;
-  native.positive = h.positive;
-  native.negative = h.negative;
-  return native;
 }
 
 HistogramSample ToHistogram(const MetricAccum& accum,
@@ -230,6 +209,24 @@ bool ByName(const MetricFamily& a, const MetricFamily& b) {
 }
 
 }  // namespace
+
+NativeHistogram StoredNative(const HistogramSeries& stored) {
+  if (stored.native.has_value() &&
+      NativeTotalCount(*stored.native) == stored.count) {
+    return *stored.native;
+  }
+  return NativeFromClassic(stored.buckets);
+}
+
+NativeBuckets ToNativeBuckets(const NativeHistogram& h) {
+  NativeBuckets native;
+  native.schema = h.schema;
+  native.zero_threshold = h.zero_threshold;
+  native.zero_count = h.zero_count;
+  native.positive = h.positive;
+  native.negative = h.negative;
+  return native;
+}
 
 std::vector<MetricFamily> CollectStoreFamilies(const Allowlist& allowlist,
                                                const Snapshot& snapshot,

@@ -84,6 +84,15 @@ struct ExporterStats {
 
 // The families of the allowlist's and the internal metrics; see above.
 // `skipped` (may be null) receives the number of stored series skipped.
+// The native part of a stored histogram series accounting for all its
+// observations: as stored, or (observed before its metric turned native,
+// or while it was not) seeded from its classic buckets as the store seeds
+// it when the next native delta comes (native_column.h).
+NativeHistogram StoredNative(const HistogramSeries& stored);
+
+// A native histogram as the exposition's plain data.
+NativeBuckets ToNativeBuckets(const NativeHistogram& h);
+
 std::vector<MetricFamily> CollectStoreFamilies(const Allowlist& allowlist,
                                                const Snapshot& snapshot,
                                                int64_t* skipped);

@@ -23,6 +23,8 @@
 //     notation for decimal exponents -4..5 and exponent notation otherwise
 //     (1e-05, 1.5e+06, 1e+21), integers without a point ("7"), "-0", "+Inf",
 //     "-Inf", "NaN". Never affected by the C or C++ global locale.
+//   - HistogramSample::native is ignored here: the text formats carry the
+//     classic buckets only (protobuf_exposition.h sends both).
 //   - Histogram buckets are given cumulative, in increasing bound order,
 //     without +Inf; the serializers add the +Inf bucket with the series'
 //     count. In the text format the "le" label is FormatNumber(bound); in
@@ -75,10 +77,14 @@ struct NativeBuckets {
 // One series of a histogram family.
 struct HistogramSample {
   LabelPairs labels;
-  // (upper bound, cumulative count), increasing bounds, without +Inf.
+  // (upper bound, cumulative count), increasing bounds, without +Inf; may
+  // be empty (a native-only histogram: the text formats then show only the
+  // +Inf bucket, _sum and _count).
   std::vector<std::pair<double, uint64_t>> buckets;
   uint64_t count = 0;  // also the +Inf bucket
   double sum = 0;
+  // The native buckets; only the protobuf format carries them
+  // (protobuf_exposition.h), the text formats ignore them.
   std::optional<NativeBuckets> native;
 };
 

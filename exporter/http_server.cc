@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <cctype>
@@ -23,6 +24,7 @@
 #include "exporter/basic_auth.h"
 #include "exporter/door.h"
 #include "exporter/landing_page.h"
+#include "exporter/protobuf_exposition.h"
 #include "exporter/tls.h"
 #include "schema/base/host_port.h"
 #include "schema/base/http_status.h"
@@ -107,6 +109,25 @@ bool HasZeroQuality(std::string_view params) {
     return true;
   }
   return false;
+}
+
+// An RFC 9110 qvalue ("0", "0.5", "1.000", ...) in thousandths; false if
+// it is not one.
+bool ParseQuality(std::string_view value, int* thousandths) {
+  if (value.empty() || (value[0] != '0' && value[0] != '1')) return false;
+  int q = (value[0] - '0') * 1000;
+  if (value.size() > 1) {
+    if (value[1] != '.' || value.size() > 5) return false;
+    int scale = 100;
+    for (char c : value.substr(2)) {
+      if (c < '0' || c > '9') return false;
+      q += (c - '0') * scale;
+      scale /= 10;
+    }
+  }
+  if (q > 1000) return false;
+  *thousandths = q;
+  return true;
 }
 
 // True if the comma-separated header lists `token` with a q above 0.
@@ -208,17 +229,28 @@ int CheckRequest(mg_connection* conn, const char* path) {
 int HandleMetrics(mg_connection* conn, void* data) {
   if (int sent = CheckRequest(conn, "/metrics")) return sent;
   auto* state = static_cast<HttpServer*>(data)->state();
-  bool open_metrics = AcceptsOpenMetrics(mg_get_header(conn, "Accept"));
+  ScrapeFormat format = NegotiateFormat(mg_get_header(conn, "Accept"));
   bool gzip = AcceptsGzip(mg_get_header(conn, "Accept-Encoding"));
   Response response;
-  Status status = state->Scrape(
-      open_metrics ? ExpositionFormat::kOpenMetrics : ExpositionFormat::kText,
-      gzip, &response.pieces);
+  Status status;
+  switch (format) {
+    case ScrapeFormat::kProtobuf:
+      status = state->ScrapeProtobuf(gzip, &response.pieces);
+      response.content_type = kProtobufContentType;
+      break;
+    case ScrapeFormat::kOpenMetrics:
+      status =
+          state->Scrape(ExpositionFormat::kOpenMetrics, gzip, &response.pieces);
+      response.content_type = kOpenMetricsContentType;
+      break;
+    case ScrapeFormat::kText:
+      status = state->Scrape(ExpositionFormat::kText, gzip, &response.pieces);
+      response.content_type = kTextContentType;
+      break;
+  }
   if (!status.ok()) {
     return SendText(conn, 503, "store unreadable: " + status.message() + "\n");
   }
-  response.content_type =
-      open_metrics ? kOpenMetricsContentType : kTextContentType;
   response.gzipped = response.pieces.gzipped;
   return Send(conn, response);
 }
@@ -342,8 +374,103 @@ HttpServer::HttpServer(ExporterState* state, std::string host,
       host_(std::move(host)),
       version_line_(std::move(version_line)) {}
 
-bool AcceptsOpenMetrics(const char* accept) {
-  return HeaderListsToken(accept, "application/openmetrics-text");
+ScrapeFormat NegotiateFormat(const char* accept) {
+  if (accept == nullptr) return ScrapeFormat::kText;
+  constexpr int kAll = 0, kTextAll = 1, kOne = 2;  // */*, text/*, one type
+  struct Clause {
+    int q = 1000;  // thousandths
+    int specificity = kOne;
+    ScrapeFormat format = ScrapeFormat::kText;  // for kOne
+  };
+  std::vector<Clause> clauses;
+  bool excluded[3] = {false, false, false};  // by a q=0, [format]
+  std::string_view rest(accept);
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
+    size_t semi = item.find(';');
+    std::string_view range = Trim(item.substr(0, semi));
+    std::string_view params =
+        semi == std::string_view::npos ? "" : item.substr(semi + 1);
+    size_t slash = range.find('/');
+    if (slash == std::string_view::npos) continue;  // not a media range
+    std::string_view type = Trim(range.substr(0, slash));
+    std::string_view subtype = Trim(range.substr(slash + 1));
+    Clause clause;
+    std::string_view version, proto, encoding;
+    bool valid = true;
+    while (!params.empty()) {
+      size_t next = params.find(';');
+      std::string_view param = Trim(params.substr(0, next));
+      params = next == std::string_view::npos ? "" : params.substr(next + 1);
+      size_t eq = param.find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string_view name = Trim(param.substr(0, eq));
+      std::string_view value = Trim(param.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+      }
+      if (EqualsIgnoreCase(name, "q")) {
+        valid = valid && ParseQuality(value, &clause.q);
+      } else if (EqualsIgnoreCase(name, "version")) {
+        version = value;
+      } else if (EqualsIgnoreCase(name, "proto")) {
+        proto = value;
+      } else if (EqualsIgnoreCase(name, "encoding")) {
+        encoding = value;
+      }
+    }
+    if (!valid) continue;
+    if (type == "*" && subtype == "*") {
+      clause.specificity = kAll;
+    } else if (EqualsIgnoreCase(type, "text") && subtype == "*") {
+      clause.specificity = kTextAll;
+    } else if (EqualsIgnoreCase(type, "application") &&
+               EqualsIgnoreCase(subtype, "vnd.google.protobuf") &&
+               proto == "io.prometheus.client.MetricFamily" &&
+               encoding == "delimited") {
+      clause.format = ScrapeFormat::kProtobuf;
+    } else if (EqualsIgnoreCase(type, "application") &&
+               EqualsIgnoreCase(subtype, "openmetrics-text") &&
+               (version.empty() || version == "1.0.0" || version == "0.0.1")) {
+      clause.format = ScrapeFormat::kOpenMetrics;
+    } else if (EqualsIgnoreCase(type, "text") &&
+               EqualsIgnoreCase(subtype, "plain") &&
+               (version.empty() || version == "0.0.4")) {
+      clause.format = ScrapeFormat::kText;
+    } else {
+      continue;  // nothing pum serves
+    }
+    if (clause.q == 0) {  // not acceptable
+      if (clause.specificity == kOne) {
+        excluded[static_cast<int>(clause.format)] = true;
+      }
+      continue;
+    }
+    clauses.push_back(clause);
+  }
+  // The highest q first; on a tie the more specific range, then the
+  // header's order (goautoneg's sort, which client_golang's Negotiate()
+  // walks in order).
+  std::stable_sort(clauses.begin(), clauses.end(),
+                   [](const Clause& a, const Clause& b) {
+                     if (a.q != b.q) return a.q > b.q;
+                     return a.specificity > b.specificity;
+                   });
+  auto allowed = [&excluded](ScrapeFormat f) {
+    return !excluded[static_cast<int>(f)];
+  };
+  for (const Clause& clause : clauses) {
+    if (clause.specificity == kOne) return clause.format;
+    // A wildcard: the text format, unless a q=0 excluded it; */* then
+    // takes the others in the order pum prefers them.
+    if (allowed(ScrapeFormat::kText)) return ScrapeFormat::kText;
+    if (clause.specificity == kTextAll) continue;
+    if (allowed(ScrapeFormat::kOpenMetrics)) return ScrapeFormat::kOpenMetrics;
+    if (allowed(ScrapeFormat::kProtobuf)) return ScrapeFormat::kProtobuf;
+  }
+  return ScrapeFormat::kText;
 }
 
 bool AcceptsGzip(const char* accept_encoding) {

@@ -18,13 +18,31 @@
 //     needs valid credentials, else 401 with
 //     `WWW-Authenticate: Basic realm="pum-exporter"`.
 //   - The web config's http_server_config.headers are added to every answer.
-//   - GET or HEAD /metrics: the exposition. An Accept header that asks for
-//     application/openmetrics-text (with a q above 0) gets OpenMetrics 1.0
-//     as "application/openmetrics-text; version=1.0.0; charset=utf-8",
-//     anything else the text format as "text/plain; version=0.0.4;
-//     charset=utf-8". An Accept-Encoding that allows gzip gets the body
+//   - GET or HEAD /metrics: the exposition, in the format the Accept header
+//     chooses (NegotiateFormat()), after client_golang's expfmt.Negotiate:
+//     its media ranges are taken by q (default 1; q=0, or a q that is no
+//     qvalue, is not acceptable), highest first, on a tie the more specific
+//     range first (type/subtype, type/*, */*), then in the header's order;
+//     the first one pum serves decides:
+//       application/vnd.google.protobuf with proto=io.prometheus.client.
+//         MetricFamily and encoding=delimited: the protobuf format
+//         (protobuf_exposition.h), as kProtobufContentType;
+//       application/openmetrics-text without a version or with version
+//         1.0.0 or 0.0.1: OpenMetrics 1.0 as "application/openmetrics-text;
+//         version=1.0.0; charset=utf-8";
+//       text/plain without a version or with 0.0.4: the text format as
+//         "text/plain; version=0.0.4; charset=utf-8".
+//     text/* and */* choose the text format unless a q=0 range excluded
+//     text/plain (then */* chooses OpenMetrics, else protobuf, whichever
+//     no q=0 excluded). Other ranges (another encoding or version,
+//     application/*) are skipped; no header, or nothing acceptable that
+//     pum serves: the text format.
+//     Type, subtype and parameter names are compared ignoring case,
+//     parameter values exactly (quotes removed). Prometheus 2.42 with
+//     --enable-feature=native-histograms asks for protobuf first.
+//   - An Accept-Encoding that allows gzip gets the body, in any format,
 //     gzipped with "Content-Encoding: gzip" (one gzip member, assembled by
-//     ExporterState from cached segments). Content-Length is always set;
+//     ExporterState). Content-Length is always set;
 //     HEAD sends the headers GET would, without the body. If the store
 //     cannot be read: 503.
 //   - GET or HEAD /-/healthy: 200 "OK" while the process serves.
@@ -129,8 +147,11 @@ class HttpServer {
   int civetweb_port_ = 0;
 };
 
-// True if the Accept header asks for OpenMetrics (null: no header).
-bool AcceptsOpenMetrics(const char* accept);
+// The formats /metrics answers in.
+enum class ScrapeFormat { kText, kOpenMetrics, kProtobuf };
+
+// The format the Accept header (null: no header) chooses; see the contract.
+ScrapeFormat NegotiateFormat(const char* accept);
 // True if the Accept-Encoding header allows gzip (null: no header).
 bool AcceptsGzip(const char* accept_encoding);
 

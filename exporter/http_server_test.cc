@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 #include <crypt.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/delimited_message_util.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -11,6 +14,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -23,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "exporter/metrics.pb.h"
+#include "exporter/protobuf_exposition.h"
 #include "exporter/state.h"
 #include "schema/allowlist/allowlist.h"
 #include "schema/base/unique_fd.h"
@@ -47,6 +53,19 @@ const char kTestJson[] = R"({"allowedMetrics": [
 
 const char kHostileValue[] = "a\"b\\c\nd \xE2\x9C\x93 }{,=";
 const char kHostileEscaped[] = "a\\\"b\\\\c\\nd \xE2\x9C\x93 }{,=";
+
+// Prometheus v2.42.0's Accept headers (scrape/scrape.go,
+// scrapeAcceptHeader and scrapeAcceptHeaderWithProtobuf, the latter sent
+// with --enable-feature=native-histograms).
+constexpr char kPrometheusAccept[] =
+    "application/openmetrics-text;version=1.0.0,application/"
+    "openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/"
+    "*;q=0.1";
+constexpr char kPrometheusProtobufAccept[] =
+    "application/vnd.google.protobuf;proto=io.prometheus.client."
+    "MetricFamily;encoding=delimited,application/openmetrics-text;version=1."
+    "0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/"
+    "plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -326,6 +345,156 @@ TEST_F(HttpServerTest, OpenMetricsWhenAsked) {
             std::string::npos);
 }
 
+namespace pb = ::io::prometheus::client;
+
+// A protobuf exposition read back with libprotobuf's delimited parser.
+std::vector<pb::MetricFamily> ParseProtobuf(const std::string& body) {
+  google::protobuf::io::ArrayInputStream input(body.data(),
+                                               static_cast<int>(body.size()));
+  google::protobuf::io::CodedInputStream coded(&input);
+  std::vector<pb::MetricFamily> out;
+  while (true) {
+    pb::MetricFamily family;
+    bool clean_eof = false;
+    if (!google::protobuf::util::ParseDelimitedFromCodedStream(&family, &coded,
+                                                               &clean_eof)) {
+      EXPECT_TRUE(clean_eof) << "a message does not parse";
+      break;
+    }
+    out.push_back(std::move(family));
+  }
+  return out;
+}
+
+// The protobuf families as plain data (classic buckets, no exporter's own
+// families), to print them in the text format.
+std::vector<MetricFamily> PlainFamilies(
+    const std::vector<pb::MetricFamily>& in) {
+  std::vector<MetricFamily> out;
+  for (const pb::MetricFamily& f : in) {
+    if (f.name().find("pum_exporter_") != std::string::npos) continue;
+    MetricFamily family;
+    family.name = f.name();
+    family.help = f.help();
+    switch (f.type()) {
+      case pb::COUNTER:
+        family.kind = MetricKind::kCounter;
+        break;
+      case pb::GAUGE:
+        family.kind = MetricKind::kGauge;
+        break;
+      case pb::HISTOGRAM:
+        family.kind = MetricKind::kHistogram;
+        break;
+      default:
+        family.kind = MetricKind::kUntyped;
+    }
+    for (const pb::Metric& m : f.metric()) {
+      LabelPairs labels;
+      for (const pb::LabelPair& l : m.label()) {
+        labels.emplace_back(l.name(), l.value());
+      }
+      if (family.kind == MetricKind::kHistogram) {
+        EXPECT_TRUE(m.has_histogram()) << f.name();
+        HistogramSample series;
+        series.labels = labels;
+        series.count = m.histogram().sample_count();
+        series.sum = m.histogram().sample_sum();
+        for (const pb::Bucket& b : m.histogram().bucket()) {
+          series.buckets.emplace_back(b.upper_bound(), b.cumulative_count());
+        }
+        family.histograms.push_back(series);
+      } else {
+        EXPECT_EQ(m.has_counter(), family.kind == MetricKind::kCounter);
+        Sample sample;
+        sample.labels = labels;
+        sample.value = m.has_counter() ? m.counter().value()
+                       : m.has_gauge() ? m.gauge().value()
+                                       : m.untyped().value();
+        family.samples.push_back(sample);
+      }
+    }
+    out.push_back(std::move(family));
+  }
+  return out;
+}
+
+// A family by name, or null.
+const pb::MetricFamily* Find(const std::vector<pb::MetricFamily>& families,
+                             const std::string& name) {
+  for (const pb::MetricFamily& f : families) {
+    if (f.name() == name) return &f;
+  }
+  return nullptr;
+}
+
+TEST_F(HttpServerTest, ProtobufWhenPrometheusAsks) {
+  HttpResponse text = Get("/metrics");
+  for (bool gzip : {false, true}) {
+    SCOPED_TRACE(gzip ? "gzip" : "plain");
+    std::vector<std::string> headers = {std::string("Accept: ") +
+                                        kPrometheusProtobufAccept};
+    if (gzip) headers.push_back("Accept-Encoding: gzip");
+    HttpResponse response = Get("/metrics", headers);
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.headers["content-type"],
+              "application/vnd.google.protobuf; "
+              "proto=io.prometheus.client.MetricFamily; encoding=delimited");
+    EXPECT_EQ(response.headers["content-length"],
+              std::to_string(response.body.size()));
+    EXPECT_EQ(response.headers.count("content-encoding"), gzip ? 1u : 0u);
+    std::vector<pb::MetricFamily> families =
+        ParseProtobuf(gzip ? Gunzip(response.body) : response.body);
+    // Every family of the text format, with the same series and values.
+    EXPECT_EQ(SerializeText(PlainFamilies(families)),
+              WithoutOwnMetrics(text.body));
+    for (const MetricDef& def : state_->allowlist()->metrics()) {
+      EXPECT_NE(Find(families, def.name), nullptr) << def.name;
+    }
+    const pb::MetricFamily* views = Find(families, "browser_page_views_total");
+    ASSERT_NE(views, nullptr);
+    EXPECT_EQ(views->type(), pb::COUNTER);
+    ASSERT_EQ(views->metric_size(), 1);
+    EXPECT_EQ(views->metric(0).counter().value(), 7);
+    const pb::MetricFamily* load = Find(families, "browser_page_load_seconds");
+    ASSERT_NE(load, nullptr);
+    EXPECT_EQ(load->type(), pb::HISTOGRAM);
+    ASSERT_EQ(load->metric_size(), 1);
+    const pb::Histogram& h = load->metric(0).histogram();
+    EXPECT_EQ(h.sample_count(), 3u);
+    EXPECT_EQ(h.sample_sum(), 0.1 + 0.3 + 0.05);
+    ASSERT_GT(h.bucket_size(), 0);
+    for (const pb::Bucket& b : h.bucket()) {
+      EXPECT_FALSE(std::isinf(b.upper_bound()));
+      EXPECT_EQ(b.cumulative_count(), b.upper_bound() >= 0.25 ? 3u : 0u)
+          << b.upper_bound();
+    }
+    EXPECT_FALSE(h.has_schema());  // classic only
+    const pb::MetricFamily* hostile = Find(families, "test_hostile_total");
+    ASSERT_NE(hostile, nullptr);
+    ASSERT_EQ(hostile->metric_size(), 1);
+    EXPECT_EQ(hostile->metric(0).label(0).value(), kHostileValue);
+    EXPECT_EQ(hostile->metric(0).counter().value(), 2);
+    const pb::MetricFamily* own =
+        Find(families, "pum_exporter_allowlist_last_reload_successful");
+    ASSERT_NE(own, nullptr);
+    EXPECT_EQ(own->type(), pb::GAUGE);
+    EXPECT_EQ(own->metric(0).gauge().value(), 1);
+  }
+}
+
+TEST_F(HttpServerTest, ProtobufHeadSendsHeadersOnly) {
+  HttpResponse get =
+      Get("/metrics", {std::string("Accept: ") + kPrometheusProtobufAccept});
+  HttpResponse head;
+  ASSERT_TRUE(HttpRequest(server_->port(), "HEAD", "/metrics",
+                          {std::string("Accept: ") + kPrometheusProtobufAccept},
+                          &head));
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.headers["content-type"], get.headers["content-type"]);
+  EXPECT_TRUE(head.body.empty());
+}
+
 TEST_F(HttpServerTest, HeadSendsHeadersOnly) {
   HttpResponse response;
   ASSERT_TRUE(HttpRequest(server_->port(), "HEAD", "/metrics", {}, &response));
@@ -551,23 +720,102 @@ struct HeaderCase {
   bool accepted;
 };
 
-TEST(HttpServer, AcceptsOpenMetrics) {
-  const HeaderCase cases[] = {
-      {nullptr, false},
-      {"", false},
-      {"text/plain", false},
-      {"*/*", false},
-      {"application/openmetrics-text", true},
-      {"application/openmetrics-text; version=1.0.0; charset=utf-8", true},
-      {"text/plain;q=0.5, application/openmetrics-text;version=0.0.1", true},
-      {"Application/OpenMetrics-Text", true},
-      {"application/openmetrics-text;q=0", false},
-      {"application/openmetrics-text; q=0.000", false},
-      {"application/openmetrics-text;q=0.001", true},
-      {"application/openmetrics-textual", false},
+TEST(HttpServer, NegotiateFormat) {
+  constexpr ScrapeFormat kText = ScrapeFormat::kText;
+  constexpr ScrapeFormat kOm = ScrapeFormat::kOpenMetrics;
+  constexpr ScrapeFormat kPb = ScrapeFormat::kProtobuf;
+  struct Case {
+    const char* header;
+    ScrapeFormat format;
   };
-  for (const HeaderCase& c : cases) {
-    EXPECT_EQ(AcceptsOpenMetrics(c.header), c.accepted)
+  const Case cases[] = {
+      {nullptr, kText},
+      {"", kText},
+      {"text/plain", kText},
+      {"*/*", kText},
+      {"text/*", kText},
+      {"garbage", kText},
+      {kPrometheusAccept, kOm},
+      {kPrometheusProtobufAccept, kPb},
+      // OpenMetrics, as AcceptsOpenMetrics() had it.
+      {"application/openmetrics-text", kOm},
+      {"application/openmetrics-text; version=1.0.0; charset=utf-8", kOm},
+      {"text/plain;q=0.5, application/openmetrics-text;version=0.0.1", kOm},
+      {"Application/OpenMetrics-Text", kOm},
+      {"application/openmetrics-text;q=0", kText},
+      {"application/openmetrics-text; q=0.000", kText},
+      {"application/openmetrics-text;q=0.001", kOm},
+      {"application/openmetrics-textual", kText},
+      {"application/openmetrics-text;version=2.0.0", kText},
+      {"application/openmetrics-text; version=\"1.0.0\"", kOm},
+      // Protobuf: only MetricFamily, delimited.
+      {"application/vnd.google.protobuf;proto=io.prometheus.client."
+       "MetricFamily;encoding=delimited",
+       kPb},
+      {"application/vnd.google.protobuf; proto=io.prometheus.client."
+       "MetricFamily; encoding=delimited; q=0.3",
+       kPb},
+      {"Application/Vnd.Google.Protobuf;Proto=io.prometheus.client."
+       "MetricFamily;Encoding=delimited",
+       kPb},
+      {"application/vnd.google.protobuf", kText},
+      {"application/vnd.google.protobuf;proto=io.prometheus.client."
+       "MetricFamily",
+       kText},
+      {"application/vnd.google.protobuf;proto=io.prometheus.client."
+       "MetricFamily;encoding=text",
+       kText},
+      {"application/vnd.google.protobuf;proto=io.prometheus.client."
+       "MetricFamily;encoding=compact-text,application/openmetrics-text;q=0.2",
+       kOm},
+      {"application/vnd.google.protobuf;proto=other.Message;encoding="
+       "delimited",
+       kText},
+      {"application/vnd.google.protobuf;proto=io.prometheus.client."
+       "MetricFamily;encoding=delimited;q=0",
+       kText},
+      // q-values: the highest wins, whatever the order.
+      {"text/plain;q=0.5,application/vnd.google.protobuf;proto=io.prometheus."
+       "client.MetricFamily;encoding=delimited;q=0.9",
+       kPb},
+      {"application/vnd.google.protobuf;proto=io.prometheus.client."
+       "MetricFamily;encoding=delimited;q=0.4,application/openmetrics-text;q="
+       "0.5",
+       kOm},
+      {"application/openmetrics-text;q=0.3,text/plain;version=0.0.4;q=0.4",
+       kText},
+      {"application/openmetrics-text;q=1.0,text/plain;q=0.999", kOm},
+      // Ties: the header's order among specific ranges...
+      {"text/plain;q=0.5,application/openmetrics-text;q=0.5", kText},
+      {"application/openmetrics-text;q=0.5,text/plain;q=0.5", kOm},
+      {"application/openmetrics-text,application/vnd.google.protobuf;proto="
+       "io.prometheus.client.MetricFamily;encoding=delimited",
+       kOm},
+      // ...and a specific range before a wildcard.
+      {"*/*,application/openmetrics-text", kOm},
+      {"*/*;q=0.9,application/openmetrics-text;q=0.5", kText},
+      {"text/*,application/openmetrics-text", kOm},
+      // Ranges pum does not serve are skipped.
+      {"text/html,application/openmetrics-text;q=0.1", kOm},
+      {"text/plain;version=0.0.5,application/openmetrics-text;q=0.1", kOm},
+      {"application/json", kText},
+      {"application/*", kText},
+      {"application/*,application/openmetrics-text;q=0.5", kOm},
+      // q=0 excludes; wildcards then choose what is left.
+      {"text/plain;q=0,*/*", kOm},
+      {"text/plain;q=0,application/openmetrics-text;q=0,*/*", kPb},
+      {"text/plain;q=0,text/*,application/openmetrics-text;q=0.5", kOm},
+      {"text/plain;q=0", kText},  // nothing acceptable: text anyway
+      // A q that is no qvalue makes its range unacceptable.
+      {"application/openmetrics-text;q=2", kText},
+      {"application/openmetrics-text;q=abc", kText},
+      {"application/openmetrics-text;q=0.5555", kText},
+      {"application/openmetrics-text;q=1.5", kText},
+      {"application/openmetrics-text;q=1.000", kOm},
+      {" application/openmetrics-text ; q = 0.5 , text/plain ; q=0.4", kOm},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(NegotiateFormat(c.header), c.format)
         << (c.header ? c.header : "(null)");
   }
 }

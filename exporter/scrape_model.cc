@@ -89,6 +89,7 @@ struct ScrapeModel::Impl {
     double sum = 0;                    // histogram
     uint64_t count = 0;
     std::vector<uint64_t> per_bucket;  // per current bound, not cumulative
+    NativeHistogram native;            // native histograms: StoredNative()
     uint64_t seen = 0;                 // the last full Apply() listing it
   };
 
@@ -357,6 +358,7 @@ struct ScrapeModel::Impl {
     c->count = in.count;
     c->sum = in.sum;
     c->per_bucket.swap(scratch_buckets);
+    if (c->series->family->def->native) c->native = StoredNative(in);
     Touch(c->series->chunk);
   }
 
@@ -422,6 +424,78 @@ struct ScrapeModel::Impl {
       AppendHistogramLines(out, layout, series->labels, scratch_buckets.data(),
                            count, sum);
     }
+  }
+
+  // ------------------------------------------------------------ plain data
+
+  // One series of a histogram family as RenderChunk() renders it.
+  static HistogramSample HistogramOf(const Family& family, const Series& series,
+                                     LabelPairs labels) {
+    HistogramSample out;
+    out.labels = std::move(labels);
+    const size_t n = family.bounds.size();
+    std::vector<uint64_t> buckets(n, 0);
+    NativeHistogram native;
+    native.schema = family.def->native_schema;
+    for (const Contributor* c : series.contributors) {
+      out.count += c->count;
+      out.sum += c->sum;
+      for (size_t i = 0; i < n; ++i) buckets[i] += c->per_bucket[i];
+      if (c->count > 0) MergeNative(c->native, &native);
+    }
+    if (family.def->native) out.native = ToNativeBuckets(native);
+    uint64_t cumulative = 0;
+    out.buckets.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      cumulative += buckets[i];
+      out.buckets.emplace_back(family.bounds[i],
+                               std::min(cumulative, out.count));
+    }
+    return out;
+  }
+
+  MetricFamily FamilyOf(const Family& family) const {
+    const MetricDef& def = *family.def;
+    MetricFamily out;
+    out.name = def.name;
+    out.help = def.help;
+    out.kind = family.kind;
+    for (const auto& chunk : family.chunks) {
+      for (const Series* series : chunk->series) {
+        LabelPairs labels;
+        for (size_t i = 0; i < series->values.size(); ++i) {
+          labels.emplace_back(def.labels[i].name, series->values[i]);
+        }
+        if (family.kind == MetricKind::kHistogram) {
+          out.histograms.push_back(
+              HistogramOf(family, *series, std::move(labels)));
+        } else {
+          Sample sample;
+          sample.labels = std::move(labels);
+          for (const Contributor* c : series->contributors) {
+            sample.value += c->value;
+          }
+          out.samples.push_back(std::move(sample));
+        }
+      }
+    }
+    return out;
+  }
+
+  std::vector<MetricFamily> Families(
+      const std::vector<MetricFamily>& own) const {
+    std::vector<MetricFamily> out;
+    out.reserve(families.size() + own.size());
+    size_t next_own = 0;
+    for (const auto& family : families) {
+      // Where Render() puts them: before the first family they sort before.
+      while (next_own < own.size() && own[next_own].name < family->def->name) {
+        out.push_back(own[next_own++]);
+      }
+      out.push_back(FamilyOf(*family));
+    }
+    while (next_own < own.size()) out.push_back(own[next_own++]);
+    return out;
   }
 
   // Adds a rendered piece to the body (and to the gzip member's CRC).
@@ -545,6 +619,11 @@ Status ScrapeModel::Render(ExpositionFormat format, bool gzip,
                            const std::vector<MetricFamily>& own,
                            ScrapeBody* out) {
   return impl_->Render(format, gzip, own, out);
+}
+
+std::vector<MetricFamily> ScrapeModel::Families(
+    const std::vector<MetricFamily>& own) const {
+  return impl_->Families(own);
 }
 
 ScrapeModel::RenderStats ScrapeModel::last_render() const {

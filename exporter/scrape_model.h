@@ -83,6 +83,13 @@ class ScrapeModel {
   Status Render(ExpositionFormat format, bool gzip,
                 const std::vector<MetricFamily>& own, ScrapeBody* out);
 
+  // The families Render() renders, as plain data, with `own` (sorted by
+  // name) merged in: the same families, order, series, labels and values
+  // (SerializeText() of them is Render(kText)'s body). For the formats
+  // not cached per chunk (the protobuf exposition); built anew each call.
+  std::vector<MetricFamily> Families(
+      const std::vector<MetricFamily>& own) const;
+
   // What the last Render() did: chunks in all, chunks rendered anew.
   struct RenderStats {
     size_t chunks = 0;

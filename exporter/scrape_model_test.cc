@@ -15,6 +15,7 @@
 
 #include "exporter/collect.h"
 #include "exporter/exposition.h"
+#include "exporter/protobuf_exposition.h"
 #include "schema/testing/gunzip.h"
 
 namespace pum {
@@ -165,6 +166,16 @@ std::vector<MetricFamily> Own(double scrape_seconds) {
   return ExporterFamilies(stats);
 }
 
+// The from-scratch path's families (collect.h).
+std::vector<MetricFamily> ReferenceFamilies(
+    const Allowlist& allowlist, const Snapshot& snapshot,
+    const std::vector<MetricFamily>& own) {
+  std::vector<MetricFamily> families =
+      CollectStoreFamilies(allowlist, snapshot, nullptr);
+  MergeFamilies(own, &families);
+  return families;
+}
+
 // What today's from-scratch path renders (collect.h + exposition.h).
 std::string Reference(const Allowlist& allowlist, const Snapshot& snapshot,
                       const std::vector<MetricFamily>& own,
@@ -259,6 +270,17 @@ TEST(ScrapeModel, MatchesTheFromScratchRender) {
         EXPECT_EQ(Render(&model, format, true, Own(0.5)), want) << c.name;
       }
       EXPECT_EQ(model.skipped_series(), skipped) << c.name;
+      // The plain families (the protobuf exposition's): those of the
+      // from-scratch path.
+      std::vector<MetricFamily> families = model.Families(Own(0.5));
+      EXPECT_EQ(
+          SerializeText(families),
+          Reference(*allowlist, snapshot, Own(0.5), ExpositionFormat::kText))
+          << c.name;
+      EXPECT_EQ(
+          SerializeProtobuf(families),
+          SerializeProtobuf(ReferenceFamilies(*allowlist, snapshot, Own(0.5))))
+          << c.name;
     }
   }
 }
@@ -498,6 +520,12 @@ TEST(ScrapeModel, RandomChangesRenderAsFromScratch) {
           << "seed " << seed << " step " << step;
       ASSERT_EQ(model.skipped_series(), skipped)
           << "seed " << seed << " step " << step;
+      if (step % 4 == 0) {
+        ASSERT_EQ(
+            SerializeProtobuf(model.Families(own)),
+            SerializeProtobuf(ReferenceFamilies(*allowlist, store.Read(), own)))
+            << "seed " << seed << " step " << step;
+      }
     }
   }
 }

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "exporter/exposition.h"
+#include "exporter/gzip_stream.h"
+#include "exporter/protobuf_exposition.h"
 #include "schema/base/log.h"
 #include "schema/config/config.h"
 
@@ -22,11 +24,9 @@ ExporterState::ExporterState(std::unique_ptr<Store> store,
   reloads_.last_reload_success_timestamp = static_cast<double>(loaded_at);
 }
 
-Status ExporterState::Scrape(ExpositionFormat format, bool gzip,
-                             ScrapeBody* body) {
+Status ExporterState::Refresh(std::vector<MetricFamily>* own) {
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<const Allowlist> allowlist = this->allowlist();
-  std::lock_guard<std::mutex> model_lock(model_mu_);
   if (model_ == nullptr || model_->allowlist() != allowlist.get()) {
     model_.reset();  // the old one's memory first
     model_ = std::make_unique<ScrapeModel>(allowlist);
@@ -50,14 +50,49 @@ Status ExporterState::Scrape(ExpositionFormat format, bool gzip,
   stats.scrape_duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  std::vector<MetricFamily> own = ExporterFamilies(stats);
-  Status status = model_->Render(format, gzip, own, body);
+  *own = ExporterFamilies(stats);
+  return Status::Ok();
+}
+
+Status ExporterState::Scrape(ExpositionFormat format, bool gzip,
+                             ScrapeBody* body) {
+  std::lock_guard<std::mutex> model_lock(model_mu_);
+  std::vector<MetricFamily> own;
+  Status status = Refresh(&own);
+  if (!status.ok()) return status;
+  status = model_->Render(format, gzip, own, body);
   if (!status.ok() && gzip) {
     // Compression failed (zlib out of memory): the body uncompressed.
     LogWarn("gzip failed, answering uncompressed", {{"err", status.message()}});
     status = model_->Render(format, /*gzip=*/false, own, body);
   }
   return status;
+}
+
+Status ExporterState::ScrapeProtobuf(bool gzip, ScrapeBody* body) {
+  auto text = std::make_shared<std::string>();
+  {
+    std::lock_guard<std::mutex> model_lock(model_mu_);
+    std::vector<MetricFamily> own;
+    Status status = Refresh(&own);
+    if (!status.ok()) return status;
+    // Serialized under the lock: the families are the model's series.
+    *text = SerializeProtobuf(model_->Families(own));
+  }
+  body->gzipped = false;
+  body->pieces.clear();
+  if (gzip) {
+    auto compressed = std::make_shared<std::string>();
+    Status status = GzipCompress(*text, compressed.get());
+    if (status.ok()) {
+      body->gzipped = true;
+      body->pieces.push_back(std::move(compressed));
+      return Status::Ok();
+    }
+    LogWarn("gzip failed, answering uncompressed", {{"err", status.message()}});
+  }
+  body->pieces.push_back(std::move(text));
+  return Status::Ok();
 }
 
 Status ExporterState::Scrape(ExpositionFormat format, std::string* body) {

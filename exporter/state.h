@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "exporter/collect.h"
 #include "exporter/scrape_model.h"
@@ -52,6 +53,10 @@ class ExporterState {
   Status Scrape(ExpositionFormat format, bool gzip, ScrapeBody* body);
   // The same, plain, as one string.
   Status Scrape(ExpositionFormat format, std::string* body);
+  // The same in the protobuf format (protobuf_exposition.h): the families
+  // the text is rendered from (ScrapeModel::Families()), serialized at
+  // every scrape (nothing cached), gzipped as one member if `gzip`.
+  Status ScrapeProtobuf(bool gzip, ScrapeBody* body);
 
   // OK if the store can be read.
   Status Ping();
@@ -75,6 +80,11 @@ class ExporterState {
   ExporterStats ReloadStats() const;
 
  private:
+  // Brings the model up to date with the store (a new model if the
+  // allowlist changed) and fills *own with the exporter's own families.
+  // Called with model_mu_ held.
+  Status Refresh(std::vector<MetricFamily>* own);
+
   std::mutex store_mu_;
   std::unique_ptr<Store> store_;  // guarded by store_mu_
 

@@ -48,11 +48,12 @@ const y = (v) => JSON.stringify(v);
 //   evaluationInterval default '1s'
 //   externalLabels     {name: value}
 //   job                the job name, default 'pum'
+//   extraArgs          more command-line flags (e.g. --enable-feature=...)
 // Returns {url, port, dir, proc, query, queryRaw, waitForQuery, alerts,
 // rules, targets, log, stop}.
 export async function startPrometheus({
   targets = [], ruleFiles = [], scrapeInterval = '1s', evaluationInterval = '1s',
-  externalLabels, job = 'pum',
+  externalLabels, job = 'pum', extraArgs = [],
 } = {}) {
   for (const f of ruleFiles) {
     if (!fs.existsSync(f)) throw new Error(`rule file ${f} is missing`);
@@ -89,6 +90,7 @@ scrape_configs:
       `--storage.tsdb.path=${path.join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--web.enable-lifecycle',
+      ...extraArgs,
     ], { stdio: ['ignore', logFd, logFd] });
     fs.closeSync(logFd);
     live.add(p);
