@@ -138,7 +138,7 @@ export function createClient(options, g, features) {
   const aggregator = createAggregator();
   /** @type {Entry[]} */
   const queue = [];
-  /** what stop() undoes: listeners, the interval, the fetch/XHR wrappers */
+  /** what stop() undoes: listeners, timers, the fetch/XHR wrappers */
   const cleanups = /** @type {(() => void)[]} */ ([]);
   const clientId =
     attempt(() => env.crypto.getRandomValues(new Uint32Array(4)).join('-')) || ('' + Math.random()).slice(2);
@@ -284,6 +284,7 @@ export function createClient(options, g, features) {
 
   // A sampled-out page does nothing at all: no listener, no timer, no send.
   if (live) {
+    cleanups.push(() => env.clearTimeout(backoffTimer));
     // The previous page's unsent batches go first: they are older.
     attempt(() => {
       const saved = /** @type {string[][]} */ (
@@ -309,10 +310,9 @@ export function createClient(options, g, features) {
       cleanups.push(() => env.clearInterval(interval));
     });
     if (isOn('pageViews')) recorder.count('browser_page_views_total', {}, 1);
-    attempt(() =>
-      webVitals(recorder, isOn('webVitals'), (entry) =>
-        navigation(entry, recorder, isOn('pageLoad'), isOn('navigation')),
-      ),
+    // never throws: each subscription is safe
+    webVitals(recorder, isOn('webVitals'), (entry) =>
+      navigation(entry, recorder, isOn('pageLoad'), isOn('navigation')),
     );
     if (isOn('errors')) {
       for (const kind of ['error', 'unhandledrejection']) {
@@ -340,7 +340,6 @@ export function createClient(options, g, features) {
     stop: safe(() => {
       live = false;
       cleanups.splice(0).forEach(attempt);
-      attempt(() => env.clearTimeout(backoffTimer));
     }),
   };
 }

@@ -104,10 +104,11 @@ export const install = safe((/** @type {Feature[]} */ features) => {
   const w = window;
   const name = w.PrometheusAggregatorObjectName;
   const stub = /** @type {SnippetStub} */ ((name && /** @type {any} */ (w)[name]) || {});
-  const instance = w.prometheusUserMonitoringClient || (w.prometheusUserMonitoringClient = start(stub, features));
-  if (name && stub != instance.command) {
+  const instance = (w.prometheusUserMonitoringClient ||= start(stub, features));
+  const command = instance.command;
+  if (name && stub != command) {
     const queued = stub.q || [];
-    /** @type {any} */ (w)[name] = instance.command;
-    for (const args of queued) /** @type {Function} */ (instance.command)(...args);
+    /** @type {any} */ (w)[name] = command;
+    for (const args of queued) /** @type {Function} */ (command)(...args);
   }
 });

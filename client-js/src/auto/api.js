@@ -74,8 +74,11 @@ export function api(g, hosts, recorder, cleanups) {
     const host = new URL(input.url || input, g.location.href).host;
     if (!hosts.includes(host)) return undefined;
     return safe((/** @type {number} */ status) => {
-      const labels = { host, method: methodLabel(method || input.method), status_class: statusClass(status) };
-      recorder.observe('browser_api_request_duration_seconds', labels, (g.performance.now() - startedAt) / 1000);
+      recorder.observe(
+        'browser_api_request_duration_seconds',
+        { host, method: methodLabel(method || input.method), status_class: statusClass(status) },
+        (g.performance.now() - startedAt) / 1000,
+      );
     });
   });
 

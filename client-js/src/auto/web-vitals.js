@@ -36,13 +36,15 @@ const TTFB = 4;
  */
 export function webVitals(recorder, vitals, onNavigationEntry, subscribe = [onLCP, onINP, onCLS, onFCP, onTTFB]) {
   subscribe.forEach((on, i) => {
-    if (!vitals && i != TTFB) return;
-    const report = safe((/** @type {{value: number, entries: unknown[]}} */ metric) => {
-      if (vitals)
-        recorder.observe('browser_web_vitals_' + METRICS[i], {}, i == CLS ? metric.value : metric.value / 1000);
-      if (i == TTFB) onNavigationEntry(/** @type {NavigationEntry} */ (metric.entries[0]));
-    });
-    // safe: web-vitals throws where the browser lacks PerformanceObserver
-    safe(on)(report);
+    // safe(on): web-vitals throws where the browser lacks PerformanceObserver
+    if (vitals || i == TTFB) {
+      safe(on)(
+        safe((/** @type {{value: number, entries: unknown[]}} */ metric) => {
+          if (vitals)
+            recorder.observe('browser_web_vitals_' + METRICS[i], {}, i == CLS ? metric.value : metric.value / 1000);
+          if (i == TTFB) onNavigationEntry(/** @type {NavigationEntry} */ (metric.entries[0]));
+        }),
+      );
+    }
   });
 }
