@@ -90,6 +90,7 @@ const INTERNAL_PROPS = [
   'beaconed',
   'take',
   'count',
+  'record',
   'durations',
   'total',
   'load',
@@ -130,7 +131,8 @@ const noWebVitals = {
   setup(b) {
     b.onResolve({ filter: /^web-vitals$/ }, () => ({ path: 'web-vitals', namespace: 'stub' }));
     b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
-      contents: 'export const onLCP=()=>{},onINP=onLCP,onCLS=onLCP,onFCP=onLCP,onTTFB=onLCP',
+      // one no-op under the five names: the stub adds next to nothing to the size
+      contents: 'const f=()=>{};export{f as onLCP,f as onINP,f as onCLS,f as onFCP,f as onTTFB}',
     }));
   },
 };

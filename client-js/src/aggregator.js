@@ -15,7 +15,7 @@
  * @typedef {object} Recorder
  * @property {(name: string, labels: Labels | undefined, by: number) => void} count
  *   adds `by` to a counter series
- * @property {(name: string, labels: Labels | undefined, value: number) => void} observe
+ * @property {(name: string, labels: Labels | undefined, value: number) => void} record
  *   records one observation of a histogram series
  */
 
@@ -79,8 +79,8 @@ export function createAggregator() {
   };
 
   return {
-    count: (name, labels, by) => add(true, name, labels, by),
-    observe: (name, labels, value) => add(false, name, labels, value),
+    count: add.bind(null, true),
+    record: add.bind(null, false),
     take() {
       const taken = events;
       events = [];

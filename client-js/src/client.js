@@ -30,14 +30,11 @@ import { api } from './auto/api.js';
  * An optional feature (src/auto/legacy-timing.js, src/auto/routes.js): the
  * IIFE builds pass the ones they include. Called once, while the client
  * starts (a sampled-out page calls none), with the options, the recorder
- * (whose `observe` it may wrap), the window, and a way to listen to events
+ * (whose `record` it may wrap), the window, and a way to listen to events
  * and to register what stop() must undo.
  * @typedef {(o: Options, recorder: Recorder, env: Env, listen: Listen, cleanups: (() => void)[]) => void} Feature
  * @typedef {(target: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>, type: string, listener: () => void) => void} Listen
  */
-
-const DROPPED = 'browser_client_dropped_events_total';
-const SAMPLE_KEY = 'pum:sample';
 
 /**
  * createClient(options, g): one pum client; see pum.d.ts for the options
@@ -151,7 +148,7 @@ export function createClient(options, g, features) {
   // above). Storage's named properties are its items.
   let live =
     sample < 2 ||
-    (attempt(() => +(/** @type {any} */ (env.sessionStorage[SAMPLE_KEY] ??= Math.random()))) ?? Math.random()) *
+    (attempt(() => +(/** @type {any} */ (env.sessionStorage['pum:sample'] ??= Math.random()))) ?? Math.random()) *
       sample <
       1;
   /** the pending backoff timer; 0 when none */
@@ -167,7 +164,7 @@ export function createClient(options, g, features) {
    */
   const whileLive = (add) => (name, labels, value) => live && add(name, labels, value);
   /** The page's measurements. @type {Recorder} */
-  const recorder = { count: whileLive(aggregator.count), observe: whileLive(aggregator.observe) };
+  const recorder = { count: whileLive(aggregator.count), record: whileLive(aggregator.record) };
 
   const isHidden = () => document.visibilityState == 'hidden';
 
@@ -179,6 +176,8 @@ export function createClient(options, g, features) {
    */
   const drop = safe((/** @type {string} */ reason, /** @type {Entry} */ entry) => {
     if (!isOn('dropped')) return;
+    // local: esbuild inlines local constants, not module-level ones
+    const DROPPED = 'browser_client_dropped_events_total';
     let count = 0;
     for (const event of JSON.parse(entry[0]).events) {
       if (event.metricName == DROPPED) aggregator.count(DROPPED, event.labels, event.inc);
@@ -329,8 +328,8 @@ export function createClient(options, g, features) {
     (/** @type {string} */ name, /** @type {Labels | undefined} */ labels, /** @type {number | undefined} */ by) =>
       recorder.count(name, labels, by ?? 1),
   );
-  // after the features: routes wraps recorder.observe
-  const observe = safe(recorder.observe);
+  // after the features: routes wraps recorder.record
+  const observe = safe(recorder.record);
   return {
     counter: (name) => ({ increment: (labels, by) => increment(name, labels, by) }),
     histogram: (name) => ({ observe: (value, labels) => observe(name, labels, value) }),

@@ -74,7 +74,7 @@ export function api(g, hosts, recorder, cleanups) {
     const host = new URL(input.url || input, g.location.href).host;
     if (!hosts.includes(host)) return undefined;
     return safe((/** @type {number} */ status) => {
-      recorder.observe(
+      recorder.record(
         'browser_api_request_duration_seconds',
         { host, method: methodLabel(method || input.method), status_class: statusClass(status) },
         (g.performance.now() - startedAt) / 1000,

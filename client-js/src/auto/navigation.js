@@ -99,10 +99,10 @@ export function phases(entry) {
 export function navigation(entry, recorder, load, want) {
   if (/** @type {number} */ (entry?.loadEventEnd) > 0) {
     const { durations, total } = phases(/** @type {NavigationEntry} */ (entry));
-    if (load) recorder.observe('browser_page_load_seconds', {}, total);
+    if (load) recorder.record('browser_page_load_seconds', {}, total);
     if (want) {
       durations.forEach((seconds, i) =>
-        recorder.observe('browser_navigation_phase_seconds', { phase: PHASES[i] }, seconds),
+        recorder.record('browser_navigation_phase_seconds', { phase: PHASES[i] }, seconds),
       );
     }
   }

@@ -97,8 +97,8 @@ export const routes = (o, recorder, env, listen, cleanups) => {
   let last = location.href;
   let lastPath = location.pathname;
   const landing = route(last);
-  const observe = recorder.observe;
-  recorder.observe = (name, labels, value) => {
+  const observe = recorder.record;
+  recorder.record = (name, labels, value) => {
     observe(name, labels, value);
     if (name == LCP) observe(ROUTE_LCP, { route: landing }, value);
   };

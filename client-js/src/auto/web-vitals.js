@@ -15,8 +15,6 @@ import { safe } from '../safe.js';
  * seconds; CLS has no unit.
  */
 const METRICS = ['lcp_seconds', 'inp_seconds', 'cls', 'fcp_seconds', 'ttfb_seconds'];
-const CLS = 2;
-const TTFB = 4;
 
 /**
  * Core Web Vitals from the web-vitals library (never measured by hand: its
@@ -35,13 +33,16 @@ const TTFB = 4;
  * @param {Subscribe[]} subscribe replaces the library's functions in tests
  */
 export function webVitals(recorder, vitals, onNavigationEntry, subscribe = [onLCP, onINP, onCLS, onFCP, onTTFB]) {
+  // their indexes in METRICS (local: esbuild inlines local constants, not module-level ones)
+  const CLS = 2;
+  const TTFB = 4;
   subscribe.forEach((on, i) => {
     // safe(on): web-vitals throws where the browser lacks PerformanceObserver
     if (vitals || i == TTFB) {
       safe(on)(
         safe((/** @type {{value: number, entries: unknown[]}} */ metric) => {
           if (vitals)
-            recorder.observe('browser_web_vitals_' + METRICS[i], {}, i == CLS ? metric.value : metric.value / 1000);
+            recorder.record('browser_web_vitals_' + METRICS[i], {}, i == CLS ? metric.value : metric.value / 1000);
           if (i == TTFB) onNavigationEntry(/** @type {NavigationEntry} */ (metric.entries[0]));
         }),
       );
