@@ -131,7 +131,6 @@ export function createClient(options, g, features) {
   const url = o.url || '/record';
   const storageKey = 'pum:' + url;
   const maxQueue = Math.min(/** @type {number} */ (o.maxQueue) > 0 ? /** @type {number} */ (o.maxQueue) : 32, 48);
-  const document = env.document;
   // Taken before auto.api wraps fetch: pum's own posts are never measured.
   const post = env.fetch;
   const aggregator = createAggregator();
@@ -168,7 +167,7 @@ export function createClient(options, g, features) {
   /** The page's measurements. @type {Recorder} */
   const recorder = { count: whileLive(aggregator.count), record: whileLive(aggregator.record) };
 
-  const isHidden = () => document.visibilityState == 'hidden';
+  const isHidden = () => env.document.visibilityState == 'hidden';
 
   /**
    * Counts the events of a batch given up, in the next batch. The batch's
@@ -295,7 +294,7 @@ export function createClient(options, g, features) {
       env.sessionStorage.removeItem(storageKey);
       bodies.forEach(enqueue);
     });
-    listen(document, 'visibilitychange', () => {
+    listen(env.document, 'visibilitychange', () => {
       if (isHidden()) onHide();
       else attempt(() => env.sessionStorage.removeItem(storageKey));
     });
