@@ -18,7 +18,7 @@ const BUDGETS = {
 };
 // 3 KiB: issue 10 asked for under 2048, but with every behaviour of pum.js
 // kept (the metric names, the wire format, the options), pum's own code is
-// about 3,070 bytes gzipped (client-js/README.md, "Two builds").
+// about 3,050 bytes gzipped.
 const CORE_BUDGET = +process.env.PUM_CORE_SIZE_BUDGET || 3072;
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const dir = resolve(root, process.env.BUILD || 'build');
