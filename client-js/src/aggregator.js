@@ -15,7 +15,7 @@
  * @typedef {object} Recorder
  * @property {(name: string, labels: Labels | undefined, by: number) => void} count
  *   adds `by` to a counter series
- * @property {(name: string, labels: Labels | undefined, value: number) => void} observe
+ * @property {(name: string, labels: Labels | undefined, value: number) => void} record
  *   records one observation of a histogram series
  */
 
@@ -43,44 +43,48 @@ export const MAX_OBS = 500;
 export function createAggregator() {
   /** @type {MetricEvent[]} */
   let events = [];
-  /** the event each series currently adds to, by series key */
-  let open = new Map();
+  /**
+   * the event each series currently adds to, by series key (which starts
+   * with the type: never a property of Object.prototype)
+   * @type {Record<string, any>}
+   */
+  let open = {};
 
   /**
-   * @param {'counter' | 'histogram'} type
+   * One generic add for both types: `counter` true for a counter's
+   * increment, false for a histogram's observation.
+   *
+   * @param {boolean} counter
    * @param {string} name
    * @param {unknown} labels
    * @param {number} value
    */
-  function add(type, name, labels, value) {
+  const add = (counter, name, labels, value) => {
+    if (!Number.isFinite(value) || (counter && value < 0)) return;
     /** @type {Record<string, string>} */
     const strings = {};
     // for...in: any object's enumerable keys; nothing for null or a number
     for (const key in /** @type {any} */ (labels)) strings[key] = '' + /** @type {any} */ (labels)[key];
+    const type = counter ? 'counter' : 'histogram';
     const key = type + name + JSON.stringify(strings);
-    let event = open.get(key);
-    if (!event || (type == 'histogram' && event.observations.length >= MAX_OBS)) {
-      event = { metricName: name, metricType: type, labels: strings };
-      if (type == 'counter') event.inc = 0;
+    let event = open[key];
+    if (!event || event.observations?.length >= MAX_OBS) {
+      event = open[key] = { metricName: name, metricType: type, labels: strings };
+      if (counter) event.inc = 0;
       else event.observations = [];
-      open.set(key, event);
       events.push(event);
     }
-    if (type == 'counter') event.inc += value;
+    if (counter) event.inc += value;
     else event.observations.push(value);
-  }
+  };
 
   return {
-    count(name, labels, by) {
-      if (Number.isFinite(by) && by >= 0) add('counter', name, labels, by);
-    },
-    observe(name, labels, value) {
-      if (Number.isFinite(value)) add('histogram', name, labels, value);
-    },
+    count: add.bind(null, true),
+    record: add.bind(null, false),
     take() {
       const taken = events;
       events = [];
-      open = new Map();
+      open = {};
       return taken;
     },
   };

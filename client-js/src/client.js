@@ -1,11 +1,13 @@
 // @ts-check
-import { createAggregator } from './aggregator.js';
-import { attempt, safe } from './safe.js';
-import { backoff, outcome } from './transport.js';
-import { body, split } from './batch.js';
+// The imports' order is the bundle's: this one gzips best (pum.core.js 8 to
+// 16 bytes smaller than other orders), the aggregator next to the client.
 import { webVitals } from './auto/web-vitals.js';
 import { navigation } from './auto/navigation.js';
+import { body, split } from './batch.js';
+import { backoff, outcome } from './transport.js';
 import { api } from './auto/api.js';
+import { attempt, safe } from './safe.js';
+import { createAggregator } from './aggregator.js';
 
 /**
  * @typedef {import('../pum.js').Options} Options
@@ -18,24 +20,23 @@ import { api } from './auto/api.js';
  *   'crypto' | 'performance' | 'setTimeout' | 'clearTimeout' | 'setInterval' | 'clearInterval' | 'addEventListener' |
  *   'removeEventListener' | 'console' | 'history'> & {XMLHttpRequest?: {prototype: XMLHttpRequest}}} Env
  *
- * One batch waiting for its acknowledgement.
- * @typedef {object} Entry
- * @property {string} body the request body, with its client id and seq: a
- *   retry sends exactly this, so the server can tell it has it already
- * @property {Promise<unknown>} [inFlight] the fetch under way
- * @property {boolean} [beaconed] handed to sendBeacon (see "Beacons" below)
+ * One batch waiting for its acknowledgement: a one-element array [body],
+ * the layout the session buffer keeps (see below), so that the queue is
+ * saved as it is (JSON.stringify leaves out the other properties). The body
+ * has its client id and seq: a retry sends exactly this, so the server can
+ * tell it has it already.
+ * @typedef {[string] & {inFlight?: Promise<unknown>, beaconed?: boolean}} Entry
+ *   inFlight: the send under way; beaconed: handed to sendBeacon (see
+ *   "Beacons" below)
  *
  * An optional feature (src/auto/legacy-timing.js, src/auto/routes.js): the
  * IIFE builds pass the ones they include. Called once, while the client
  * starts (a sampled-out page calls none), with the options, the recorder
- * (whose `observe` it may wrap), the window, and a way to listen to events
+ * (whose `record` it may wrap), the window, and a way to listen to events
  * and to register what stop() must undo.
  * @typedef {(o: Options, recorder: Recorder, env: Env, listen: Listen, cleanups: (() => void)[]) => void} Feature
  * @typedef {(target: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>, type: string, listener: () => void) => void} Listen
  */
-
-const DROPPED = 'browser_client_dropped_events_total';
-const SAMPLE_KEY = 'pum:sample';
 
 /**
  * createClient(options, g): one pum client; see pum.d.ts for the options
@@ -130,13 +131,12 @@ export function createClient(options, g, features) {
   const url = o.url || '/record';
   const storageKey = 'pum:' + url;
   const maxQueue = Math.min(/** @type {number} */ (o.maxQueue) > 0 ? /** @type {number} */ (o.maxQueue) : 32, 48);
-  const document = env.document;
   // Taken before auto.api wraps fetch: pum's own posts are never measured.
   const post = env.fetch;
   const aggregator = createAggregator();
   /** @type {Entry[]} */
   const queue = [];
-  /** what stop() undoes: listeners, the interval, the fetch/XHR wrappers */
+  /** what stop() undoes: listeners, timers, the fetch/XHR wrappers */
   const cleanups = /** @type {(() => void)[]} */ ([]);
   const clientId =
     attempt(() => env.crypto.getRandomValues(new Uint32Array(4)).join('-')) || ('' + Math.random()).slice(2);
@@ -149,7 +149,7 @@ export function createClient(options, g, features) {
   // above). Storage's named properties are its items.
   let live =
     sample < 2 ||
-    (attempt(() => +(/** @type {any} */ (env.sessionStorage[SAMPLE_KEY] ??= Math.random()))) ?? Math.random()) *
+    (attempt(() => +(/** @type {any} */ (env.sessionStorage['pum:sample'] ??= Math.random()))) ?? Math.random()) *
       sample <
       1;
   /** the pending backoff timer; 0 when none */
@@ -157,17 +157,17 @@ export function createClient(options, g, features) {
   /** sends in a row without an answer, for the backoff */
   let failures = 0;
 
-  /** The page's measurements, dropped once stopped. @type {Recorder} */
-  const recorder = {
-    count(name, labels, by) {
-      if (live) aggregator.count(name, labels, by);
-    },
-    observe(name, labels, value) {
-      if (live) aggregator.observe(name, labels, value);
-    },
-  };
+  /**
+   * `add`, doing nothing once stopped (or sampled out).
+   *
+   * @param {Recorder['count']} add
+   * @returns {Recorder['count']}
+   */
+  const whileLive = (add) => (name, labels, value) => live && add(name, labels, value);
+  /** The page's measurements. @type {Recorder} */
+  const recorder = { count: whileLive(aggregator.count), record: whileLive(aggregator.record) };
 
-  const isHidden = () => document.visibilityState == 'hidden';
+  const isHidden = () => env.document.visibilityState == 'hidden';
 
   /**
    * Counts the events of a batch given up, in the next batch. The batch's
@@ -177,8 +177,10 @@ export function createClient(options, g, features) {
    */
   const drop = safe((/** @type {string} */ reason, /** @type {Entry} */ entry) => {
     if (!isOn('dropped')) return;
+    // local: esbuild inlines local constants, not module-level ones
+    const DROPPED = 'browser_client_dropped_events_total';
     let count = 0;
-    for (const event of JSON.parse(entry.body).events) {
+    for (const event of JSON.parse(entry[0]).events) {
       if (event.metricName == DROPPED) aggregator.count(DROPPED, event.labels, event.inc);
       else count++;
     }
@@ -187,54 +189,53 @@ export function createClient(options, g, features) {
 
   /** @param {string} body */
   const enqueue = (body) => {
-    queue.push({ body });
+    queue.push([body]);
     while (queue.length > maxQueue) drop('queue_full', /** @type {Entry} */ (queue.shift()));
   };
 
-  /** @param {Entry} entry */
-  const send = (entry) => {
-    // the Response; undefined when there was none (a network error)
-    const answered = new Promise((resolve) =>
-      resolve(post(url, { method: 'POST', body: entry.body, keepalive: true })),
-    ).catch(() => {});
-    entry.inFlight = answered;
-    return answered.then(
-      safe((/** @type {Response | void} */ response) => {
-        entry.inFlight = undefined;
-        const status = response ? response.status : 0;
-        const result = outcome(status);
-        if (result == 'retry') {
-          // One timer for the whole queue: the next attempt is whatever is oldest then.
-          if (!backoffTimer && live) {
-            backoffTimer = env.setTimeout(
-              safe(() => {
-                backoffTimer = 0;
-                pump();
-              }),
-              backoff(failures++, Math.random()),
-            );
+  /**
+   * @param {Entry} entry
+   * @returns {Promise<unknown>} settles once the answer is handled
+   */
+  const send = (entry) =>
+    (entry.inFlight = new Promise((resolve) => resolve(post(url, { method: 'POST', body: entry[0], keepalive: true })))
+      // the Response; undefined when there was none (a network error)
+      .catch(() => {})
+      .then(
+        safe((/** @type {Response | void} */ response) => {
+          entry.inFlight = undefined;
+          const status = response ? response.status : 0;
+          const result = outcome(status);
+          if (result == 'retry') {
+            // One timer for the whole queue: the next attempt is whatever is oldest then.
+            if (!backoffTimer && live) {
+              backoffTimer = env.setTimeout(
+                safe(() => {
+                  backoffTimer = 0;
+                  pump();
+                }),
+                backoff(failures++, Math.random()),
+              );
+            }
+          } else {
+            failures = 0;
+            const i = queue.indexOf(entry);
+            // not there: dropped as queue_full meanwhile
+            if (i >= 0) {
+              queue.splice(i, 1);
+              if (result != 'done') drop(result, entry);
+            }
           }
-        } else {
-          failures = 0;
-          const i = queue.indexOf(entry);
-          // not there: dropped as queue_full meanwhile
-          if (i >= 0) {
-            queue.splice(i, 1);
-            if (result != 'done') drop(result, entry);
+          pump();
+          // Debug mode (see above), last: should it throw, only the warning is lost.
+          if (o.debug && status && status != 204) {
+            /** @type {Response} */ (response)
+              .json()
+              .catch(() => ({}))
+              .then(safe((answer) => env.console.warn('pum:', url, status, answer, JSON.parse(entry[0]).events)));
           }
-        }
-        pump();
-        // Debug mode (see above), last: should it throw, only the warning is lost.
-        if (o.debug && status && status != 204) {
-          /** @type {Response} */ (response)
-            .json()
-            .catch(() => ({}))
-            .then((answer) => env.console.warn('pum:', url, status, answer, JSON.parse(entry.body).events))
-            .catch(() => {});
-        }
-      }),
-    );
-  };
+        }),
+      ));
 
   const pump = () => {
     if (queue.some((entry) => entry.inFlight)) return;
@@ -260,9 +261,8 @@ export function createClient(options, g, features) {
     tick(false);
     return queue.slice().map((entry) => {
       if (entry.inFlight) return entry.inFlight;
-      if (beacon && (entry.beaconed || attempt(() => env.navigator.sendBeacon(url, entry.body)))) {
-        entry.beaconed = true;
-        return true;
+      if (beacon && (entry.beaconed || attempt(() => env.navigator.sendBeacon(url, entry[0])))) {
+        return (entry.beaconed = true);
       }
       return send(entry);
     });
@@ -270,7 +270,7 @@ export function createClient(options, g, features) {
 
   const onHide = () => {
     sendAll(true);
-    attempt(() => env.sessionStorage.setItem(storageKey, JSON.stringify(queue.map((entry) => [entry.body]))));
+    attempt(() => env.sessionStorage.setItem(storageKey, JSON.stringify(queue)));
   };
 
   /** @type {Listen} */
@@ -284,6 +284,7 @@ export function createClient(options, g, features) {
 
   // A sampled-out page does nothing at all: no listener, no timer, no send.
   if (live) {
+    cleanups.push(() => env.clearTimeout(backoffTimer));
     // The previous page's unsent batches go first: they are older.
     attempt(() => {
       const saved = /** @type {string[][]} */ (
@@ -293,7 +294,7 @@ export function createClient(options, g, features) {
       env.sessionStorage.removeItem(storageKey);
       bodies.forEach(enqueue);
     });
-    listen(document, 'visibilitychange', () => {
+    listen(env.document, 'visibilitychange', () => {
       if (isHidden()) onHide();
       else attempt(() => env.sessionStorage.removeItem(storageKey));
     });
@@ -309,10 +310,9 @@ export function createClient(options, g, features) {
       cleanups.push(() => env.clearInterval(interval));
     });
     if (isOn('pageViews')) recorder.count('browser_page_views_total', {}, 1);
-    attempt(() =>
-      webVitals(recorder, isOn('webVitals'), (entry) =>
-        navigation(entry, recorder, { load: isOn('pageLoad'), phases: isOn('navigation') }),
-      ),
+    // never throws: each subscription is safe
+    webVitals(recorder, isOn('webVitals'), (entry) =>
+      navigation(entry, recorder, isOn('pageLoad'), isOn('navigation')),
     );
     if (isOn('errors')) {
       for (const kind of ['error', 'unhandledrejection']) {
@@ -321,7 +321,7 @@ export function createClient(options, g, features) {
     }
     for (const feature of features || []) attempt(() => feature(o, recorder, env, listen, cleanups));
     const apiOption = auto.api;
-    if (apiOption) attempt(() => cleanups.push(api(env, apiOption.hosts, recorder)));
+    if (apiOption) attempt(() => api(env, apiOption.hosts, recorder, cleanups));
     attempt(pump);
   }
 
@@ -329,10 +329,8 @@ export function createClient(options, g, features) {
     (/** @type {string} */ name, /** @type {Labels | undefined} */ labels, /** @type {number | undefined} */ by) =>
       recorder.count(name, labels, by ?? 1),
   );
-  const observe = safe(
-    (/** @type {string} */ name, /** @type {Labels | undefined} */ labels, /** @type {number} */ value) =>
-      recorder.observe(name, labels, value),
-  );
+  // after the features: routes wraps recorder.record
+  const observe = safe(recorder.record);
   return {
     counter: (name) => ({ increment: (labels, by) => increment(name, labels, by) }),
     histogram: (name) => ({ observe: (value, labels) => observe(name, labels, value) }),
@@ -342,7 +340,6 @@ export function createClient(options, g, features) {
     stop: safe(() => {
       live = false;
       cleanups.splice(0).forEach(attempt);
-      attempt(() => env.clearTimeout(backoffTimer));
     }),
   };
 }

@@ -46,25 +46,8 @@ import { safe } from './safe.js';
  */
 
 const COMMANDS = /^(increment|observe|flush)$/;
-
-/** @param {HTMLOrSVGScriptElement | null} script */
-function optionsOf(script) {
-  const data = script?.dataset || {};
-  /** @type {NonNullable<Options['auto']>} */
-  const auto = {};
-  if (data.apiHosts) auto.api = { hosts: data.apiHosts.split(/\s*,\s*/) };
-  for (const name of (data.autoOff || '').split(/\s*,\s*/)) {
-    /** @type {Record<string, unknown>} */ (auto)[name] = false;
-  }
-  // '' for an inline script (a snippet that inlines pum.js): no origin to take
-  const src = /** @type {HTMLScriptElement | null} */ (script)?.src;
-  return {
-    url: data.url || (src && new URL('/record', src).href),
-    interval: Number(data.interval),
-    heartbeat: data.heartbeat != 'false',
-    auto,
-  };
-}
+/** the separator of the comma-separated data attributes */
+const LIST = /\s*,\s*/;
 
 /**
  * The page's client, for a snippet stub (or none: a plain script tag).
@@ -74,9 +57,28 @@ function optionsOf(script) {
  * @returns {GlobalClient}
  */
 function start(stub, features) {
-  const options = optionsOf(document.currentScript);
-  if (stub.aggregatorServerRoot) options.url = stub.aggregatorServerRoot + '/record';
-  const client = createClient({ ...options, ...stub.o }, window, features);
+  const script = document.currentScript;
+  const data = script?.dataset || {};
+  /** @type {NonNullable<Options['auto']>} */
+  const auto = {};
+  if (data.apiHosts) auto.api = { hosts: data.apiHosts.split(LIST) };
+  for (const name of (data.autoOff || '').split(LIST)) {
+    /** @type {Record<string, unknown>} */ (auto)[name] = false;
+  }
+  const root = stub.aggregatorServerRoot;
+  // '' for an inline script (a snippet that inlines pum.js): no origin to take
+  const src = /** @type {HTMLScriptElement | null} */ (script)?.src;
+  const client = createClient(
+    {
+      url: root ? root + '/record' : data.url || (src && new URL('/record', src).href),
+      interval: Number(data.interval),
+      heartbeat: data.heartbeat != 'false',
+      auto,
+      ...stub.o,
+    },
+    window,
+    features,
+  );
   /** @type {CommandFunction} */
   const command = safe(
     /**
@@ -102,10 +104,11 @@ export const install = safe((/** @type {Feature[]} */ features) => {
   const w = window;
   const name = w.PrometheusAggregatorObjectName;
   const stub = /** @type {SnippetStub} */ ((name && /** @type {any} */ (w)[name]) || {});
-  const instance = w.prometheusUserMonitoringClient || (w.prometheusUserMonitoringClient = start(stub, features));
-  if (name && stub != instance.command) {
+  const instance = (w.prometheusUserMonitoringClient ||= start(stub, features));
+  const command = instance.command;
+  if (name && stub != command) {
     const queued = stub.q || [];
-    /** @type {any} */ (w)[name] = instance.command;
-    for (const args of queued) /** @type {Function} */ (instance.command)(...args);
+    /** @type {any} */ (w)[name] = command;
+    for (const args of queued) /** @type {Function} */ (command)(...args);
   }
 });

@@ -33,3 +33,24 @@ export const safe =
  * @returns {R | undefined}
  */
 export const attempt = (fn) => safe(fn)();
+
+/**
+ * Replaces `object[key]` (when there is one) with `make(original)`: how pum
+ * wraps fetch, XMLHttpRequest.prototype.open and history's methods.
+ * Returns the undo: it puts the original back if nobody has replaced the
+ * wrapper since, and otherwise leaves the wrapper in place as a
+ * pass-through (putting the original back would also remove the later
+ * wrapper).
+ *
+ * @param {any} object
+ * @param {string} key
+ * @param {(original: Function) => Function} make
+ * @returns {() => void}
+ */
+export const wrap = (object, key, make) => {
+  const original = object[key];
+  const wrapped = original && (object[key] = make(original));
+  return () => {
+    if (wrapped && object[key] == wrapped) object[key] = original;
+  };
+};

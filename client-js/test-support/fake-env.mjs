@@ -174,5 +174,5 @@ export const navEntry = (over = {}) => ({
  */
 export const recorder = (got) => ({
   count: (...a) => got.push(['count', ...a]),
-  observe: (...a) => got.push(['observe', ...a]),
+  record: (...a) => got.push(['observe', ...a]),
 });

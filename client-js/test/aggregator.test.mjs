@@ -27,9 +27,9 @@ test('different label values are different series, in first-seen order', () => {
 
 test('histogram observations of one series are collected in order', () => {
   const agg = createAggregator();
-  agg.observe('rt_seconds', { host: 'x' }, 0.3);
-  agg.observe('rt_seconds', { host: 'x' }, 0.1);
-  agg.observe('rt_seconds', { host: 'y' }, 2);
+  agg.record('rt_seconds', { host: 'x' }, 0.3);
+  agg.record('rt_seconds', { host: 'x' }, 0.1);
+  agg.record('rt_seconds', { host: 'y' }, 2);
   assert.deepEqual(agg.take(), [
     { metricName: 'rt_seconds', metricType: 'histogram', labels: { host: 'x' }, observations: [0.3, 0.1] },
     { metricName: 'rt_seconds', metricType: 'histogram', labels: { host: 'y' }, observations: [2] },
@@ -39,7 +39,7 @@ test('histogram observations of one series are collected in order', () => {
 test('a counter and a histogram of the same name stay apart', () => {
   const agg = createAggregator();
   agg.count('m', {}, 1);
-  agg.observe('m', {}, 1);
+  agg.record('m', {}, 1);
   assert.deepEqual(
     agg.take().map((e) => e.metricType),
     ['counter', 'histogram'],
@@ -48,7 +48,7 @@ test('a counter and a histogram of the same name stay apart', () => {
 
 test('a histogram series starts a new event every MAX_OBS observations', () => {
   const agg = createAggregator();
-  for (let i = 0; i < 2 * MAX_OBS + 1; i++) agg.observe('h', {}, i);
+  for (let i = 0; i < 2 * MAX_OBS + 1; i++) agg.record('h', {}, i);
   const ev = agg.take();
   assert.deepEqual(
     ev.map((e) => e.observations.length),
@@ -76,11 +76,11 @@ test('values that are not finite numbers, and negative counter increments, are i
   const agg = createAggregator();
   for (const v of [NaN, Infinity, -Infinity, '1', null, undefined, {}, [1]]) {
     agg.count('c', {}, v);
-    agg.observe('h', {}, v);
+    agg.record('h', {}, v);
   }
   agg.count('c', {}, -1);
   assert.deepEqual(agg.take(), []);
-  agg.observe('h', {}, -1); // a negative observation is fine
+  agg.record('h', {}, -1); // a negative observation is fine
   agg.count('c', {}, 0); // so is a zero increment
   assert.deepEqual(
     agg.take().map((e) => e.observations || e.inc),

@@ -106,7 +106,7 @@ test('page load and navigation phases go out as histograms', async () => {
   webVitals(
     recorder([]),
     false,
-    (e) => navigation(e, recorder(got), { load: true, phases: true }),
+    (e) => navigation(e, recorder(got), true, true),
     [0, 1, 2, 3, 4].map((i) => (cb) => (cbs[i] = cb)),
   );
   cbs[4]({ value: 1, entries: [navEntry()] });

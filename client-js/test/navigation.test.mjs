@@ -68,7 +68,7 @@ test('a page fully loaded while prerendering has a page load of 0', () => {
 test('navigation() adds the page load and the ten phases, or nothing before the load event ended', () => {
   const got = [];
   const add = recorder(got);
-  navigation(navEntry(), add, { load: true, phases: true });
+  navigation(navEntry(), add, true, true);
   assert.equal(got.length, 11);
   assert.deepEqual(got[0], ['observe', 'browser_page_load_seconds', {}, 1.210123]);
   assert.deepEqual(
@@ -76,12 +76,12 @@ test('navigation() adds the page load and the ten phases, or nothing before the 
     PHASES.map((p) => ['browser_navigation_phase_seconds', p]),
   );
   got.length = 0;
-  navigation(navEntry({ loadEventEnd: 0 }), add, { load: true, phases: true });
-  navigation(undefined, add, { load: true, phases: true });
+  navigation(navEntry({ loadEventEnd: 0 }), add, true, true);
+  navigation(undefined, add, true, true);
   assert.equal(got.length, 0);
-  navigation(navEntry(), add, { load: false, phases: true });
+  navigation(navEntry(), add, false, true);
   assert.equal(got.length, 10);
   got.length = 0;
-  navigation(navEntry(), add, { load: true, phases: false });
+  navigation(navEntry(), add, true, false);
   assert.equal(got.length, 1);
 });

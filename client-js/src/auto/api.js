@@ -1,5 +1,5 @@
 // @ts-check
-import { safe } from '../safe.js';
+import { safe, wrap } from '../safe.js';
 
 /** @typedef {import('../aggregator.js').Recorder} Recorder */
 
@@ -23,8 +23,7 @@ export function methodLabel(method) {
  *
  * @param {number} status
  */
-export const statusClass = (status) =>
-  status >= 200 && status < 600 ? Math.floor(status / 100) + 'xx' : 'network_error';
+export const statusClass = (status) => (status >= 200 && status < 600 ? ((status / 100) | 0) + 'xx' : 'network_error');
 
 /**
  * @typedef {object} ApiGlobal the part of the window that api() uses
@@ -63,13 +62,9 @@ export const statusClass = (status) =>
  * @param {ApiGlobal} g
  * @param {string[]} hosts
  * @param {Recorder} recorder
- * @returns {() => void}
+ * @param {(() => void)[]} cleanups gets the uninstall functions
  */
-export function api(g, hosts, recorder) {
-  const originalFetch = g.fetch;
-  const xhrPrototype = /** @type {Partial<XMLHttpRequest>} */ (g.XMLHttpRequest?.prototype || {});
-  const originalOpen = xhrPrototype.open;
-
+export function api(g, hosts, recorder, cleanups) {
   /**
    * Starts measuring one request: the function that records it given its
    * status, or undefined when it is not to be measured.
@@ -79,53 +74,60 @@ export function api(g, hosts, recorder) {
     const host = new URL(input.url || input, g.location.href).host;
     if (!hosts.includes(host)) return undefined;
     return safe((/** @type {number} */ status) => {
-      const labels = { host, method: methodLabel(method || input.method), status_class: statusClass(status) };
-      recorder.observe('browser_api_request_duration_seconds', labels, (g.performance.now() - startedAt) / 1000);
+      recorder.record(
+        'browser_api_request_duration_seconds',
+        { host, method: methodLabel(method || input.method), status_class: statusClass(status) },
+        (g.performance.now() - startedAt) / 1000,
+      );
     });
   });
 
-  /**
-   * @this {unknown}
-   * @param {RequestInfo | URL} input
-   * @param {RequestInit} [init]
-   */
-  const wrappedFetch = function (input, init) {
-    const finish = start(input, init?.method);
-    const result = /** @type {typeof fetch} */ (originalFetch).apply(this, /** @type {any} */ (arguments));
-    if (!finish || !result.then) return result;
-    return result.then(
-      (response) => {
-        if (response.status) finish(response.status);
-        return response;
-      },
-      (reason) => {
-        finish(0);
-        throw reason;
-      },
-    );
-  };
-
-  /**
-   * @this {XMLHttpRequest}
-   * @param {string} method
-   * @param {string | URL} url
-   */
-  const wrappedOpen = function (method, url) {
-    const result = /** @type {XMLHttpRequest['open']} */ (originalOpen).apply(this, /** @type {any} */ (arguments));
-    let finish = start(url, method);
-    if (finish) {
-      this.addEventListener('loadend', () => {
-        if (finish) finish(this.status);
-        finish = undefined;
-      });
-    }
-    return result;
-  };
-
-  if (originalFetch) g.fetch = wrappedFetch;
-  if (originalOpen) xhrPrototype.open = wrappedOpen;
-  return () => {
-    if (g.fetch == wrappedFetch) g.fetch = originalFetch;
-    if (xhrPrototype.open == wrappedOpen) xhrPrototype.open = originalOpen;
-  };
+  cleanups.push(
+    wrap(
+      g,
+      'fetch',
+      (original) =>
+        /**
+         * @this {unknown}
+         * @param {RequestInfo | URL} input
+         * @param {RequestInit} [init]
+         */
+        function (input, init) {
+          const finish = start(input, init?.method);
+          const result = original.apply(this, arguments);
+          if (!finish || !result.then) return result;
+          return result.then(
+            (/** @type {Response} */ response) => {
+              if (response.status) finish(response.status);
+              return response;
+            },
+            (/** @type {unknown} */ reason) => {
+              finish(0);
+              throw reason;
+            },
+          );
+        },
+    ),
+    wrap(
+      g.XMLHttpRequest?.prototype || {},
+      'open',
+      (original) =>
+        /**
+         * @this {XMLHttpRequest}
+         * @param {string} method
+         * @param {string | URL} url
+         */
+        function (method, url) {
+          const result = original.apply(this, arguments);
+          let finish = start(url, method);
+          if (finish) {
+            this.addEventListener('loadend', () => {
+              finish?.(this.status);
+              finish = undefined;
+            });
+          }
+          return result;
+        },
+    ),
+  );
 }

@@ -27,7 +27,7 @@ export const legacyTiming = (o, recorder, env) => {
   for (const field in timing) {
     const value = timing[field];
     if (typeof value == 'number' && value > 0) {
-      recorder.observe('performance_timing_' + field, {}, (value - timing.navigationStart) / 1000);
+      recorder.record('performance_timing_' + field, {}, (value - timing.navigationStart) / 1000);
     }
   }
 };

@@ -86,22 +86,23 @@ export function phases(entry) {
 }
 
 /**
- * Records browser_page_load_seconds (when `want.load`) and the ten
- * browser_navigation_phase_seconds{phase} (when `want.phases`) for the
+ * Records browser_page_load_seconds (when `load`) and the ten
+ * browser_navigation_phase_seconds{phase} (when `phases`) for the
  * entry; nothing when there is no entry or its load event has not ended
  * (the phases would not add up to a page load).
  *
  * @param {NavigationEntry | undefined} entry
  * @param {Recorder} recorder
- * @param {{load: boolean, phases: boolean}} want
+ * @param {boolean} load
+ * @param {boolean} want the phases
  */
-export function navigation(entry, recorder, want) {
-  if (entry && /** @type {number} */ (entry.loadEventEnd) > 0) {
-    const { durations, total } = phases(entry);
-    if (want.load) recorder.observe('browser_page_load_seconds', {}, total);
-    if (want.phases) {
+export function navigation(entry, recorder, load, want) {
+  if (/** @type {number} */ (entry?.loadEventEnd) > 0) {
+    const { durations, total } = phases(/** @type {NavigationEntry} */ (entry));
+    if (load) recorder.record('browser_page_load_seconds', {}, total);
+    if (want) {
       durations.forEach((seconds, i) =>
-        recorder.observe('browser_navigation_phase_seconds', { phase: PHASES[i] }, seconds),
+        recorder.record('browser_navigation_phase_seconds', { phase: PHASES[i] }, seconds),
       );
     }
   }

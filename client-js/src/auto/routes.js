@@ -1,5 +1,5 @@
 // @ts-check
-import { safe } from '../safe.js';
+import { safe, wrap } from '../safe.js';
 
 /**
  * @typedef {import('../client.js').Feature} Feature
@@ -97,8 +97,8 @@ export const routes = (o, recorder, env, listen, cleanups) => {
   let last = location.href;
   let lastPath = location.pathname;
   const landing = route(last);
-  const observe = recorder.observe;
-  recorder.observe = (name, labels, value) => {
+  const observe = recorder.record;
+  recorder.record = (name, labels, value) => {
     observe(name, labels, value);
     if (name == LCP) observe(ROUTE_LCP, { route: landing }, value);
   };
@@ -111,19 +111,20 @@ export const routes = (o, recorder, env, listen, cleanups) => {
     lastPath = location.pathname;
   };
   const safeNavigated = safe(navigated);
-  const history = /** @type {any} */ (env.history);
   for (const method of ['pushState', 'replaceState']) {
-    const original = history[method];
-    /** @this {unknown} */
-    const wrapped = function () {
-      const result = original.apply(this, arguments);
-      safeNavigated(method == 'replaceState');
-      return result;
-    };
-    history[method] = wrapped;
-    cleanups.push(() => {
-      if (history[method] == wrapped) history[method] = original;
-    });
+    cleanups.push(
+      wrap(
+        env.history,
+        method,
+        (original) =>
+          /** @this {unknown} */
+          function () {
+            const result = original.apply(this, arguments);
+            safeNavigated(method == 'replaceState');
+            return result;
+          },
+      ),
+    );
   }
   listen(env, 'popstate', () => navigated());
   listen(env, 'hashchange', () => navigated());

@@ -14,15 +14,7 @@ import { safe } from '../safe.js';
  * web-vitals reports times in milliseconds, and Prometheus' convention is
  * seconds; CLS has no unit.
  */
-const METRICS = [
-  'browser_web_vitals_lcp_seconds',
-  'browser_web_vitals_inp_seconds',
-  'browser_web_vitals_cls',
-  'browser_web_vitals_fcp_seconds',
-  'browser_web_vitals_ttfb_seconds',
-];
-const CLS = 2;
-const TTFB = 4;
+const METRICS = ['lcp_seconds', 'inp_seconds', 'cls', 'fcp_seconds', 'ttfb_seconds'];
 
 /**
  * Core Web Vitals from the web-vitals library (never measured by hand: its
@@ -41,13 +33,19 @@ const TTFB = 4;
  * @param {Subscribe[]} subscribe replaces the library's functions in tests
  */
 export function webVitals(recorder, vitals, onNavigationEntry, subscribe = [onLCP, onINP, onCLS, onFCP, onTTFB]) {
+  // their indexes in METRICS (local: esbuild inlines local constants, not module-level ones)
+  const CLS = 2;
+  const TTFB = 4;
   subscribe.forEach((on, i) => {
-    if (!vitals && i != TTFB) return;
-    const report = safe((/** @type {{value: number, entries: unknown[]}} */ metric) => {
-      if (vitals) recorder.observe(METRICS[i], {}, i == CLS ? metric.value : metric.value / 1000);
-      if (i == TTFB) onNavigationEntry(/** @type {NavigationEntry} */ (metric.entries[0]));
-    });
-    // safe: web-vitals throws where the browser lacks PerformanceObserver
-    safe(on)(report);
+    // safe(on): web-vitals throws where the browser lacks PerformanceObserver
+    if (vitals || i == TTFB) {
+      safe(on)(
+        safe((/** @type {{value: number, entries: unknown[]}} */ metric) => {
+          if (vitals)
+            recorder.record('browser_web_vitals_' + METRICS[i], {}, i == CLS ? metric.value : metric.value / 1000);
+          if (i == TTFB) onNavigationEntry(/** @type {NavigationEntry} */ (metric.entries[0]));
+        }),
+      );
+    }
   });
 }
