@@ -47,6 +47,10 @@
 //     "duplicate key ...", "bad client ...", "bad seq ...", "bad sample
 //     ...", "wrong shape ..."); the ingestor
 //     answers it with 400 {"error": message}.
+//   - Numbers are parsed exactly: each is the double nearest to its text
+//     (correctly rounded, as strtod), so an observation written in its
+//     shortest round-trip form (JSON.stringify's) is the browser's double,
+//     to the last bit: on a bucket bound it lands in that bucket.
 //   - An empty events array is valid (a heartbeat).
 //   - Events are not judged here: any JSON value may be an element of the
 //     events array (the validator rejects the bad ones one by one).

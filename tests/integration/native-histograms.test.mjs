@@ -98,9 +98,19 @@ const DEFS = [
   { name: 'nh_classic', native: true, schema: 3, buckets: CLASSIC_BOUNDS },
   { name: 'nh_reduced', native: { schema: 8, max_buckets: 10 }, schema: 8 },
 ];
+// Metrics that get values exactly on bucket boundaries: the bounds that
+// Prometheus reports for the source metric's buckets, negated too, and the
+// zero bucket's edges.
+const EDGE_DEFS = [
+  { name: 'nh_edges_s0', native: { schema: 0, max_buckets: 10000 }, schema: 0, source: 'nh_wide_s0' },
+  { name: 'nh_edges_s3', native: { schema: 3, max_buckets: 10000 }, schema: 3, source: 'nh_wide_s3' },
+  { name: 'nh_edges_s8', native: { schema: 8, max_buckets: 10000 }, schema: 8, source: 'nh_wide_s8' },
+  { name: 'nh_edges_sm2', native: { schema: -2, max_buckets: 10000 }, schema: -2, source: 'nh_wide_sm2' },
+];
 const METRICS = {
   '10-native.json': {
     allowedMetrics: [
+      ...EDGE_DEFS.map((d) => ({ name: d.name, help: 'bucket edges', type: 'histogram', labels: [], native: d.native })),
       ...DEFS.map((d) => ({
         name: d.name, help: `native histogram ${d.name}`, type: 'histogram',
         labels: d.labels ? [{ name: 'part', allowedValues: ['idle', 'busy'] }] : [],
@@ -124,7 +134,7 @@ const SENT = {
   nh_wide_sm2: WIDE(),
   nh_signed: values(N, 30, uniform(-50, 50)),
   nh_narrow: values(N, 30, uniform(100, 101)),
-  nh_classic: values(2000, 30, logUniform(1e-3, 1e3)),
+  nh_classic: values(2000, 30, logUniform(1e-3, 1e2)), // 133 buckets at most: under the default 160
   nh_reduced: values(200, 20, uniform(1, 1.02)),
 };
 SENT.classic_only = SENT.nh_classic.slice();
@@ -317,8 +327,15 @@ function seriesOf(families, name, labels = labelsOf(name)) {
 // The one native histogram an instant query returns: {count, sum, buckets}
 // with buckets [rule, lower, upper, count] as numbers.
 async function nativeOf(prom, expr, time) {
-  const r = await prom.query(expr, time);
-  assert.equal(r.length, 1, `${expr}: ${JSON.stringify(r).slice(0, 300)}`);
+  let r = await prom.query(expr, time);
+  // A scrape that failed (a loaded machine: the timeout is the 1 s
+  // interval) marks the series stale until the next one; say so.
+  for (let i = 0; r.length === 0 && time === undefined && i < 25; i++) {
+    await new Promise((done) => setTimeout(done, 200));
+    r = await prom.query(expr);
+  }
+  const targets = r.length === 1 ? [] : await prom.targets();
+  assert.equal(r.length, 1, `${expr}: ${JSON.stringify(r).slice(0, 300)} (targets: ${JSON.stringify(targets)})`);
   assert.ok(r[0].histogram, `${expr} is a native histogram: ${JSON.stringify(r[0]).slice(0, 300)}`);
   const h = r[0].histogram[1];
   return {
@@ -478,7 +495,7 @@ describe('native histograms: Prometheus 2.42 (native-histograms) scraping pum', 
     });
     // Every native series is there, at zero, before anything is sent.
     const zero = await prom.waitForQuery('{__name__=~"nh_.*"}',
-      (r) => r.length === DEFS.length + 1 && r.every((s) => s.histogram && s.histogram[1].count === '0'), 30000);
+      (r) => r.length === DEFS.length + 1 + EDGE_DEFS.length && r.every((s) => s.histogram && s.histogram[1].count === '0'), 30000);
     zeroAt = Math.max(...zero.map((s) => Math.round(s.histogram[0] * 1000)));
     const posts = await postAll(st.s, SENT);
     figures.push(`${Object.values(SENT).reduce((a, v) => a + v.length, 0)} values in ${posts} POSTs`);
@@ -555,6 +572,32 @@ describe('native histograms: Prometheus 2.42 (native-histograms) scraping pum', 
       const counts = [...p.negative.slice().reverse(), ...p.positive].map(([, c]) => c).filter((c) => c > 0);
       assert.deepEqual(counts, h.buckets.map((b) => b[3]), `${d.name}: protobuf buckets vs Prometheus'`);
       figures.push(`${d.name}: schema ${p.schema}, ${counts.length} non-empty buckets (${p.negative.length} negative, ${p.positive.length} positive in spans)`);
+    }
+  });
+
+  it('values exactly on bucket boundaries land in the bucket they close (upper bounds inclusive), ±2^-128 and 0 in the zero bucket', T, async () => {
+    const sent = {};
+    for (const d of EDGE_DEFS) {
+      const src = await nativeOf(prom, selector(d.source));
+      const uppers = src.buckets.filter((b) => b[0] === 0).map((b) => b[2]);
+      const lowers = src.buckets.filter((b) => b[0] === 0 && b[1] > 1e-30).map((b) => b[1]);
+      const edges = [...new Set([...uppers, ...lowers])];
+      sent[d.name] = [...edges, ...edges.map((v) => -v), 0, 2 ** -128, -(2 ** -128), 2 ** -129];
+    }
+    await postAll(st.s, sent);
+    for (const d of EDGE_DEFS) {
+      const vs = sent[d.name];
+      await prom.waitForQuery(`histogram_count(${d.name})`, (r) => r.length === 1 && Number(r[0].value[1]) === vs.length);
+      const h = await nativeOf(prom, d.name);
+      assertBucketsHold(h, vs, d.schema, d.name);
+      const zero = h.buckets.filter((b) => b[0] === 3);
+      assert.deepEqual(zero, [[3, -(2 ** -128), 2 ** -128, 4]], `${d.name}: the zero bucket`);
+      // Each edge is its bucket's upper end (positive) or lower end (negative).
+      for (const b of h.buckets) {
+        if (b[0] === 0) assert.ok(vs.includes(b[2]), `${d.name}: ${JSON.stringify(b)} holds its upper bound`);
+        if (b[0] === 1) assert.ok(vs.includes(b[1]), `${d.name}: ${JSON.stringify(b)} holds its lower bound`);
+      }
+      figures.push(`${d.name}: ${vs.length} values on bucket boundaries, each in the bucket it closes`);
     }
   });
 
