@@ -205,8 +205,9 @@ export function createClient(options, g, features) {
         safe((/** @type {Response | void} */ response) => {
           entry.inFlight = undefined;
           const status = response ? response.status : 0;
+          // 1: retry; 0: done; otherwise the reason it is dropped for
           const result = outcome(status);
-          if (result == 'retry') {
+          if (result == 1) {
             // One timer for the whole queue: the next attempt is whatever is oldest then.
             if (!backoffTimer && live) {
               backoffTimer = env.setTimeout(
@@ -223,7 +224,7 @@ export function createClient(options, g, features) {
             // not there: dropped as queue_full meanwhile
             if (i >= 0) {
               queue.splice(i, 1);
-              if (result != 'done') drop(result, entry);
+              if (result) drop(result, entry);
             }
           }
           pump();
