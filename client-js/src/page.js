@@ -71,7 +71,7 @@ function start(stub, features) {
   const client = createClient(
     {
       url: root ? root + '/record' : data.url || (src && new URL('/record', src).href),
-      interval: Number(data.interval),
+      interval: +(/** @type {any} */ (data.interval)),
       heartbeat: data.heartbeat != 'false',
       auto,
       ...stub.o,
