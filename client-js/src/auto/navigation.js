@@ -100,11 +100,10 @@ export function phases(entry) {
  */
 export function navigation(entry, recorder, load, want) {
   if (/** @type {number} */ (entry?.loadEventEnd) > 0) {
-    const e = /** @type {NavigationEntry} */ (entry);
-    const start = microseconds(e.activationStart);
+    const start = microseconds(/** @type {NavigationEntry} */ (entry).activationStart);
     let previous = start;
     BOUNDARIES.forEach((key, i) => {
-      const boundary = Math.max(previous, microseconds(e[key]));
+      const boundary = Math.max(previous, microseconds(/** @type {NavigationEntry} */ (entry)[key]));
       if (want) recorder.record('browser_navigation_phase_seconds', { phase: PHASES[i] }, (boundary - previous) / 1e6);
       previous = boundary;
     });
