@@ -16,10 +16,14 @@ const BUDGETS = {
   'pum.js': +process.env.PUM_SIZE_BUDGET || 5120,
   'pum.spa.js': +process.env.PUM_SPA_SIZE_BUDGET || 6656,
 };
-// 3 KiB: issue 10 asked for under 2048, but with every behaviour of pum.js
-// kept (the metric names, the wire format, the options), pum's own code is
-// about 3,050 bytes gzipped.
-const CORE_BUDGET = +process.env.PUM_CORE_SIZE_BUDGET || 3072;
+// Issue 10 asked for under 2048, but with every behaviour of pum.js kept
+// (the metric names, the wire format, the options), pum's own code is 2,997
+// bytes gzipped: the budget is that, rounded up to 16 bytes. Where the rest
+// is (each module's share, measured by stubbing it out): client.js and
+// safe.js ~1,570, auto/api.js 412, page.js ~330, auto/navigation.js 230,
+// aggregator.js 162, batch.js 121, auto/web-vitals.js 107, transport.js 67;
+// with every string literal emptied the core is still 2,607.
+const CORE_BUDGET = +process.env.PUM_CORE_SIZE_BUDGET || 3008;
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const dir = resolve(root, process.env.BUILD || 'build');
 const gz = (f) => gzipSync(readFileSync(join(dir, f)), { level: 9 }).length;
