@@ -87,11 +87,12 @@ const char kFuzzAllowlist[] = R"({"allowedMetrics": [
      {"name": "z", "allowedValues": ["1", "2"]}]},
   {"name": "fz_latency_seconds", "help": "fuzz histogram", "type": "histogram",
    "labels": [{"name": "route", "pattern": "^/[a-z0-9/]*$", "maxValues": 3}],
-   "buckets": [-1, 0, 0.5, 1, 1000]},
+   "buckets": [-1, 0, 0.5, 1, 1000], "native": true},
   {"name": "fz_default_seconds", "help": "default buckets",
    "type": "histogram"},
   {"name": "fz_wide_seconds", "help": "any finite value", "type": "histogram",
-   "range": [-1.7e308, 1.7e308], "buckets": [0]},
+   "range": [-1.7e308, 1.7e308], "buckets": [0],
+   "native": {"schema": 8, "max_buckets": 20}},
   {"name": "fz_timing_seconds", "help": "a timing", "type": "histogram",
    "range": [0, 3600], "buckets": [1, 60]},
   {"name": "fz_enum_seconds", "help": "enumerated histogram",
@@ -160,6 +161,24 @@ State ReadState(World* w, const std::string& input) {
   }
   for (const pum::HistogramSeries& h : snap.histograms) {
     std::string name = SeriesName(h.metric, h.labels);
+    // Native metrics are native from their first observation: the native
+    // part holds every observation, within its bucket cap.
+    const bool native =
+        h.metric == "fz_wide_seconds" || h.metric == "fz_latency_seconds";
+    if (native != h.native.has_value() && h.count > 0) {
+      Fail("native part present/absent wrongly: " + name, input, nullptr);
+    }
+    if (h.native.has_value()) {
+      if (pum::NativeTotalCount(*h.native) != h.count) {
+        Fail("native buckets do not add up to the count: " + name, input,
+             nullptr);
+      }
+      const size_t kept = h.native->positive.size() + h.native->negative.size();
+      const size_t cap = h.metric == "fz_wide_seconds" ? 20 : 160;
+      if (kept > cap && h.native->schema > pum::kNativeMinSchema) {
+        Fail("native buckets past the cap: " + name, input, nullptr);
+      }
+    }
     st.histograms[name] = {h.sum, h.count};
     st.buckets[name] = h.buckets;
   }
