@@ -122,7 +122,7 @@ import { createAggregator } from './aggregator.js';
  * @param {Feature[]} [features] the optional features to run (none by default)
  * @returns {Client}
  */
-export function createClient(options, g, features) {
+export const createClient = (options, g, features) => {
   const o = options || {};
   const env = /** @type {Env} */ (g || globalThis);
   const auto = o.auto || {};
@@ -339,4 +339,4 @@ export function createClient(options, g, features) {
       cleanups.splice(0).forEach(attempt);
     }),
   };
-}
+};

@@ -98,7 +98,7 @@ export function phases(entry) {
  * @param {boolean} load
  * @param {boolean} want the phases
  */
-export function navigation(entry, recorder, load, want) {
+export const navigation = (entry, recorder, load, want) => {
   if (/** @type {number} */ (entry?.loadEventEnd) > 0) {
     const start = microseconds(/** @type {NavigationEntry} */ (entry).activationStart);
     let previous = start;
@@ -109,4 +109,4 @@ export function navigation(entry, recorder, load, want) {
     });
     if (load) recorder.record('browser_page_load_seconds', {}, (previous - start) / 1e6);
   }
-}
+};
