@@ -1,8 +1,12 @@
 // Prometheus rules, Alertmanager config and Grafana dashboard in deploy/:
 //
-//   - `promtool check rules` on deploy/prometheus/pum-recording-rules.yml and
-//     pum-alerts.yml, and the fixed group and rule names other parts of pum
-//     (scale-out and alarm tests, README, dashboard) rely on;
+//   - `promtool check rules` on deploy/prometheus/pum-recording-rules.yml,
+//     pum-recording-rules-native.yml and pum-alerts.yml, and the fixed group
+//     and rule names other parts of pum (scale-out and alarm tests, README,
+//     dashboard) rely on; the native file records exactly the classic
+//     file's histogram rules, under the same names, from the native series
+//     (no _bucket/_sum/_count); its values are checked against a real
+//     Prometheus by native-rules.test.mjs;
 //   - `promtool test rules` on every deploy/prometheus/tests/*.yml (run from
 //     that folder: rule_files are relative to it), and that every alert has
 //     at least one case that fires and one that stays silent;
@@ -30,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PROM = path.join(ROOT, 'deploy/prometheus');
 const RECORDING = path.join(PROM, 'pum-recording-rules.yml');
+const RECORDING_NATIVE = path.join(PROM, 'pum-recording-rules-native.yml');
 const ALERTS = path.join(PROM, 'pum-alerts.yml');
 const TESTS_DIR = path.join(PROM, 'tests');
 const AM_CONFIG = path.join(ROOT, 'deploy/alertmanager/alertmanager.yml');
@@ -166,8 +171,8 @@ const FIXED_ALERTS = [
 ];
 
 describe('Prometheus rule files', () => {
-  test('promtool check rules passes on both rule files', async () => {
-    for (const file of [RECORDING, ALERTS]) {
+  test('promtool check rules passes on the rule files', async () => {
+    for (const file of [RECORDING, RECORDING_NATIVE, ALERTS]) {
       const r = await run('promtool', ['check', 'rules', file]);
       ok(r, `promtool check rules ${path.relative(ROOT, file)}`);
       assert.match(r.stdout, /SUCCESS: \d+ rules found/);
@@ -197,6 +202,32 @@ describe('Prometheus rule files', () => {
     }
   });
 
+  // The native file: the classic file's rules that read a histogram's
+  // _bucket/_sum/_count, same names, same order, reading the native
+  // histogram by its bare name with the native functions.
+  const CLASSIC_SERIES = /(?<!histogram)_(bucket|sum|count)\b/;
+  test('the native recording rules mirror the classic histogram rules (group "pum-recording-native")', () => {
+    const histogramRecords = groupRules(RECORDING, 'pum-recording')
+      .filter((r) => CLASSIC_SERIES.test(r.expr))
+      .map((r) => r.record);
+    assert.ok(histogramRecords.length >= 10, histogramRecords.join(' '));
+    const native = groupRules(RECORDING_NATIVE, 'pum-recording-native');
+    assert.deepEqual(native.map((r) => r.record), histogramRecords);
+    for (const r of native) {
+      assert.doesNotMatch(r.expr, CLASSIC_SERIES, `${r.record}: no classic series`);
+      assert.doesNotMatch(r.expr, /\ble=/, `${r.record}: no le`);
+      assert.match(r.expr, /sum without \(instance\) \(rate\(browser_[a-z_]+\[5m\]\)\)/, `${r.record}: sum without (instance) of rate()`);
+      assert.match(r.expr, /histogram_(quantile|fraction|sum)\(/, r.record);
+      assert.doesNotMatch(r.expr, /\bsum by|\bsum\(/, `${r.record} must not drop job with sum by/sum()`);
+    }
+    const byName = Object.fromEntries(native.map((r) => [r.record, r.expr]));
+    const thresholds = { lcp: ['2.5', '4'], inp: ['0.2', '0.5'], cls: ['0.1', '0.25'], fcp: ['1.8', '3'], ttfb: ['0.8', '1.8'] };
+    for (const [v, [good, poor]] of Object.entries(thresholds)) {
+      assert.ok(byName[`pum:browser_web_vitals_${v}:good_ratio_5m`].startsWith(`histogram_fraction(0, ${good}, `), `${v} good`);
+      assert.ok(byName[`pum:browser_web_vitals_${v}:poor_ratio_5m`].startsWith(`histogram_fraction(${poor}, +Inf, `), `${v} poor`);
+    }
+  });
+
   test('alerts: fixed names in group "pum-alerts", each with severity, summary and description', () => {
     const rules = groupRules(ALERTS, 'pum-alerts');
     const names = rules.map((r) => r.alert);
@@ -214,7 +245,7 @@ describe('Prometheus rule files', () => {
 
   test('the rules name only metrics that exist', () => {
     const known = knownMetricNames();
-    for (const file of [RECORDING, ALERTS]) {
+    for (const file of [RECORDING, RECORDING_NATIVE, ALERTS]) {
       for (const group of yaml(file).groups) {
         for (const r of group.rules) {
           for (const name of metricNames(r.expr)) {
