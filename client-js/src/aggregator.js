@@ -40,7 +40,7 @@ export const MAX_OBS = 500;
  *
  * @returns {Recorder & {take(): MetricEvent[]}}
  */
-export function createAggregator() {
+export const createAggregator = () => {
   /** @type {MetricEvent[]} */
   let events = [];
   /**
@@ -88,4 +88,4 @@ export function createAggregator() {
       return taken;
     },
   };
-}
+};

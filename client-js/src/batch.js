@@ -26,7 +26,7 @@ export const MAX_BYTES = 60000;
  * @param {readonly object[]} events
  * @returns {string[][]}
  */
-export function split(events) {
+export const split = (events) => {
   let part = /** @type {string[]} */ ([]);
   const parts = [part];
   let size = 0;
@@ -43,7 +43,7 @@ export function split(events) {
     part.push(json);
   }
   return parts;
-}
+};
 
 /**
  * The request body of one part. `client` is [A-Za-z0-9_-] only and the

@@ -25,8 +25,8 @@ import { createAggregator } from './aggregator.js';
  * saved as it is (JSON.stringify leaves out the other properties). The body
  * has its client id and seq: a retry sends exactly this, so the server can
  * tell it has it already.
- * @typedef {[string] & {inFlight?: Promise<unknown>, beaconed?: boolean}} Entry
- *   inFlight: the send under way; beaconed: handed to sendBeacon (see
+ * @typedef {[string] & {inFlight?: Promise<unknown> | 0, beaconed?: boolean}} Entry
+ *   inFlight: the send under way (0 or none when there is none); beaconed: handed to sendBeacon (see
  *   "Beacons" below)
  *
  * An optional feature (src/auto/legacy-timing.js, src/auto/routes.js): the
@@ -122,7 +122,7 @@ import { createAggregator } from './aggregator.js';
  * @param {Feature[]} [features] the optional features to run (none by default)
  * @returns {Client}
  */
-export function createClient(options, g, features) {
+export const createClient = (options, g, features) => {
   const o = options || {};
   const env = /** @type {Env} */ (g || globalThis);
   const auto = o.auto || {};
@@ -157,15 +157,11 @@ export function createClient(options, g, features) {
   /** sends in a row without an answer, for the backoff */
   let failures = 0;
 
-  /**
-   * `add`, doing nothing once stopped (or sampled out).
-   *
-   * @param {Recorder['count']} add
-   * @returns {Recorder['count']}
-   */
-  const whileLive = (add) => (name, labels, value) => live && add(name, labels, value);
-  /** The page's measurements. @type {Recorder} */
-  const recorder = { count: whileLive(aggregator.count), record: whileLive(aggregator.record) };
+  /** The page's measurements: nothing once stopped (or sampled out). @type {Recorder} */
+  const recorder = {
+    count: (name, labels, by) => live && aggregator.count(name, labels, by),
+    record: (name, labels, value) => live && aggregator.record(name, labels, value),
+  };
 
   const isHidden = () => env.document.visibilityState == 'hidden';
 
@@ -203,10 +199,11 @@ export function createClient(options, g, features) {
       .catch(() => {})
       .then(
         safe((/** @type {Response | void} */ response) => {
-          entry.inFlight = undefined;
+          entry.inFlight = 0;
           const status = response ? response.status : 0;
+          // 1: retry; 0: done; otherwise the reason it is dropped for
           const result = outcome(status);
-          if (result == 'retry') {
+          if (result == 1) {
             // One timer for the whole queue: the next attempt is whatever is oldest then.
             if (!backoffTimer && live) {
               backoffTimer = env.setTimeout(
@@ -223,7 +220,7 @@ export function createClient(options, g, features) {
             // not there: dropped as queue_full meanwhile
             if (i >= 0) {
               queue.splice(i, 1);
-              if (result != 'done') drop(result, entry);
+              if (result) drop(result, entry);
             }
           }
           pump();
@@ -342,4 +339,4 @@ export function createClient(options, g, features) {
       cleanups.splice(0).forEach(attempt);
     }),
   };
-}
+};

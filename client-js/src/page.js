@@ -50,52 +50,6 @@ const COMMANDS = /^(increment|observe|flush)$/;
 const LIST = /\s*,\s*/;
 
 /**
- * The page's client, for a snippet stub (or none: a plain script tag).
- *
- * @param {SnippetStub} stub
- * @param {Feature[]} features
- * @returns {GlobalClient}
- */
-function start(stub, features) {
-  const script = document.currentScript;
-  const data = script?.dataset || {};
-  /** @type {NonNullable<Options['auto']>} */
-  const auto = {};
-  if (data.apiHosts) auto.api = { hosts: data.apiHosts.split(LIST) };
-  for (const name of (data.autoOff || '').split(LIST)) {
-    /** @type {Record<string, unknown>} */ (auto)[name] = false;
-  }
-  const root = stub.aggregatorServerRoot;
-  // '' for an inline script (a snippet that inlines pum.js): no origin to take
-  const src = /** @type {HTMLScriptElement | null} */ (script)?.src;
-  const client = createClient(
-    {
-      url: root ? root + '/record' : data.url || (src && new URL('/record', src).href),
-      interval: Number(data.interval),
-      heartbeat: data.heartbeat != 'false',
-      auto,
-      ...stub.o,
-    },
-    window,
-    features,
-  );
-  /** @type {CommandFunction} */
-  const command = safe(
-    /**
-     * @param {string} name
-     * @param {string} [metric]
-     * @param {Labels} [labels]
-     * @param {number} [value]
-     */
-    (name, metric, labels, value) => {
-      // A pattern, not a lookup in `client`: 'toString', 'constructor'... are not commands.
-      if (COMMANDS.test(name)) return /** @type {any} */ (client)[name](metric, labels, value);
-    },
-  );
-  return { makeCounter: client.counter, makeHistogram: client.histogram, flush: client.flush, command };
-}
-
-/**
  * Starts (or joins) the page's client, with these optional features.
  *
  * @param {Feature[]} features
@@ -104,8 +58,49 @@ export const install = safe((/** @type {Feature[]} */ features) => {
   const w = window;
   const name = w.PrometheusAggregatorObjectName;
   const stub = /** @type {SnippetStub} */ ((name && /** @type {any} */ (w)[name]) || {});
-  const instance = (w.prometheusUserMonitoringClient ||= start(stub, features));
-  const command = instance.command;
+  // The page's first copy of pum.js starts the client; a second one joins it.
+  if (!w.prometheusUserMonitoringClient) {
+    const script = document.currentScript;
+    const data = script?.dataset || {};
+    /** @type {NonNullable<Options['auto']>} */
+    const auto = {};
+    if (data.apiHosts) auto.api = { hosts: data.apiHosts.split(LIST) };
+    for (const name of (data.autoOff || '').split(LIST)) {
+      /** @type {Record<string, unknown>} */ (auto)[name] = false;
+    }
+    const root = stub.aggregatorServerRoot;
+    // '' for an inline script (a snippet that inlines pum.js): no origin to take
+    const src = /** @type {HTMLScriptElement | null} */ (script)?.src;
+    const client = createClient(
+      {
+        url: root ? root + '/record' : data.url || (src && new URL('/record', src).href),
+        interval: +(/** @type {any} */ (data.interval)),
+        heartbeat: data.heartbeat != 'false',
+        auto,
+        ...stub.o,
+      },
+      w,
+      features,
+    );
+    w.prometheusUserMonitoringClient = {
+      makeCounter: client.counter,
+      makeHistogram: client.histogram,
+      flush: client.flush,
+      command: safe(
+        /**
+         * @param {string} name
+         * @param {string} [metric]
+         * @param {Labels} [labels]
+         * @param {number} [value]
+         */
+        (name, metric, labels, value) => {
+          // A pattern, not a lookup in `client`: 'toString', 'constructor'... are not commands.
+          if (COMMANDS.test(name)) return /** @type {any} */ (client)[name](metric, labels, value);
+        },
+      ),
+    };
+  }
+  const command = w.prometheusUserMonitoringClient.command;
   if (name && stub != command) {
     const queued = stub.q || [];
     /** @type {any} */ (w)[name] = command;

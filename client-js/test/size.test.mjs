@@ -16,10 +16,15 @@ const BUDGETS = {
   'pum.js': +process.env.PUM_SIZE_BUDGET || 5120,
   'pum.spa.js': +process.env.PUM_SPA_SIZE_BUDGET || 6656,
 };
-// 3 KiB: issue 10 asked for under 2048, but with every behaviour of pum.js
-// kept (the metric names, the wire format, the options), pum's own code is
-// about 3,050 bytes gzipped.
-const CORE_BUDGET = +process.env.PUM_CORE_SIZE_BUDGET || 3072;
+// Issue 10 asked for under 2048, but with every behaviour of pum.js kept
+// (the metric names, the wire format, the options), pum's own code is 2,975
+// bytes gzipped: the budget leaves it 16 bytes, rounded up. Where the rest
+// is (each module's share, measured by stubbing it out of the bundle):
+// client.js and safe.js ~1,565, auto/api.js 408, page.js ~325,
+// auto/navigation.js 231, aggregator.js 166, batch.js 117,
+// auto/web-vitals.js 107, transport.js 69; with every string literal
+// emptied the core is still about 2,570.
+const CORE_BUDGET = +process.env.PUM_CORE_SIZE_BUDGET || 2992;
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const dir = resolve(root, process.env.BUILD || 'build');
 const gz = (f) => gzipSync(readFileSync(join(dir, f)), { level: 9 }).length;

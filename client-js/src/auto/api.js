@@ -12,10 +12,10 @@ const METHODS = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$/;
  *
  * @param {unknown} method
  */
-export function methodLabel(method) {
+export const methodLabel = (method) => {
   const upper = ('' + (method || 'GET')).toUpperCase();
   return METHODS.test(upper) ? upper : 'OTHER';
-}
+};
 
 /**
  * The status_class label: 2xx, 3xx, 4xx, 5xx; anything else (0: no
@@ -64,7 +64,7 @@ export const statusClass = (status) => (status >= 200 && status < 600 ? ((status
  * @param {Recorder} recorder
  * @param {(() => void)[]} cleanups gets the uninstall functions
  */
-export function api(g, hosts, recorder, cleanups) {
+export const api = (g, hosts, recorder, cleanups) => {
   /**
    * Starts measuring one request: the function that records it given its
    * status, or undefined when it is not to be measured.
@@ -130,4 +130,4 @@ export function api(g, hosts, recorder, cleanups) {
         },
     ),
   );
-}
+};

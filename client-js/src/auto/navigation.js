@@ -68,21 +68,23 @@ export const PHASES = [
 const microseconds = (ms) => Math.round(/** @type {number} */ (ms) * 1000) || 0;
 
 /**
- * The ten phases in seconds (PHASES order) and the page load in seconds.
+ * The ten phases in seconds (PHASES order) and the page load in seconds:
+ * what navigation() records, collected (the tests' view of it). An entry
+ * whose load event has not ended has none: no durations, a total of 0.
  *
  * @param {NavigationEntry} entry
  * @returns {{durations: number[], total: number}}
  */
 export function phases(entry) {
-  const start = microseconds(entry.activationStart);
-  let previous = start;
-  const durations = BOUNDARIES.map((key) => {
-    const boundary = Math.max(previous, microseconds(entry[key]));
-    const duration = (boundary - previous) / 1e6;
-    previous = boundary;
-    return duration;
-  });
-  return { durations, total: (previous - start) / 1e6 };
+  const durations = /** @type {number[]} */ ([]);
+  let total = 0;
+  navigation(
+    entry,
+    { count() {}, record: (_, labels, value) => (labels?.phase ? durations.push(value) : (total = value)) },
+    true,
+    true,
+  );
+  return { durations, total };
 }
 
 /**
@@ -96,14 +98,15 @@ export function phases(entry) {
  * @param {boolean} load
  * @param {boolean} want the phases
  */
-export function navigation(entry, recorder, load, want) {
+export const navigation = (entry, recorder, load, want) => {
   if (/** @type {number} */ (entry?.loadEventEnd) > 0) {
-    const { durations, total } = phases(/** @type {NavigationEntry} */ (entry));
-    if (load) recorder.record('browser_page_load_seconds', {}, total);
-    if (want) {
-      durations.forEach((seconds, i) =>
-        recorder.record('browser_navigation_phase_seconds', { phase: PHASES[i] }, seconds),
-      );
-    }
+    const start = microseconds(/** @type {NavigationEntry} */ (entry).activationStart);
+    let previous = start;
+    BOUNDARIES.forEach((key, i) => {
+      const boundary = Math.max(previous, microseconds(/** @type {NavigationEntry} */ (entry)[key]));
+      if (want) recorder.record('browser_navigation_phase_seconds', { phase: PHASES[i] }, (boundary - previous) / 1e6);
+      previous = boundary;
+    });
+    if (load) recorder.record('browser_page_load_seconds', {}, (previous - start) / 1e6);
   }
-}
+};

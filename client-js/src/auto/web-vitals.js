@@ -32,7 +32,7 @@ const METRICS = ['lcp_seconds', 'inp_seconds', 'cls', 'fcp_seconds', 'ttfb_secon
  * @param {(entry: NavigationEntry | undefined) => void} onNavigationEntry
  * @param {Subscribe[]} subscribe replaces the library's functions in tests
  */
-export function webVitals(recorder, vitals, onNavigationEntry, subscribe = [onLCP, onINP, onCLS, onFCP, onTTFB]) {
+export const webVitals = (recorder, vitals, onNavigationEntry, subscribe = [onLCP, onINP, onCLS, onFCP, onTTFB]) => {
   // their indexes in METRICS (local: esbuild inlines local constants, not module-level ones)
   const CLS = 2;
   const TTFB = 4;
@@ -48,4 +48,4 @@ export function webVitals(recorder, vitals, onNavigationEntry, subscribe = [onLC
       );
     }
   });
-}
+};
