@@ -142,7 +142,12 @@ HistogramSample ToHistogram(const MetricAccum& accum,
     cumulative += series.per_bucket[i];
     sample.buckets.emplace_back(bounds[i], std::min(cumulative, series.count));
   }
-  if (accum.def->native) sample.native = ToNativeBuckets(series.native);
+  if (accum.def->native) {
+    // The allowlist's cap now, which may be lower than when it was stored.
+    NativeHistogram native = series.native;
+    LimitNativeBuckets(accum.def->native_max_buckets, &native);
+    sample.native = ToNativeBuckets(native);
+  }
   return sample;
 }
 

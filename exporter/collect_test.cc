@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
@@ -472,6 +473,28 @@ TEST(Collect, NativeSeriesAddUpAtTheLowerSchema) {
   ASSERT_EQ(n->histograms.size(), 1u);
   EXPECT_EQ(n->histograms[0].count, 3u);
   ExpectNative(n->histograms[0], NativeOf({1, 2, 8}, 1));
+}
+
+TEST(Collect, NativeSeriesAreShownWithinTheAllowlistsBucketCapNow) {
+  // Stored when the cap was 160; the allowlist now says 5.
+  Allowlist allowlist = LoadAllowlist(R"({"allowedMetrics": [
+    {"name": "n_seconds", "type": "histogram",
+     "native": {"schema": 8, "max_buckets": 5}}]})");
+  std::vector<double> values;
+  for (int i = 0; i < 40; ++i) values.push_back(std::ldexp(1.0, i - 20));
+  Snapshot snapshot;
+  snapshot.histograms.push_back(
+      NativeSeries("n_seconds", {}, values, 8, {{kInf, values.size()}}));
+  std::vector<MetricFamily> families =
+      CollectStoreFamilies(allowlist, snapshot, nullptr);
+  const MetricFamily* n = FindFamily(families, "n_seconds");
+  ASSERT_NE(n, nullptr);
+  ASSERT_EQ(n->histograms.size(), 1u);
+  NativeHistogram want = NativeOf(values, 8);
+  LimitNativeBuckets(5, &want);
+  EXPECT_LT(want.schema, 8);
+  ExpectNative(n->histograms[0], want);
+  EXPECT_LE(n->histograms[0].native->positive.size(), 5u);
 }
 
 TEST(Collect, ExporterFamilies) {

@@ -443,7 +443,11 @@ struct ScrapeModel::Impl {
       for (size_t i = 0; i < n; ++i) buckets[i] += c->per_bucket[i];
       if (c->count > 0) MergeNative(c->native, &native);
     }
-    if (family.def->native) out.native = ToNativeBuckets(native);
+    if (family.def->native) {
+      // As collect.cc: the allowlist's cap now.
+      LimitNativeBuckets(family.def->native_max_buckets, &native);
+      out.native = ToNativeBuckets(native);
+    }
     uint64_t cumulative = 0;
     out.buckets.reserve(n);
     for (size_t i = 0; i < n; ++i) {

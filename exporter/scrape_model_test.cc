@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <memory>
@@ -35,7 +36,10 @@ const char kAllowlist[] = R"({"allowedMetrics": [
    "labels": [{"name": "path", "pattern": "^.*$"}],
    "buckets": [0.05, 0.1, 0.5, 1, 5]},
   {"name": "load_seconds", "help": "page loads", "type": "histogram",
-   "labels": []}
+   "labels": []},
+  {"name": "native_seconds", "help": "native", "type": "histogram",
+   "labels": [{"name": "path", "pattern": "^.*$"}], "buckets": [1],
+   "native": {"schema": 2, "max_buckets": 6}}
 ]})";
 
 // The same metrics after an edit: other bounds, labels reordered.
@@ -469,7 +473,7 @@ TEST(ScrapeModel, RandomChangesRenderAsFromScratch) {
     for (int step = 0; step < 60; ++step) {
       int writes = rng() % 6;
       for (int w = 0; w < writes; ++w) {
-        switch (rng() % 5) {
+        switch (rng() % 6) {
           case 0:
             store.Put(
                 Counter("usage_total",
@@ -492,6 +496,37 @@ TEST(ScrapeModel, RandomChangesRenderAsFromScratch) {
             }
             store.Put(Histogram("latency_seconds", {{"path", pick(values)}},
                                 0.1 * (rng() % 100), buckets));
+            break;
+          }
+          case 4: {
+            // A native series, sometimes without its native part (observed
+            // before the metric turned native): seeded alike on both paths.
+            HistogramSeries series;
+            series.metric = "native_seconds";
+            series.labels = {{"path", pick(values)}};
+            NativeHistogram native;
+            native.schema = 1 + static_cast<int>(rng() % 4);
+            for (int i = rng() % 12; i > 0; --i) {
+              double v = std::ldexp(1.0 + (rng() % 100) / 100.0,
+                                    static_cast<int>(rng() % 30) - 15);
+              if (rng() % 4 == 0) v = -v;
+              ObserveNative(v, 1, &native);
+              series.sum += v;
+              series.buckets.emplace_back(v <= 1 ? 1 : kInf, 1);
+              ++series.count;
+            }
+            std::sort(series.buckets.begin(), series.buckets.end());
+            std::vector<std::pair<double, uint64_t>> merged;
+            for (const auto& b : series.buckets) {
+              if (!merged.empty() && merged.back().first == b.first) {
+                merged.back().second += b.second;
+              } else {
+                merged.push_back(b);
+              }
+            }
+            series.buckets = merged;
+            if (rng() % 3 != 0) series.native = native;
+            store.Put(series);
             break;
           }
           default:  // skipped ones
