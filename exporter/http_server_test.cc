@@ -2,9 +2,6 @@
 
 #include <arpa/inet.h>
 #include <crypt.h>
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <google/protobuf/util/delimited_message_util.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -29,6 +26,7 @@
 
 #include "exporter/metrics.pb.h"
 #include "exporter/protobuf_exposition.h"
+#include "exporter/protobuf_test_util.h"
 #include "exporter/state.h"
 #include "schema/allowlist/allowlist.h"
 #include "schema/base/unique_fd.h"
@@ -347,23 +345,8 @@ TEST_F(HttpServerTest, OpenMetricsWhenAsked) {
 
 namespace pb = ::io::prometheus::client;
 
-// A protobuf exposition read back with libprotobuf's delimited parser.
 std::vector<pb::MetricFamily> ParseProtobuf(const std::string& body) {
-  google::protobuf::io::ArrayInputStream input(body.data(),
-                                               static_cast<int>(body.size()));
-  google::protobuf::io::CodedInputStream coded(&input);
-  std::vector<pb::MetricFamily> out;
-  while (true) {
-    pb::MetricFamily family;
-    bool clean_eof = false;
-    if (!google::protobuf::util::ParseDelimitedFromCodedStream(&family, &coded,
-                                                               &clean_eof)) {
-      EXPECT_TRUE(clean_eof) << "a message does not parse";
-      break;
-    }
-    out.push_back(std::move(family));
-  }
-  return out;
+  return testing::ParseProtobufBody(body);
 }
 
 // The protobuf families as plain data (classic buckets, no exporter's own

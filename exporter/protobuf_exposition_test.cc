@@ -1,8 +1,5 @@
 #include "exporter/protobuf_exposition.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <google/protobuf/util/delimited_message_util.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,6 +11,7 @@
 
 #include "exporter/exposition.h"
 #include "exporter/metrics.pb.h"
+#include "exporter/protobuf_test_util.h"
 
 namespace pum {
 namespace {
@@ -23,25 +21,8 @@ namespace pb = ::io::prometheus::client;
 using Buckets = std::vector<std::pair<int32_t, uint64_t>>;
 using Spans = std::vector<std::pair<int32_t, uint32_t>>;  // (offset, length)
 
-// The body read back with libprotobuf's delimited parser, as Prometheus'
-// readDelimited() reads it; fails the test if a byte is left over.
 std::vector<pb::MetricFamily> Parse(const std::string& body) {
-  google::protobuf::io::ArrayInputStream input(body.data(),
-                                               static_cast<int>(body.size()));
-  google::protobuf::io::CodedInputStream coded(&input);
-  std::vector<pb::MetricFamily> out;
-  while (true) {
-    pb::MetricFamily family;
-    bool clean_eof = false;
-    if (!google::protobuf::util::ParseDelimitedFromCodedStream(&family, &coded,
-                                                               &clean_eof)) {
-      EXPECT_TRUE(clean_eof) << "a message does not parse";
-      break;
-    }
-    out.push_back(std::move(family));
-  }
-  EXPECT_EQ(coded.CurrentPosition(), static_cast<int>(body.size()));
-  return out;
+  return testing::ParseProtobufBody(body);
 }
 
 Spans SpansOf(const google::protobuf::RepeatedPtrField<pb::BucketSpan>& in) {

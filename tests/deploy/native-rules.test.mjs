@@ -38,6 +38,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { SHIPPED_METRICS_DIR, Stack, clientId } from '../integration/stack.mjs';
 import { RECORDING_RULES, RULES_DIR, startPrometheus } from './prometheus.mjs';
+import { seededRandom } from '../support/random.mjs';
 
 const NATIVE_RULES = path.join(RULES_DIR, 'pum-recording-rules-native.yml');
 const WINDOW = '30s';
@@ -46,18 +47,7 @@ const ZERO_THRESHOLD = 2 ** -128;
 
 // ------------------------------------------------------------ the traffic
 
-// A small deterministic PRNG (mulberry32), so that every run sends the same.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(20261203);
+const rand = seededRandom(20261203);
 const round = (v, digits) => Number(v.toFixed(digits));
 // n values log-uniform in [lo, hi], rounded to `digits` decimals.
 const logUniform = (n, lo, hi, digits = 3) =>

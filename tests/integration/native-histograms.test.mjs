@@ -46,6 +46,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { clientId, itStopsCleanly, parseExposition, useStack, waitFor } from './stack.mjs';
 import { startPrometheus } from '../deploy/prometheus.mjs';
+import { seededRandom } from '../support/random.mjs';
 
 const hooks = { before, after };
 const T = { timeout: 30000 };
@@ -60,17 +61,7 @@ const QUANTILES = [0.1, 0.5, 0.9, 0.99];
 
 // mulberry32: a small seeded generator, so that a failure reproduces.
 const SEED = 0x5eed2026;
-function generator(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = generator(SEED);
+const rand = seededRandom(SEED);
 
 // x rounded to a multiple of 2^-k: with |every partial sum| < 2^(53-k),
 // sums of such values are exact in any order.
