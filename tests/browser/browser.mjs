@@ -104,6 +104,16 @@ export async function openPage(browser, tc) {
   return t;
 }
 
+// Waits (at most `ms`) until the test has seen at least `n` /record
+// requests of `t`: Playwright reports a request finished after the page's
+// flush() has already resolved, so a test that reads t.records right after
+// flush() may find them not there yet.
+export async function waitForRecords(t, n = 1, ms = 5000) {
+  for (const end = Date.now() + ms; t.records.length < n && Date.now() < end;) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 // Closes the page as a user closing the tab does (beforeunload, pagehide,
 // visibilitychange -> hidden: pum sends its last batch with sendBeacon),
 // gives the beacon a moment, then closes the context.

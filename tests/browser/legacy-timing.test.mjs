@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  REPO, browserMetrics, closePage, delta, expectMetrics, openPage, unexpectedErrors, useBrowserStack,
+  REPO, browserMetrics, closePage, delta, expectMetrics, openPage, unexpectedErrors, useBrowserStack, waitForRecords,
 } from './browser.mjs';
 import { page, seedSnippet } from './pages.mjs';
 
@@ -45,6 +45,7 @@ describe('legacyTiming: the seed\'s performance_timing_* histograms, in Chromium
     await t.page.waitForLoadState('load');
     const timing = await t.page.evaluate(() => performance.timing.toJSON());
     await t.page.evaluate(() => window.prometheusUserMonitoringClient.flush());
+    await waitForRecords(t); // regression: the list was read before Playwright filled it
     await closePage(t);
     assert.deepEqual(unexpectedErrors(t), []);
 
@@ -94,6 +95,7 @@ describe('legacyTiming: the seed\'s performance_timing_* histograms, in Chromium
     await t.page.goto(url);
     await t.page.waitForFunction(() => window.prometheusUserMonitoringClient);
     await t.page.evaluate(() => window.prometheusUserMonitoringClient.flush());
+    await waitForRecords(t); // regression: the list was read before Playwright filled it
     await closePage(t);
     assert.ok(t.records.length > 0);
     for (const r of t.records) assert.ok(!r.body.includes('performance_timing_'), r.body);
