@@ -39,6 +39,15 @@ std::string LabelNames(const MetricDef& metric) {
   return out;
 }
 
+// "counter", "histogram", or "histogram, native (schema S)".
+std::string TypeText(const MetricDef& metric) {
+  std::string out = MetricTypeName(metric.type);
+  if (metric.native) {
+    out += ", native (schema " + std::to_string(metric.native_schema) + ")";
+  }
+  return out;
+}
+
 std::string MetricsTable(const Allowlist& allowlist) {
   const auto& metrics = allowlist.metrics();
   std::string out = "<h2>The allowlist: " + std::to_string(metrics.size()) +
@@ -54,8 +63,8 @@ std::string MetricsTable(const Allowlist& allowlist) {
       "</tr>\n";
   for (const MetricDef& metric : metrics) {
     out += "<tr><td><code>" + HtmlEscape(metric.name) + "</code></td><td>" +
-           MetricTypeName(metric.type) + "</td><td>" + LabelNames(metric) +
-           "</td><td>" + HtmlEscape(metric.help) + "</td></tr>\n";
+           TypeText(metric) + "</td><td>" + LabelNames(metric) + "</td><td>" +
+           HtmlEscape(metric.help) + "</td></tr>\n";
   }
   return out + "</table>\n";
 }

@@ -31,7 +31,9 @@ TEST(LandingPage, ShowsVersionLinksAndTheMetrics) {
     {"name": "b_total", "help": "Bees.", "type": "counter",
      "labels": [{"name": "hive", "allowedValues": ["x"]},
                 {"name": "kind", "pattern": "[a-z]+"}]},
-    {"name": "a_seconds", "help": "Aye.", "type": "histogram"}]})",
+    {"name": "a_seconds", "help": "Aye.", "type": "histogram"},
+    {"name": "c_seconds", "help": "Sea.", "type": "histogram",
+     "native": {"schema": 5}}]})",
                                     "m.json");
   ASSERT_TRUE(status.ok()) << status.message();
   const std::string page = RenderLandingPage(
@@ -45,7 +47,11 @@ TEST(LandingPage, ShowsVersionLinksAndTheMetrics) {
                            "<a href=\"-/ready\">/-/ready</a>"}) {
     EXPECT_NE(page.find(link), std::string::npos) << link;
   }
-  EXPECT_NE(page.find("<h2>The allowlist: 2 metrics</h2>"), std::string::npos);
+  EXPECT_NE(page.find("<h2>The allowlist: 3 metrics</h2>"), std::string::npos);
+  EXPECT_NE(page.find("<tr><td><code>c_seconds</code></td><td>histogram, "
+                      "native (schema 5)</td>"),
+            std::string::npos)
+      << page;
   // Sorted by name, as the allowlist keeps them.
   const size_t a = page.find(
       "<tr><td><code>a_seconds</code></td><td>histogram</td><td></td>"
