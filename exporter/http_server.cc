@@ -130,18 +130,26 @@ bool ParseQuality(std::string_view value, int* thousandths) {
   return true;
 }
 
+// Takes the next item of the comma-separated header list `*rest`: its name
+// (before the first ';', trimmed) and its parameters (after it). False when
+// nothing is left.
+bool NextHeaderItem(std::string_view* rest, std::string_view* name,
+                    std::string_view* params) {
+  if (rest->empty()) return false;
+  const size_t comma = rest->find(',');
+  const std::string_view item = rest->substr(0, comma);
+  *rest = comma == std::string_view::npos ? "" : rest->substr(comma + 1);
+  const size_t semi = item.find(';');
+  *name = Trim(item.substr(0, semi));
+  *params = semi == std::string_view::npos ? "" : item.substr(semi + 1);
+  return true;
+}
+
 // True if the comma-separated header lists `token` with a q above 0.
 bool HeaderListsToken(const char* header, std::string_view token) {
   if (header == nullptr) return false;
-  std::string_view rest(header);
-  while (!rest.empty()) {
-    size_t comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
-    size_t semi = item.find(';');
-    std::string_view name = Trim(item.substr(0, semi));
-    std::string_view params =
-        semi == std::string_view::npos ? "" : item.substr(semi + 1);
+  std::string_view rest(header), name, params;
+  while (NextHeaderItem(&rest, &name, &params)) {
     if (EqualsIgnoreCase(name, token) && !HasZeroQuality(params)) return true;
   }
   return false;
@@ -384,15 +392,8 @@ ScrapeFormat NegotiateFormat(const char* accept) {
   };
   std::vector<Clause> clauses;
   bool excluded[3] = {false, false, false};  // by a q=0, [format]
-  std::string_view rest(accept);
-  while (!rest.empty()) {
-    size_t comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
-    size_t semi = item.find(';');
-    std::string_view range = Trim(item.substr(0, semi));
-    std::string_view params =
-        semi == std::string_view::npos ? "" : item.substr(semi + 1);
+  std::string_view rest(accept), range, params;
+  while (NextHeaderItem(&rest, &range, &params)) {
     size_t slash = range.find('/');
     if (slash == std::string_view::npos) continue;  // not a media range
     std::string_view type = Trim(range.substr(0, slash));
