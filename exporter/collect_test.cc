@@ -8,9 +8,12 @@
 #include <vector>
 
 #include "exporter/exposition.h"
+#include "schema/testing/native.h"
 
 namespace pum {
 namespace {
+
+using testing::NativeOf;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -368,13 +371,6 @@ TEST(Collect, MergesSeriesStoredUnderDifferentBuckets) {
             "load_seconds_bucket{le=\"1\"} 3\n"
             "load_seconds_bucket{le=\"+Inf\"} 5\n"
             "load_seconds_sum 3\nload_seconds_count 5\n");
-}
-
-NativeHistogram NativeOf(const std::vector<double>& values, int schema) {
-  NativeHistogram h;
-  h.schema = schema;
-  for (double v : values) ObserveNative(v, 1, &h);
-  return h;
 }
 
 HistogramSeries NativeSeries(std::string metric, LabelPairs labels,

@@ -9,18 +9,14 @@
 #include <vector>
 
 #include "schema/store/bucket_codec.h"
+#include "schema/testing/native.h"
 
 namespace pum {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
+using testing::NativeOf;
 
-NativeHistogram Observed(const std::vector<double>& values, int schema) {
-  NativeHistogram h;
-  h.schema = schema;
-  for (double v : values) ObserveNative(v, 1, &h);
-  return h;
-}
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 TEST(NativeColumn, MergeAddsAtTheLowerSchemaWithinTheCap) {
   struct Case {
@@ -42,9 +38,9 @@ TEST(NativeColumn, MergeAddsAtTheLowerSchemaWithinTheCap) {
     std::string out;
     const std::string stored =
         c.stored.empty() ? ""
-                         : EncodeNative(Observed(c.stored, c.stored_schema));
+                         : EncodeNative(NativeOf(c.stored, c.stored_schema));
     ASSERT_TRUE(MergeNativeColumn(
-        stored, EncodeNativeDelta(Observed(c.delta, c.delta_schema), c.cap),
+        stored, EncodeNativeDelta(NativeOf(c.delta, c.delta_schema), c.cap),
         &out))
         << c.what;
     NativeHistogram got;
@@ -53,7 +49,7 @@ TEST(NativeColumn, MergeAddsAtTheLowerSchemaWithinTheCap) {
     all.insert(all.end(), c.delta.begin(), c.delta.end());
     EXPECT_EQ(NativeTotalCount(got), all.size()) << c.what;
     EXPECT_LE(got.positive.size() + got.negative.size(), c.cap) << c.what;
-    EXPECT_EQ(got, Observed(all, got.schema)) << c.what;
+    EXPECT_EQ(got, NativeOf(all, got.schema)) << c.what;
     int lower = c.delta_schema;
     if (!c.stored.empty()) lower = std::min(lower, c.stored_schema);
     EXPECT_LE(got.schema, lower) << c.what;
@@ -64,24 +60,24 @@ TEST(NativeColumn, SeedKeepsACompleteNativePartAndRebuildsAShortOne) {
   std::vector<std::pair<double, uint64_t>> classic = {{0.5, 2}, {kInf, 1}};
   std::string encoded_classic;
   EncodeBuckets(classic, &encoded_classic);
-  const std::string complete = EncodeNative(Observed({0.2, 0.4, 9}, 3));
+  const std::string complete = EncodeNative(NativeOf({0.2, 0.4, 9}, 3));
   std::string out;
   ASSERT_TRUE(SeedNativeColumn(complete, encoded_classic, &out));
   EXPECT_EQ(out, complete);
   // One observation short (came while the metric was not native).
-  const std::string short_one = EncodeNative(Observed({0.2, 0.4}, 3));
+  const std::string short_one = EncodeNative(NativeOf({0.2, 0.4}, 3));
   ASSERT_TRUE(SeedNativeColumn(short_one, encoded_classic, &out));
   NativeHistogram seeded;
   ASSERT_TRUE(DecodeNative(out, &seeded));
   EXPECT_EQ(seeded, NativeFromClassic(classic));
   EXPECT_EQ(seeded.schema, kNativeMaxSchema);
-  EXPECT_EQ(seeded, Observed({0.5, 0.5, 0.5}, kNativeMaxSchema));
+  EXPECT_EQ(seeded, NativeOf({0.5, 0.5, 0.5}, kNativeMaxSchema));
 }
 
 TEST(NativeColumn, RefusesArgumentsThatDoNotDecode) {
   std::string out;
-  const std::string good = EncodeNative(Observed({1}, 3));
-  const std::string delta = EncodeNativeDelta(Observed({1}, 3), 160);
+  const std::string good = EncodeNative(NativeOf({1}, 3));
+  const std::string delta = EncodeNativeDelta(NativeOf({1}, 3), 160);
   EXPECT_TRUE(MergeNativeColumn(good, delta, &out));
   EXPECT_TRUE(MergeNativeColumn("", delta, &out));
   EXPECT_EQ(out, good);

@@ -13,10 +13,13 @@
 #include "schema/store/native_column.h"
 #include "schema/store/sqlite.h"
 #include "schema/store/store.h"
+#include "schema/testing/native.h"
 #include "schema/testing/temp_dir.h"
 
 namespace pum {
 namespace {
+
+using testing::NativeOf;
 
 using testing::TempDir;
 
@@ -88,14 +91,6 @@ Snapshot ReadAll(Store* store) {
   return snapshot;
 }
 
-// What observing `values` at `schema` directly gives.
-NativeHistogram Observed(const std::vector<double>& values, int schema) {
-  NativeHistogram h;
-  h.schema = schema;
-  for (double v : values) ObserveNative(v, 1, &h);
-  return h;
-}
-
 TEST(StoreNative, DeltasAddUpAcrossBatchesAndReopen) {
   TempDir dir;
   const std::vector<double> first = {0.5, 1, 2, -3, 0, 1e-300, 7};
@@ -112,7 +107,7 @@ TEST(StoreNative, DeltasAddUpAcrossBatchesAndReopen) {
   ASSERT_TRUE(h->native.has_value());
   std::vector<double> all = first;
   all.insert(all.end(), second.begin(), second.end());
-  EXPECT_EQ(*h->native, Observed(all, 3));
+  EXPECT_EQ(*h->native, NativeOf(all, 3));
   EXPECT_EQ(NativeTotalCount(*h->native), h->count);
   EXPECT_EQ(h->count, all.size());
 }
@@ -146,7 +141,7 @@ TEST(StoreNative, MergesAtTheLowerSchema) {
     std::vector<double> all = a;
     all.insert(all.end(), b.begin(), b.end());
     const int lower = std::min(c.stored, c.delta);
-    EXPECT_EQ(*h->native, Observed(all, lower)) << c.stored << " " << c.delta;
+    EXPECT_EQ(*h->native, NativeOf(all, lower)) << c.stored << " " << c.delta;
   }
 }
 
@@ -173,7 +168,7 @@ TEST(StoreNative, TheBucketCapReducesResolutionAndKeepsCountsExact) {
   EXPECT_LT(h->native->schema, 8);
   EXPECT_EQ(NativeTotalCount(*h->native), all.size());
   // The same as observing everything at the schema the series ended at.
-  EXPECT_EQ(*h->native, Observed(all, h->native->schema));
+  EXPECT_EQ(*h->native, NativeOf(all, h->native->schema));
 }
 
 TEST(StoreNative, AGroupSumsTheNativeDeltasOfASeries) {
@@ -192,8 +187,8 @@ TEST(StoreNative, AGroupSumsTheNativeDeltasOfASeries) {
   EXPECT_EQ(h->count, 6u);
   // The classic-only delta's observation is missing from the native part:
   // the exporter and the next native delta seed it from the buckets.
-  EXPECT_EQ(*h->native, Observed({1, 2, 3, 4, -5}, 2));
-  EXPECT_EQ(*Find(snapshot, "g")->native, Observed({9}, 0));
+  EXPECT_EQ(*h->native, NativeOf({1, 2, 3, 4, -5}, 2));
+  EXPECT_EQ(*Find(snapshot, "g")->native, NativeOf({9}, 0));
 }
 
 TEST(StoreNative, ANativeDeltaSeedsASeriesObservedBeforeFromItsBuckets) {
@@ -214,7 +209,7 @@ TEST(StoreNative, ANativeDeltaSeedsASeriesObservedBeforeFromItsBuckets) {
   // Each earlier observation at its bucket's upper bound, +Inf's at the
   // highest finite bound the series has observations in (the store keeps
   // only buckets that were hit).
-  EXPECT_EQ(*h->native, Observed({0.1, 1, 1, 2}, 3));
+  EXPECT_EQ(*h->native, NativeOf({0.1, 1, 1, 2}, 3));
 }
 
 TEST(StoreNative, RefusesNativeDeltasThatDoNotAddUpToTheCount) {
@@ -242,7 +237,7 @@ TEST(StoreNative, ReadChangesCarriesTheNativePart) {
   ASSERT_TRUE(store->ReadChanges(&cursor, &changes).ok());
   ASSERT_EQ(changes.histograms.size(), 1u);
   ASSERT_TRUE(changes.histograms[0].native.has_value());
-  EXPECT_EQ(*changes.histograms[0].native, Observed({3, 4}, 1));
+  EXPECT_EQ(*changes.histograms[0].native, NativeOf({3, 4}, 1));
 }
 
 TEST(StoreNative, MigratesVersion3KeepingTotalsAndAddsTheNativeColumn) {
@@ -269,7 +264,7 @@ TEST(StoreNative, MigratesVersion3KeepingTotalsAndAddsTheNativeColumn) {
   ASSERT_TRUE(ApplyDeltas(store.get(), {Delta("h", {1.5}, 3, {2})}).ok());
   snapshot = ReadAll(store.get());
   ASSERT_TRUE(Find(snapshot, "h")->native.has_value());
-  EXPECT_EQ(*Find(snapshot, "h")->native, Observed({2, 2, 1.5}, 3));
+  EXPECT_EQ(*Find(snapshot, "h")->native, NativeOf({2, 2, 1.5}, 3));
 }
 
 }  // namespace
