@@ -28,56 +28,82 @@ mkdirSync(out, { recursive: true });
 // still es2020 syntax, about 110 bytes less gzipped. Should a new web-vitals
 // ever read differently as TypeScript (`a<b>(c)`...), the file is left as
 // JavaScript, with a warning.
+/** @param {string} contents a web-vitals module, trimmed */
+const classFields = async (contents) => {
+  if (!/\bclass\b/.test(contents)) return { contents, loader: 'js' };
+  const same = {
+    target: 'esnext',
+    format: 'esm',
+    tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+  };
+  const [js, ts] = await Promise.all(['js', 'ts'].map((loader) => esbuild.transform(contents, { ...same, loader })));
+  if (js.code == ts.code) return { contents, loader: 'ts' };
+  return {
+    contents,
+    loader: 'js',
+    warnings: [{ text: 'web-vitals reads differently as TypeScript: class fields left to esbuild' }],
+  };
+};
+
+// Two versions of web-vitals: build/pum.js bundles 5.3.0 (the npm alias
+// web-vitals-5, a devDependency), since what it measures is the same and
+// it is about 700 bytes gzipped smaller than 6; pum.spa.js and the ES module
+// bundle the package's dependency, web-vitals 6, whose soft-navigation
+// support (`reportSoftNavs`, `navigationURL`) routes need for the Web
+// Vitals of each soft navigation. pum's adapter (auto/web-vitals.js) reads
+// what both versions give alike.
 //
 // The same hook trims what pum never reads from web-vitals' metric objects
-// (pum reads `value` and `entries` only): initMetric() makes {value,
-// entries} without the name, rating, delta, id and navigationType (and
-// their code: the unique id, the navigation type's detection), and the
-// reporter no longer rates the value. Each replacement must find the text
-// it replaces, or the build fails: a new web-vitals is then read again.
+// (pum reads `value` and `entries`, and routes `navigationURL`):
+// initMetric() leaves out the name, rating, delta and the navigation type's
+// detection, and the reporter no longer rates the value. web-vitals 6 reads
+// some of the metric's fields itself (the navigation type it was given, the
+// navigation and interaction ids, the id, only compared with itself), so
+// its initMetric keeps those. Each replacement must find the text it
+// replaces, or the build fails: a new web-vitals is then read again.
+const REPORTER = [
+  [/\n *metric\.delta = delta;/, ''],
+  [/\n *metric\.rating = getRating\(metric\.value, thresholds\);/, ''],
+];
+const INIT_METRIC = /export const initMetric = [\s\S]*\n\};/;
 const TRIM = {
-  'initMetric.js': [
-    [
-      /export const initMetric = [\s\S]*\n\};/,
-      'export const initMetric = (name, value = -1) => ({ value, entries: [] });',
+  5: {
+    'initMetric.js': [[INIT_METRIC, 'export const initMetric = (name, value = -1) => ({ value, entries: [] });']],
+    'bindReporter.js': REPORTER,
+  },
+  6: {
+    'initMetric.js': [
+      [
+        INIT_METRIC,
+        `export const initMetric = (name, value = -1, navigationType, navigationId, navigationInteractionId, navigationURL) => {
+  const hard = getNavigationEntry();
+  return { value, entries: [], id: {}, navigationType, navigationId: navigationId || hard?.navigationId || 0,
+    navigationInteractionId, navigationURL: navigationURL || hard?.name };
+};`,
+      ],
     ],
-  ],
-  'bindReporter.js': [
-    [/\n *metric\.delta = delta;/, ''],
-    [/\n *metric\.rating = getRating\(metric\.value, thresholds\);/, ''],
-  ],
+    'bindReporter.js': REPORTER,
+  },
 };
-const classFields = {
-  name: 'web-vitals-class-fields',
+/** @param {5 | 6} major the web-vitals to bundle */
+const webVitalsOf = (major) => ({
+  name: 'web-vitals-' + major,
   setup(b) {
+    const pkg = join(here, 'node_modules', major == 5 ? 'web-vitals-5' : 'web-vitals');
+    const version = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).version;
+    if (!version.startsWith(major + '.')) throw new Error(`build.mjs: ${pkg} is ${version}, not ${major}.x`);
     // web-vitals' ES modules (dist/modules/), not its minified bundle, so that TRIM can read them
-    b.onResolve({ filter: /^web-vitals$/ }, () => ({
-      path: join(here, 'node_modules', 'web-vitals', 'dist', 'modules', 'index.js'),
-    }));
-    b.onLoad({ filter: /[\\/]web-vitals[\\/]dist[\\/].+\.js$/ }, async (a) => {
+    b.onResolve({ filter: /^web-vitals$/ }, () => ({ path: join(pkg, 'dist', 'modules', 'index.js') }));
+    b.onLoad({ filter: /[\\/]web-vitals(-5)?[\\/]dist[\\/].+\.js$/ }, async (a) => {
       let contents = readFileSync(a.path, 'utf8');
-      for (const [re, to] of TRIM[basename(a.path)] || []) {
+      for (const [re, to] of TRIM[major][basename(a.path)] || []) {
         if (!re.test(contents)) throw new Error(`build.mjs: ${a.path} no longer has ${re}: check TRIM`);
         contents = contents.replace(re, to);
       }
-      if (!/\bclass\b/.test(contents)) return { contents, loader: 'js' };
-      const same = {
-        target: 'esnext',
-        format: 'esm',
-        tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
-      };
-      const [js, ts] = await Promise.all(
-        ['js', 'ts'].map((loader) => esbuild.transform(contents, { ...same, loader })),
-      );
-      if (js.code == ts.code) return { contents, loader: 'ts' };
-      return {
-        contents,
-        loader: 'js',
-        warnings: [{ text: 'web-vitals reads differently as TypeScript: class fields left to esbuild' }],
-      };
+      return classFields(contents);
     });
   },
-};
+});
 
 // Properties of pum's own internal objects (queue entries, the aggregator,
 // navigation phases), shortened by esbuild like local variables, so the
@@ -122,7 +148,6 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
   absWorkingDir: here,
-  plugins: [classFields],
   tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
 };
 
@@ -138,15 +163,33 @@ const noWebVitals = {
 };
 
 await Promise.all([
-  esbuild.build({ ...common, entryPoints: ['src/global.js'], format: 'iife', outfile: join(out, 'pum.js') }),
-  esbuild.build({ ...common, entryPoints: ['src/global.spa.js'], format: 'iife', outfile: join(out, 'pum.spa.js') }),
-  esbuild.build({ ...common, entryPoints: ['src/index.js'], format: 'esm', outfile: join(out, 'pum.esm.js') }),
+  esbuild.build({
+    ...common,
+    entryPoints: ['src/global.js'],
+    format: 'iife',
+    outfile: join(out, 'pum.js'),
+    plugins: [webVitalsOf(5)],
+  }),
+  esbuild.build({
+    ...common,
+    entryPoints: ['src/global.spa.js'],
+    format: 'iife',
+    outfile: join(out, 'pum.spa.js'),
+    plugins: [webVitalsOf(6)],
+  }),
+  esbuild.build({
+    ...common,
+    entryPoints: ['src/index.js'],
+    format: 'esm',
+    outfile: join(out, 'pum.esm.js'),
+    plugins: [webVitalsOf(6)],
+  }),
   esbuild.build({
     ...common,
     entryPoints: ['src/global.js'],
     format: 'iife',
     outfile: join(out, 'pum.core.js'),
-    plugins: [noWebVitals, classFields],
+    plugins: [noWebVitals],
   }),
 ]);
 

@@ -67,9 +67,11 @@ export interface Options {
    * Only in the `pum.spa.js` build and the ES module (the default `pum.js`
    * ignores it). Single-page apps: count soft navigations (pushState,
    * replaceState that changes the path, popstate, hashchange) in
-   * `browser_soft_navigations_total{route}`, and report LCP by route in
-   * `browser_route_web_vitals_lcp_seconds{route}` (the landing page, and
-   * soft navigations where the browser reports them: Chromium).
+   * `browser_soft_navigations_total{route}`, and report LCP, INP, CLS and
+   * FCP by route in `browser_route_web_vitals_lcp_seconds{route}`,
+   * `..._inp_seconds`, `..._cls` and `..._fcp_seconds` (the landing page,
+   * and soft navigations where the browser reports them: Chromium 151+),
+   * from web-vitals 6 with `reportSoftNavs`.
    * Either patterns, tried in order, matched against the URL's path (or its
    * hash, for a pattern starting with `#`): `:name` is one path segment,
    * `*` anything; the matching pattern is the route. Or a function from

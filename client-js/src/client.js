@@ -326,14 +326,14 @@ export const createClient = (options, g, features) => {
     (/** @type {string} */ name, /** @type {Labels | undefined} */ labels, /** @type {number | undefined} */ by) =>
       recorder.count(name, labels, by ?? 1),
   );
-  // after the features: routes wraps recorder.record
   const observe = safe(recorder.record);
   return {
     counter: (name) => ({ increment: (labels, by) => increment(name, labels, by) }),
     histogram: (name) => ({ observe: (value, labels) => observe(name, labels, value) }),
     increment,
     observe,
-    flush: () => Promise.all(attempt(() => sendAll(false)) || []).then(() => {}),
+    // nothing once stopped (or sampled out): stop() promises that nothing more is sent
+    flush: () => Promise.all((live && attempt(() => sendAll(false))) || []).then(() => {}),
     stop: safe(() => {
       live = false;
       cleanups.splice(0).forEach(attempt);

@@ -292,11 +292,13 @@ test('stop() removes every listener and timer and restores fetch and XMLHttpRequ
   assert.equal(env.g.listeners(), 0);
   assert.equal(env.g.document.listeners(), 0);
   assert.equal(env.timers.size, 0);
+  // regression: flush() after stop() still sent what was aggregated before
+  const n = env.posts.length;
   c.increment('x');
   await c.flush();
-  const n = env.posts.length;
   await env.advance(60000);
-  assert.equal(env.posts.length, n, 'nothing sent after stop');
+  assert.equal(env.posts.length, n, 'nothing sent after stop, flush() included');
+  assert.equal(env.beacons.length, 0);
 });
 
 test('stop() leaves a fetch wrapped by someone else in place, as a pass-through', async () => {

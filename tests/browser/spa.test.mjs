@@ -10,20 +10,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { REPO, closePage, delta, expectMetrics, openPage, sleep, unexpectedErrors, useBrowserStack } from './browser.mjs';
+import {
+  REPO, closePage, delta, expectMetrics, openPage, seriesOf, sleep, unexpectedErrors, useBrowserStack, valueOf,
+  waitForRecords,
+} from './browser.mjs';
 import { page, pumSnippet } from './pages.mjs';
 
 const T = { timeout: 60000 };
 const BUILD_DIR = path.resolve(REPO, process.env.BUILD || 'build');
 const ROUTES = ['#/tab/:name', '/', '/users/:id', '/docs/*'];
 
-const spaPage = (src, options) => page({
+// A page whose link #user9 is a soft navigation to `to` (a click, a new URL, a paint)
+const spaPage = (src, options, to = '/users/9') => page({
   head: `<script>${pumSnippet({ src, options: { interval: 600000, heartbeat: false, ...options } })}</script>`,
-  body: `<a id="user9" href="/users/9">user 9</a><div id="view"></div>
+  body: `<a id="user9" href="${to}">user 9</a><div id="view"></div>
 <script>
 document.getElementById('user9').addEventListener('click', (ev) => {
   ev.preventDefault();
-  history.pushState({}, '', '/users/9');
+  history.pushState({}, '', '${to}');
   document.getElementById('view').innerHTML = '<h2>User 9</h2><p style="font-size: 32px">The page of user 9, ' +
     'rendered by the app after its soft navigation, large enough to be its largest contentful paint.</p>';
 });
@@ -74,6 +78,7 @@ describe('routes (single-page apps), in Chromium', () => {
     await sleep(1500);
     const soft = await t.page.evaluate(() => performance.getEntriesByType('soft-navigation').map((e) => e.name));
     await t.page.evaluate(() => window.prometheusUserMonitoringClient.flush());
+    await waitForRecords(t);
     await closePage(t);
     assert.deepEqual(unexpectedErrors(t), []);
     for (const r of t.records) assert.ok(r.status === 204 || r.status === null, `answer ${r.status} to ${r.body}`);
@@ -104,6 +109,67 @@ describe('routes (single-page apps), in Chromium', () => {
     ]);
   });
 
+  it('Web Vitals by route: the landing page\'s and a soft navigation\'s LCP, FCP, CLS and INP (web-vitals 6)', T, async (tc) => {
+    const { s, browser } = ref;
+    s.writePage('pum.spa.js', fs.readFileSync(path.join(BUILD_DIR, 'pum.spa.js')));
+    // routes of its own, so that the late reports of the other tests' pages cannot count here
+    const url = s.writePage('vitals.html', spaPage('/pum.spa.js', { routes: ['/vitals/:id', '/vitals.html'] }, '/vitals/9'));
+    const base = await s.series();
+    const t = await openPage(browser, tc);
+    await t.page.goto(url); // the landing route is '/vitals.html'
+    await t.page.waitForFunction(() => window.prometheusUserMonitoringClient);
+    await t.page.waitForLoadState('load');
+    await t.page.click('#user9'); // the soft navigation to /vitals/9
+    await sleep(1000); // past the 500 ms in which a layout shift counts as caused by the input
+    // on the soft navigation's page: a layout shift (no input) and a slow interaction (a 200 ms handler)
+    await t.page.evaluate(async () => {
+      const banner = document.createElement('div');
+      banner.style.height = '300px';
+      banner.textContent = 'a late banner';
+      document.body.prepend(banner);
+      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 100)));
+      const slow = document.createElement('button');
+      slow.id = 'slow';
+      slow.textContent = 'slow';
+      slow.onclick = () => {
+        const until = performance.now() + 200;
+        while (performance.now() < until);
+        slow.textContent = 'clicked';
+      };
+      document.body.append(slow);
+    });
+    await t.page.click('#slow');
+    await sleep(1000);
+    const soft = await t.page.evaluate(() => performance.getEntriesByType('soft-navigation').map((e) => e.name));
+    tc.diagnostic(`soft-navigation entries: ${JSON.stringify(soft)}`);
+    assert.ok(soft.some((n) => n.endsWith('/vitals/9')), 'Chromium reported the clicked soft navigation');
+    await closePage(t); // hidden: web-vitals reports the soft navigation's values
+    assert.deepEqual(unexpectedErrors(t), []);
+    // {route: count} of a family's new observations, and the sum for one route
+    const counts = (m, family) => {
+      const out = {};
+      for (const { labels, value } of seriesOf(m, `${family}_count`)) {
+        const n = value - valueOf(base, `${family}_count`, labels, 0);
+        if (n) out[labels.route] = n;
+      }
+      return JSON.stringify(Object.fromEntries(Object.entries(out).sort()));
+    };
+    const sum = (m, family, route) => delta(base, m, `${family}_sum`, { route });
+    const both = JSON.stringify({ '/vitals.html': 1, '/vitals/:id': 1 });
+    const F = 'browser_route_web_vitals_';
+    await expectMetrics(s, [
+      // INP too: the landing page's is the click that started the soft navigation
+      ...['lcp_seconds', 'fcp_seconds', 'cls', 'inp_seconds'].map((f) => [`${F}${f} by route`, (m) => counts(m, F + f), both]),
+      ['the soft navigation\'s LCP, in seconds', (m) => sum(m, `${F}lcp_seconds`, '/vitals/:id'), (x) => x > 0 && x < 10],
+      ['the soft navigation\'s FCP, in seconds', (m) => sum(m, `${F}fcp_seconds`, '/vitals/:id'), (x) => x > 0 && x < 10],
+      ['the soft navigation\'s CLS: the late banner', (m) => sum(m, `${F}cls`, '/vitals/:id'), (x) => x > 0.05],
+      ['the landing page\'s CLS: none', (m) => sum(m, `${F}cls`, '/vitals.html'), 0],
+      ['the soft navigation\'s INP: the 200 ms handler', (m) => sum(m, `${F}inp_seconds`, '/vitals/:id'), (x) => x >= 0.2 && x < 2],
+      ['the label-less families: one observation each, as without routes', (m) => ['lcp_seconds', 'fcp_seconds', 'cls']
+        .map((f) => delta(base, m, `browser_web_vitals_${f}_count`)).join(), '1,1,1'],
+    ]);
+  });
+
   for (const build of ['pum.spa.js', 'pum.js']) {
     it(`without routes (${build}) nothing is counted and history stays native`, T, async (tc) => {
       const { s, browser } = ref;
@@ -124,6 +190,7 @@ describe('routes (single-page apps), in Chromium', () => {
       });
       assert.ok(native, 'history.pushState and replaceState are the browser\'s');
       await t.page.evaluate(() => window.prometheusUserMonitoringClient.flush());
+      await waitForRecords(t); // regression: the list was read before Playwright filled it ('no batch')
       await closePage(t);
       assert.ok(t.records.length > 0, `no batch: ${t.console} ${t.pageErrors}`);
       for (const r of t.records) {

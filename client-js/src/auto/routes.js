@@ -1,4 +1,5 @@
 // @ts-check
+import { onCLS, onFCP, onINP, onLCP } from 'web-vitals';
 import { safe, wrap } from '../safe.js';
 
 /**
@@ -9,8 +10,8 @@ import { safe, wrap } from '../safe.js';
 /** The route of every URL that no pattern matches (or that the function refuses). */
 export const OTHER = 'other';
 const SOFT = 'browser_soft_navigations_total';
-const LCP = 'browser_web_vitals_lcp_seconds';
-const ROUTE_LCP = 'browser_route_web_vitals_lcp_seconds';
+/** The metric of each web-vitals function, in the order of `vitals` in routes() (CLS has no unit). */
+const ROUTE_VITALS = ['lcp_seconds', 'inp_seconds', 'cls', 'fcp_seconds'];
 
 /**
  * The route of a URL, from options.routes:
@@ -70,19 +71,23 @@ export function router(routes) {
  * current URL counts 0. The initial page load is not a soft navigation
  * (browser_page_views_total counts it).
  *
- * Web Vitals by route, in browser_route_web_vitals_lcp_seconds{route}
- * (the label-less browser_web_vitals_* families stay as they are):
- * - the landing page's LCP, as web-vitals reports it, with the route of the
- *   URL the page was loaded at;
- * - the LCP of each soft navigation, where the browser reports soft
- *   navigations (Chromium's 'soft-navigation' and
- *   'interaction-contentful-paint' performance entries, on by default in
- *   Chromium 156): the time from the interaction that started the soft
- *   navigation to the largest paint of that navigation, with the route of
- *   the URL it went to. A soft navigation's value is reported when the next
- *   one starts and when the page is hidden. Elsewhere (Firefox, Safari,
- *   older Chromium) soft navigations are counted, and have no LCP.
- * INP, CLS, FCP and TTFB are not reported by route.
+ * Web Vitals by route, in browser_route_web_vitals_lcp_seconds,
+ * _inp_seconds, _cls and _fcp_seconds{route} (the label-less
+ * browser_web_vitals_* families stay as they are: the page load's), from
+ * web-vitals 6 with `reportSoftNavs` (never measured by hand), each with
+ * the route of the URL it was measured for (web-vitals' navigationURL):
+ * - the landing page's, with the route of the URL the page was loaded at;
+ * - each soft navigation's, where the browser reports soft navigations
+ *   (Chromium 151 and later, so Debian's 156: 'soft-navigation' entries):
+ *   LCP and FCP from the interaction that started it to its largest and
+ *   first contentful paint, and CLS and INP of what happened until the
+ *   next soft navigation. The landing page's CLS and INP are therefore
+ *   those until the first soft navigation. web-vitals reports a
+ *   navigation's values when the next one starts and when the page is
+ *   hidden. Elsewhere (Firefox, Safari) soft navigations are counted and
+ *   only the landing page has Web Vitals by route.
+ * TTFB is not reported by route (web-vitals gives 0 for a soft
+ * navigation). Nothing by route when auto.webVitals is false.
  *
  * history.pushState and replaceState are wrapped invisibly (same this,
  * arguments, result and exceptions); stop() puts them back when nobody
@@ -94,14 +99,9 @@ export const routes = (o, recorder, env, listen, cleanups) => {
   if (!o.routes) return;
   const route = router(o.routes);
   const location = env.location;
-  let last = location.href;
+  const landing = location.href;
+  let last = landing;
   let lastPath = location.pathname;
-  const landing = route(last);
-  const observe = recorder.record;
-  recorder.record = (name, labels, value) => {
-    observe(name, labels, value);
-    if (name == LCP) observe(ROUTE_LCP, { route: landing }, value);
-  };
 
   /** @param {boolean} [replace] a replaceState: only a new path counts */
   const navigated = (replace) => {
@@ -129,58 +129,24 @@ export const routes = (o, recorder, env, listen, cleanups) => {
   listen(env, 'popstate', () => navigated());
   listen(env, 'hashchange', () => navigated());
 
-  // Soft-navigation LCP. The browser may report a navigation's paints
-  // before the navigation itself: both are kept by navigationId until the
-  // navigation is reported.
-  /** @type {Map<number, [string, number]>} navigationId -> [route, start] */
-  const softs = new Map();
-  /** @type {Map<number, number>} navigationId -> the latest largest paint */
-  const paints = new Map();
-  const report = () => {
-    for (const [id, [softRoute, start]] of softs) {
-      const paint = /** @type {number} */ (paints.get(id));
-      if (paint >= start) observe(ROUTE_LCP, { route: softRoute }, (paint - start) / 1000);
-      paints.delete(id);
-    }
-    softs.clear();
-  };
-  /** @param {any} entry */
-  const onSoft = (entry) => {
-    report();
-    softs.set(entry.navigationId, [route(entry.name), entry.startTime]);
-  };
-  /** @param {any} entry */
-  const onPaint = (entry) => {
-    const lcp = entry.largestContentfulPaint;
-    paints.set(entry.navigationId, lcp ? lcp.startTime : entry.startTime + entry.duration);
-  };
-  /**
-   * @param {string} type
-   * @param {(entry: any) => void} each
-   */
-  const watch = (type, each) => {
-    const observer = new PerformanceObserver(safe((list) => list.getEntries().forEach(each)));
-    observer.observe({ type, buffered: true });
-    cleanups.push(() => observer.disconnect());
-    return () => observer.takeRecords().forEach(each);
-  };
-  const types = PerformanceObserver.supportedEntryTypes;
-  if (types.includes('soft-navigation') && types.includes('interaction-contentful-paint')) {
-    const pendingPaints = watch('interaction-contentful-paint', onPaint);
-    const pendingSofts = watch('soft-navigation', (entry) => {
-      pendingPaints();
-      onSoft(entry);
-    });
-    // Capture phase on window: before pum's own listener sends the batch.
-    const onHidden = safe(() => {
-      if (env.document.visibilityState == 'hidden') {
-        pendingPaints();
-        pendingSofts();
-        report();
-        paints.clear();
-      }
-    });
-    env.addEventListener('visibilitychange', onHidden, true);
-    cleanups.push(() => env.removeEventListener('visibilitychange', onHidden, true));
-  }
+  if (o.auto?.webVitals === false) return;
+  // reportSoftNavs: a metric of its own for each soft navigation (see above)
+  /** @type {((report: (metric: {value: number, navigationURL?: string}) => void, opts: object) => void)[]} */ ([
+    onLCP,
+    onINP,
+    onCLS,
+    onFCP,
+  ]).forEach((on, i) => {
+    // safe(on): web-vitals throws where the browser lacks PerformanceObserver
+    safe(on)(
+      safe((metric) =>
+        recorder.record(
+          'browser_route_web_vitals_' + ROUTE_VITALS[i],
+          { route: route(metric.navigationURL || landing) },
+          i == 2 ? metric.value : metric.value / 1000,
+        ),
+      ),
+      { reportSoftNavs: true },
+    );
+  });
 };
