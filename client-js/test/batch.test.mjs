@@ -50,6 +50,18 @@ test('sizes are counted in UTF-8 bytes, not characters', () => {
   assert.equal(parts.length, 2);
 });
 
+test('UTF-8 sizes are exact: a part fills to MAX_BYTES exactly, one byte more splits it', () => {
+  // 2-, 3- and 4-byte characters, and a lone surrogate (JSON.stringify escapes it: 6 ASCII bytes)
+  for (const char of ['é', '€', '😀', '\ud800']) {
+    const event = (text) => ({ metricName: 'c', metricType: 'counter', labels: { t: text }, inc: 1 });
+    const size = (e) => bytes(JSON.stringify(e)) + 1;
+    const wide = event(char.repeat(1000));
+    const n = MAX_BYTES - size(wide) - size(event(''));
+    assert.deepEqual(split([event('x'.repeat(n)), wide]).map((p) => p.length), [2], `${escape(char)}: exactly full`);
+    assert.deepEqual(split([event('x'.repeat(n + 1)), wide]).map((p) => p.length), [1, 1], `${escape(char)}: one over`);
+  }
+});
+
 test('an event too large by itself gets a part of its own', () => {
   const huge = { metricName: 'c', metricType: 'counter', labels: { t: 'x'.repeat(70000) }, inc: 1 };
   const small = { metricName: 'c', metricType: 'counter', labels: {}, inc: 1 };

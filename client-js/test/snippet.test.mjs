@@ -58,7 +58,7 @@ const page = () => {
     getElementsByTagName: () => [{ parentNode: { insertBefore: (el) => inserted.push(el) } }],
     head: { appendChild: (el) => inserted.push(el) },
   });
-  Object.assign(g, { URL, Blob, location: { href: 'https://shop.example/app', host: 'shop.example' } });
+  Object.assign(g, { URL, TextEncoder, location: { href: 'https://shop.example/app', host: 'shop.example' } });
   vm.createContext(g);
   const run = (code, currentScript = null) => {
     if (g.document) g.document.currentScript = currentScript;
