@@ -3,7 +3,8 @@
 // pum.spa.js: see build.mjs): build/pum.js at most 5120 bytes,
 // build/pum.spa.js (pum.js with legacyTiming and routes) at most 6656;
 // and pum's own code, the core without web-vitals (build/pum.core.js:
-// pum.js with web-vitals replaced by a stub), at most CORE_BUDGET. Run `make` (or `node client-js/build.mjs`) first.
+// pum.js with web-vitals replaced by a stub), at most CORE_BUDGET. Run
+// `make` (or `node client-js/build.mjs`) first.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
