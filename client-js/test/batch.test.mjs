@@ -57,8 +57,16 @@ test('UTF-8 sizes are exact: a part fills to MAX_BYTES exactly, one byte more sp
     const size = (e) => bytes(JSON.stringify(e)) + 1;
     const wide = event(char.repeat(1000));
     const n = MAX_BYTES - size(wide) - size(event(''));
-    assert.deepEqual(split([event('x'.repeat(n)), wide]).map((p) => p.length), [2], `${escape(char)}: exactly full`);
-    assert.deepEqual(split([event('x'.repeat(n + 1)), wide]).map((p) => p.length), [1, 1], `${escape(char)}: one over`);
+    assert.deepEqual(
+      split([event('x'.repeat(n)), wide]).map((p) => p.length),
+      [2],
+      `${escape(char)}: exactly full`,
+    );
+    assert.deepEqual(
+      split([event('x'.repeat(n + 1)), wide]).map((p) => p.length),
+      [1, 1],
+      `${escape(char)}: one over`,
+    );
   }
 });
 
