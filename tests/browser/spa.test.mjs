@@ -45,6 +45,17 @@ function sentCounts(t, name) {
   return out;
 }
 
+// {route: n} of the observations a histogram family gained since `base`
+// (a JSON string with sorted keys, so that expectMetrics compares it exactly).
+function newByRoute(base, m, family) {
+  const out = {};
+  for (const { labels, value } of seriesOf(m, `${family}_count`)) {
+    const n = value - valueOf(base, `${family}_count`, labels, 0);
+    if (n) out[labels.route] = n;
+  }
+  return JSON.stringify(Object.fromEntries(Object.entries(out).sort()));
+}
+
 describe('routes (single-page apps), in Chromium', () => {
   const ref = useBrowserStack({ before, after });
 
@@ -93,19 +104,12 @@ describe('routes (single-page apps), in Chromium', () => {
     await expectMetrics(s, [
       ...Object.entries(want).map(([route, n]) => [`browser_soft_navigations_total{route="${route}"}`,
         (m) => delta(base, m, 'browser_soft_navigations_total', { route }), n]),
-      ['browser_route_web_vitals_lcp_seconds_count{route="/"}',
-        (m) => delta(base, m, 'browser_route_web_vitals_lcp_seconds_count', { route: '/' }), 1],
-      ['browser_route_web_vitals_lcp_seconds_count{route="/users/:id"}',
-        (m) => delta(base, m, 'browser_route_web_vitals_lcp_seconds_count', { route: '/users/:id' }), 1],
+      ['browser_route_web_vitals_lcp_seconds by route: the landing page and the clicked soft navigation',
+        (m) => newByRoute(base, m, 'browser_route_web_vitals_lcp_seconds'), JSON.stringify({ '/': 1, '/users/:id': 1 })],
       ['browser_route_web_vitals_lcp_seconds_sum{route="/users/:id"}',
         (m) => delta(base, m, 'browser_route_web_vitals_lcp_seconds_sum', { route: '/users/:id' }), (x) => x > 0 && x < 10],
       ['browser_web_vitals_lcp_seconds_count (label-less, unchanged)',
         (m) => delta(base, m, 'browser_web_vitals_lcp_seconds_count'), 1],
-      ['no other route has an LCP', (m) => {
-        let n = 0;
-        for (const [k, v] of m) if (k.startsWith('browser_route_web_vitals_lcp_seconds_count{')) n += v - (base.get(k) || 0);
-        return n;
-      }, 2],
     ]);
   });
 
@@ -139,27 +143,23 @@ describe('routes (single-page apps), in Chromium', () => {
       document.body.append(slow);
     });
     await t.page.click('#slow');
-    await sleep(1000);
+    // web-vitals handles an interaction's entries in a requestIdleCallback
+    // with a 1 s timeout, which headless Chromium runs only at the timeout;
+    // hidden before that, the soft navigation's INP is reported without the
+    // slow click (web-vitals' 8 ms stand-in: seen in 4 runs of 5 at 1 s)
+    await sleep(2500);
     const soft = await t.page.evaluate(() => performance.getEntriesByType('soft-navigation').map((e) => e.name));
     tc.diagnostic(`soft-navigation entries: ${JSON.stringify(soft)}`);
     assert.ok(soft.some((n) => n.endsWith('/vitals/9')), 'Chromium reported the clicked soft navigation');
     await closePage(t); // hidden: web-vitals reports the soft navigation's values
     assert.deepEqual(unexpectedErrors(t), []);
-    // {route: count} of a family's new observations, and the sum for one route
-    const counts = (m, family) => {
-      const out = {};
-      for (const { labels, value } of seriesOf(m, `${family}_count`)) {
-        const n = value - valueOf(base, `${family}_count`, labels, 0);
-        if (n) out[labels.route] = n;
-      }
-      return JSON.stringify(Object.fromEntries(Object.entries(out).sort()));
-    };
+    // the sum a family gained for one route
     const sum = (m, family, route) => delta(base, m, `${family}_sum`, { route });
     const both = JSON.stringify({ '/vitals.html': 1, '/vitals/:id': 1 });
     const F = 'browser_route_web_vitals_';
     await expectMetrics(s, [
       // INP too: the landing page's is the click that started the soft navigation
-      ...['lcp_seconds', 'fcp_seconds', 'cls', 'inp_seconds'].map((f) => [`${F}${f} by route`, (m) => counts(m, F + f), both]),
+      ...['lcp_seconds', 'fcp_seconds', 'cls', 'inp_seconds'].map((f) => [`${F}${f} by route`, (m) => newByRoute(base, m, F + f), both]),
       ['the soft navigation\'s LCP, in seconds', (m) => sum(m, `${F}lcp_seconds`, '/vitals/:id'), (x) => x > 0 && x < 10],
       ['the soft navigation\'s FCP, in seconds', (m) => sum(m, `${F}fcp_seconds`, '/vitals/:id'), (x) => x > 0 && x < 10],
       ['the soft navigation\'s CLS: the late banner', (m) => sum(m, `${F}cls`, '/vitals/:id'), (x) => x > 0.05],

@@ -1,6 +1,7 @@
 // @ts-check
 import { onCLS, onFCP, onINP, onLCP } from 'web-vitals';
 import { safe, wrap } from '../safe.js';
+import { METRICS } from './web-vitals.js';
 
 /**
  * @typedef {import('../client.js').Feature} Feature
@@ -10,8 +11,6 @@ import { safe, wrap } from '../safe.js';
 /** The route of every URL that no pattern matches (or that the function refuses). */
 export const OTHER = 'other';
 const SOFT = 'browser_soft_navigations_total';
-/** The metric of each web-vitals function, in the order of `vitals` in routes() (CLS has no unit). */
-const ROUTE_VITALS = ['lcp_seconds', 'inp_seconds', 'cls', 'fcp_seconds'];
 
 /**
  * The route of a URL, from options.routes:
@@ -130,7 +129,8 @@ export const routes = (o, recorder, env, listen, cleanups) => {
   listen(env, 'hashchange', () => navigated());
 
   if (o.auto?.webVitals === false) return;
-  // reportSoftNavs: a metric of its own for each soft navigation (see above)
+  // reportSoftNavs: a metric of its own for each soft navigation (see above);
+  // METRICS' order: LCP, INP, CLS (no unit), FCP
   /** @type {((report: (metric: {value: number, navigationURL?: string}) => void, opts: object) => void)[]} */ ([
     onLCP,
     onINP,
@@ -141,7 +141,7 @@ export const routes = (o, recorder, env, listen, cleanups) => {
     safe(on)(
       safe((metric) =>
         recorder.record(
-          'browser_route_web_vitals_' + ROUTE_VITALS[i],
+          'browser_route_web_vitals_' + METRICS[i],
           { route: route(metric.navigationURL || landing) },
           i == 2 ? metric.value : metric.value / 1000,
         ),

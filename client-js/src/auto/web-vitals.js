@@ -12,9 +12,9 @@ import { safe } from '../safe.js';
 /**
  * The metric of each web-vitals function, in the order of `subscribe` below.
  * web-vitals reports times in milliseconds, and Prometheus' convention is
- * seconds; CLS has no unit.
+ * seconds; CLS has no unit. routes.js uses the first four, in this order.
  */
-const METRICS = ['lcp_seconds', 'inp_seconds', 'cls', 'fcp_seconds', 'ttfb_seconds'];
+export const METRICS = ['lcp_seconds', 'inp_seconds', 'cls', 'fcp_seconds', 'ttfb_seconds'];
 
 /**
  * Core Web Vitals from the web-vitals library (never measured by hand: its
