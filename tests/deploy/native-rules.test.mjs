@@ -17,7 +17,8 @@
 //   both scraping every second and evaluating every second, from copies of
 //   the rule files whose only change is the rate() window: [5m] -> [30s].
 //
-// Known traffic is POSTed through nginx in pum's wire format, and every
+// Known traffic (the Web Vitals by route included, two routes each) is
+// POSTed through nginx in pum's wire format, and every
 // histogram rule of both files is compared with the truth computed here from
 // what was sent:
 //   - native quantiles: inside the native bucket of the true quantile, so
@@ -85,6 +86,19 @@ const API = [
 ];
 const API_METRIC = 'browser_api_request_duration_seconds';
 const API_NATIVE = { schema: 5, max_buckets: 40 };
+// The Web Vitals by route (pum.spa.js with routes), two routes each.
+const ROUTE_VITALS = {
+  lcp: { metric: 'browser_route_web_vitals_lcp_seconds', routes: { '/users/:id': logUniform(201, 0.6, 9), '/docs/*': logUniform(201, 1.5, 25) } },
+  inp: { metric: 'browser_route_web_vitals_inp_seconds', routes: { '/users/:id': logUniform(201, 0.02, 1.5), '/docs/*': logUniform(201, 0.1, 4) } },
+  cls: {
+    metric: 'browser_route_web_vitals_cls',
+    routes: { '/users/:id': [...Array(100).fill(0), ...logUniform(101, 0.005, 0.6, 4)], '/docs/*': logUniform(201, 0.01, 2, 4) },
+  },
+  fcp: { metric: 'browser_route_web_vitals_fcp_seconds', routes: { '/users/:id': logUniform(201, 0.3, 6), '/docs/*': logUniform(201, 0.8, 15) } },
+};
+// Their series (a `pattern` label, like the API's) get one observation
+// each before Prometheus' first scrape.
+const ROUTE_FIRST = 0.01;
 
 // The shipped browser.json with `native` on for every histogram.
 function nativeBrowserJson() {
@@ -93,6 +107,12 @@ function nativeBrowserJson() {
     if (m.type === 'histogram') m.native = m.name === API_METRIC ? API_NATIVE : true;
   }
   return shipped;
+}
+
+// A histogram's classic bucket bounds in the shipped browser.json.
+function classicBuckets(name) {
+  const shipped = JSON.parse(fs.readFileSync(path.join(SHIPPED_METRICS_DIR, 'browser.json'), 'utf8'));
+  return shipped.allowedMetrics.find((m) => m.name === name).buckets;
 }
 
 // The events of the traffic, split into `parts` batches.
@@ -108,6 +128,9 @@ function batches(parts) {
   for (const [phase, values] of Object.entries(PHASES)) add('browser_navigation_phase_seconds', { phase }, values);
   for (const v of Object.values(VITALS)) add(v.metric, null, v.values);
   for (const a of API) add(API_METRIC, a.labels, a.values);
+  for (const v of Object.values(ROUTE_VITALS)) {
+    for (const [route, values] of Object.entries(v.routes)) add(v.metric, { route }, values);
+  }
   return out;
 }
 
@@ -229,7 +252,11 @@ describe('native-histogram recording rules: a real pum, Prometheus 2.42 native a
     // The API series (a `pattern` label: not exported before their first
     // observation) get one observation each before Prometheus' first
     // scrape; rate() leaves it out.
-    await send(API.map((a) => ({ metricName: API_METRIC, metricType: 'histogram', labels: a.labels, observations: [0.1] })));
+    await send([
+      ...API.map((a) => ({ metricName: API_METRIC, metricType: 'histogram', labels: a.labels, observations: [0.1] })),
+      ...Object.values(ROUTE_VITALS).flatMap((v) => Object.keys(v.routes).map((route) => (
+        { metricName: v.metric, metricType: 'histogram', labels: { route }, observations: [ROUTE_FIRST] }))),
+    ]);
 
     rulesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pum-native-rules-'));
     const nativeDir = path.join(rulesDir, 'native');
@@ -250,6 +277,10 @@ describe('native-histogram recording rules: a real pum, Prometheus 2.42 native a
       promNative.waitForQuery(`histogram_count(${API_METRIC})`, (r) => r.length === 2 && r.every((s) => s.value[1] === '1'), 20000),
       promNative.waitForQuery('histogram_count(browser_page_load_seconds)', (r) => r.length === 1 && r[0].value[1] === '0', 20000),
       promClassic.waitForQuery(`${API_METRIC}_count`, (r) => r.length === 2 && r.every((s) => s.value[1] === '1'), 20000),
+      ...Object.values(ROUTE_VITALS).flatMap((v) => [
+        promNative.waitForQuery(`histogram_count(${v.metric})`, (r) => r.length === 2 && r.every((s) => s.value[1] === '1'), 20000),
+        promClassic.waitForQuery(`${v.metric}_count`, (r) => r.length === 2 && r.every((s) => s.value[1] === '1'), 20000),
+      ]),
       promClassic.waitForQuery('browser_page_load_seconds_count', (r) => r.length === 1 && r[0].value[1] === '0', 20000),
     ]);
     await sleep(1100);
@@ -262,6 +293,8 @@ describe('native-histogram recording rules: a real pum, Prometheus 2.42 native a
       browser_navigation_phase_seconds: Object.values(PHASES).reduce((a, v) => a + v.length, 0),
       ...Object.fromEntries(Object.values(VITALS).map((v) => [v.metric, v.values.length])),
       [API_METRIC]: API.reduce((a, x) => a + x.values.length + 1, 0),
+      ...Object.fromEntries(Object.values(ROUTE_VITALS).map((v) => [
+        v.metric, Object.values(v.routes).reduce((a, values) => a + values.length + 1, 0)])),
     };
     await Promise.all(Object.entries(totals).flatMap(([name, n]) => [
       promNative.waitForQuery(`sum(histogram_count(${name}))`, (r) => r.length === 1 && Number(r[0].value[1]) === n, 20000),
@@ -334,6 +367,10 @@ describe('native-histogram recording rules: a real pum, Prometheus 2.42 native a
         record: 'pum:browser_api_request_duration_seconds:p95_5m', q: 0.95, labels: a.labels, values: a.values,
         schema: apiSchema[a.labels.host], classic: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       })),
+      ...Object.entries(ROUTE_VITALS).flatMap(([v, { metric, routes }]) => Object.entries(routes).map(([route, values]) => ({
+        record: `pum:browser_route_web_vitals_${v}:p75_5m`, q: 0.75, labels: { route }, values,
+        schema: 3, classic: classicBuckets(metric),
+      }))),
     ];
   }
 

@@ -160,6 +160,8 @@ const FIXED_RECORDS = [
   'pum:open_pages:estimate',
   'pum:usage_total:rate5m',
   'pum:browser_api_request_duration_seconds:p95_5m',
+  'pum:browser_soft_navigations:rate5m',
+  ...['lcp', 'inp', 'cls', 'fcp'].map((v) => `pum:browser_route_web_vitals_${v}:p75_5m`),
 ];
 const FIXED_ALERTS = [
   'PumPageLoadP95Spike',
@@ -387,6 +389,8 @@ describe('Grafana dashboard deploy/grafana/pum-dashboard.json', () => {
       'API latency p95 by host', 'Feature usage (vs last week)', 'Open pages (estimate)',
       'Ingest requests by status code', 'Rejected events by reason',
       'Duplicate and accepted batches', 'Store size', 'Exporter scrape duration',
+      'Soft navigations by route (10 busiest)',
+      ...['LCP', 'INP', 'CLS', 'FCP'].map((v) => `${v} p75 by route (10 slowest)`),
     ];
     for (const title of required) assert.ok(byTitle[title], `panel "${title}"`);
     // The stacked frontend response time graph: one series per phase, stacked.
@@ -407,6 +411,15 @@ describe('Grafana dashboard deploy/grafana/pum-dashboard.json', () => {
     for (const v of ['lcp', 'inp', 'cls', 'fcp', 'ttfb']) {
       assert.match(usesOf('Web Vitals: good share'), new RegExp(`pum:browser_web_vitals_${v}:good_ratio_5m`));
       assert.match(usesOf('Web Vitals: poor share'), new RegExp(`pum:browser_web_vitals_${v}:poor_ratio_5m`));
+    }
+    // Single-page apps: by route, bounded to 10 series, the thresholds drawn.
+    assert.match(usesOf('Soft navigations by route (10 busiest)'), /^topk\(10, pum:browser_soft_navigations:rate5m\{/);
+    const thresholds = { LCP: [2.5, 4], INP: [0.2, 0.5], CLS: [0.1, 0.25], FCP: [1.8, 3] };
+    for (const [v, [good, poor]] of Object.entries(thresholds)) {
+      const p = byTitle[`${v} p75 by route (10 slowest)`];
+      assert.match(usesOf(p.title), new RegExp(`^topk\\(10, pum:browser_route_web_vitals_${v.toLowerCase()}:p75_5m\\{`));
+      assert.equal(p.targets[0].legendFormat, '{{route}}');
+      assert.deepEqual(p.fieldConfig.defaults.thresholds.steps.map((s) => s.value), [null, good, poor], p.title);
     }
     assert.match(usesOf('Rejected events by reason'), /pum_ingest_events_rejected_total/);
     assert.match(usesOf('Ingest requests by status code'), /pum_ingest_requests_total/);
