@@ -131,45 +131,54 @@ void AppendMetric(std::string* out, const pb::Metric& metric) {
 
 }  // namespace
 
-void AppendProtobufFamily(std::string* out, const MetricFamily& family) {
-  // The family is assembled field by field, with the bytes libprotobuf
-  // would write for the whole message (name, help, type, then each metric):
-  // one Metric message at a time, reused, so a large family never is one
+void AppendProtobufMetrics(std::string* out, const MetricFamily& family) {
+  // One Metric message at a time, reused, so a large family never is one
   // big message (nor bound by protobuf's 2 GiB message limit).
-  pb::MetricFamily header;
-  header.set_name(family.name);
-  header.set_help(family.help);
-  header.set_type(TypeOf(family.kind));
-  std::string body;
-  AppendMessage(&body, header);
   pb::Metric metric;
   if (family.kind == MetricKind::kHistogram) {
     for (const HistogramSample& series : family.histograms) {
       metric.Clear();
       SetLabels(series.labels, &metric);
       SetHistogram(series, &metric);
-      AppendMetric(&body, metric);
+      AppendMetric(out, metric);
     }
-  } else {
-    for (const Sample& sample : family.samples) {
-      metric.Clear();
-      SetLabels(sample.labels, &metric);
-      switch (family.kind) {
-        case MetricKind::kCounter:
-          metric.mutable_counter()->set_value(sample.value);
-          break;
-        case MetricKind::kGauge:
-          metric.mutable_gauge()->set_value(sample.value);
-          break;
-        default:
-          metric.mutable_untyped()->set_value(sample.value);
-          break;
-      }
-      AppendMetric(&body, metric);
-    }
+    return;
   }
-  AppendVarint(out, body.size());
-  out->append(body);
+  for (const Sample& sample : family.samples) {
+    metric.Clear();
+    SetLabels(sample.labels, &metric);
+    switch (family.kind) {
+      case MetricKind::kCounter:
+        metric.mutable_counter()->set_value(sample.value);
+        break;
+      case MetricKind::kGauge:
+        metric.mutable_gauge()->set_value(sample.value);
+        break;
+      default:
+        metric.mutable_untyped()->set_value(sample.value);
+        break;
+    }
+    AppendMetric(out, metric);
+  }
+}
+
+void AppendProtobufFamilyHeader(std::string* out, const MetricFamily& family,
+                                size_t metrics_size) {
+  pb::MetricFamily header;
+  header.set_name(family.name);
+  header.set_help(family.help);
+  header.set_type(TypeOf(family.kind));
+  // The bytes libprotobuf would write for the whole message: name, help,
+  // type, then each metric (fields in number order).
+  AppendVarint(out, header.ByteSizeLong() + metrics_size);
+  AppendMessage(out, header);
+}
+
+void AppendProtobufFamily(std::string* out, const MetricFamily& family) {
+  std::string metrics;
+  AppendProtobufMetrics(&metrics, family);
+  AppendProtobufFamilyHeader(out, family, metrics.size());
+  out->append(metrics);
 }
 
 std::string SerializeProtobuf(const std::vector<MetricFamily>& families) {

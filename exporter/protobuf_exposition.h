@@ -63,6 +63,17 @@ std::string SerializeProtobuf(const std::vector<MetricFamily>& families);
 // Appends one family (its varint length, then the message) to *out.
 void AppendProtobufFamily(std::string* out, const MetricFamily& family);
 
+// AppendProtobufFamily() in two parts, for a caller that keeps a family's
+// series in pieces (scrape_model.h caches them per chunk): the Metric
+// fields (tag, length, message) of the family's series, in order, which
+// concatenate; and the family's varint length and its name, help and type
+// fields, for metrics_size bytes of Metric fields after them (the series
+// of `family` are not read). AppendProtobufFamily() is the header for the
+// family's metrics, then the metrics.
+void AppendProtobufMetrics(std::string* out, const MetricFamily& family);
+void AppendProtobufFamilyHeader(std::string* out, const MetricFamily& family,
+                                size_t metrics_size);
+
 }  // namespace pum
 
 #endif  // PUM_EXPORTER_PROTOBUF_EXPOSITION_H_

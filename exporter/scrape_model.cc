@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "exporter/collect.h"  // kMaxZeroFilledSeries
+#include "exporter/protobuf_exposition.h"
 #include "schema/own_metrics/own_metrics.h"
 
 namespace pum {
@@ -113,10 +114,13 @@ struct ScrapeModel::Impl {
     uint64_t text_size = 0;
   };
 
+  // A chunk's cache slots: the two text formats, then the protobuf one.
+  static constexpr int kProtobufSlot = 2;
+
   struct Chunk {
     std::vector<Series*> series;  // in order
     uint64_t version = 0;
-    Cached cache[2][2];  // [format][gzip]
+    Cached cache[3][2];  // [format, or kProtobufSlot][gzip]
   };
 
   struct Family {
@@ -458,31 +462,41 @@ struct ScrapeModel::Impl {
     return out;
   }
 
-  MetricFamily FamilyOf(const Family& family) const {
-    const MetricDef& def = *family.def;
+  // The family's name, help and kind, without series.
+  static MetricFamily HeaderOf(const Family& family) {
     MetricFamily out;
-    out.name = def.name;
-    out.help = def.help;
+    out.name = family.def->name;
+    out.help = family.def->help;
     out.kind = family.kind;
-    for (const auto& chunk : family.chunks) {
-      for (const Series* series : chunk->series) {
-        LabelPairs labels;
-        for (size_t i = 0; i < series->values.size(); ++i) {
-          labels.emplace_back(def.labels[i].name, series->values[i]);
-        }
-        if (family.kind == MetricKind::kHistogram) {
-          out.histograms.push_back(
-              HistogramOf(family, *series, std::move(labels)));
-        } else {
-          Sample sample;
-          sample.labels = std::move(labels);
-          for (const Contributor* c : series->contributors) {
-            sample.value += c->value;
-          }
-          out.samples.push_back(std::move(sample));
-        }
+    return out;
+  }
+
+  // Appends the chunk's series to *out.
+  static void AddSeriesOf(const Family& family, const Chunk& chunk,
+                          MetricFamily* out) {
+    const MetricDef& def = *family.def;
+    for (const Series* series : chunk.series) {
+      LabelPairs labels;
+      for (size_t i = 0; i < series->values.size(); ++i) {
+        labels.emplace_back(def.labels[i].name, series->values[i]);
       }
+      if (family.kind == MetricKind::kHistogram) {
+        out->histograms.push_back(
+            HistogramOf(family, *series, std::move(labels)));
+        continue;
+      }
+      Sample sample;
+      sample.labels = std::move(labels);
+      for (const Contributor* c : series->contributors) {
+        sample.value += c->value;
+      }
+      out->samples.push_back(std::move(sample));
     }
+  }
+
+  static MetricFamily FamilyOf(const Family& family) {
+    MetricFamily out = HeaderOf(family);
+    for (const auto& chunk : family.chunks) AddSeriesOf(family, *chunk, &out);
     return out;
   }
 
@@ -542,8 +556,7 @@ struct ScrapeModel::Impl {
     return Status::Ok();
   }
 
-  Status Render(ExpositionFormat format, bool gzip,
-                const std::vector<MetricFamily>& own, ScrapeBody* out) {
+  void Begin(bool gzip, ScrapeBody* out) {
     out->gzipped = gzip;
     out->pieces.clear();
     stats = RenderStats();
@@ -554,6 +567,38 @@ struct ScrapeModel::Impl {
           std::make_shared<const std::string>(GzipHeader());
       out->pieces.push_back(kHeader);
     }
+  }
+
+  void End(bool gzip, ScrapeBody* out) {
+    if (gzip) {
+      out->pieces.push_back(
+          std::make_shared<const std::string>(GzipTrailer(crc, text_size)));
+    }
+  }
+
+  // The chunk's piece in `slot`, rendered by `render` unless cached.
+  template <typename RenderFn>
+  Status ChunkPiece(Chunk* chunk, int slot, bool gzip, RenderFn render,
+                    const Cached** piece) {
+    ++stats.chunks;
+    Cached& cached = chunk->cache[slot][gzip ? 1 : 0];
+    *piece = &cached;
+    if (cached.version == chunk->version) return Status::Ok();
+    ++stats.rendered;
+    scratch_text.clear();
+    render(&scratch_text);
+    Status status = MakePiece(scratch_text, gzip, &cached);
+    if (!status.ok()) {
+      cached = Cached();
+      return status;
+    }
+    cached.version = chunk->version;
+    return Status::Ok();
+  }
+
+  Status Render(ExpositionFormat format, bool gzip,
+                const std::vector<MetricFamily>& own, ScrapeBody* out) {
+    Begin(gzip, out);
     const int f = static_cast<int>(format);
     size_t next_own = 0;
     for (const auto& family : families) {
@@ -561,29 +606,74 @@ struct ScrapeModel::Impl {
                                 gzip, false, out);
       if (!status.ok()) return status;
       for (const auto& chunk : family->chunks) {
-        ++stats.chunks;
-        Cached& cached = chunk->cache[f][gzip ? 1 : 0];
-        if (cached.version != chunk->version) {
-          ++stats.rendered;
-          scratch_text.clear();
-          RenderChunk(*family, *chunk, format, &scratch_text);
-          status = MakePiece(scratch_text, gzip, &cached);
-          if (!status.ok()) {
-            cached = Cached();
-            return status;
-          }
-          cached.version = chunk->version;
-        }
-        AddPiece(cached, out);
+        const Cached* piece = nullptr;
+        status = ChunkPiece(
+            chunk.get(), f, gzip,
+            [&](std::string* text) {
+              RenderChunk(*family, *chunk, format, text);
+            },
+            &piece);
+        if (!status.ok()) return status;
+        AddPiece(*piece, out);
       }
     }
     Status status = RenderOwn(own, &next_own, nullptr, format, gzip,
                               format == ExpositionFormat::kOpenMetrics, out);
     if (!status.ok()) return status;
-    if (gzip) {
-      out->pieces.push_back(
-          std::make_shared<const std::string>(GzipTrailer(crc, text_size)));
+    End(gzip, out);
+    return Status::Ok();
+  }
+
+  // The protobuf exposition: each chunk's Metric fields are cached like
+  // its text; a family's length and header fields, and the own families,
+  // are serialized every time (one piece before the family's chunks).
+  Status RenderProtobuf(bool gzip, const std::vector<MetricFamily>& own,
+                        ScrapeBody* out) {
+    Begin(gzip, out);
+    size_t next_own = 0;
+    std::vector<const Cached*> pieces;
+    for (const auto& family : families) {
+      std::string head;
+      while (next_own < own.size() && own[next_own].name < family->def->name) {
+        AppendProtobufFamily(&head, own[next_own++]);
+      }
+      pieces.clear();
+      size_t metrics_size = 0;
+      for (const auto& chunk : family->chunks) {
+        const Cached* piece = nullptr;
+        Status status = ChunkPiece(
+            chunk.get(), kProtobufSlot, gzip,
+            [&](std::string* bytes) {
+              MetricFamily part;
+              part.kind = family->kind;
+              AddSeriesOf(*family, *chunk, &part);
+              AppendProtobufMetrics(bytes, part);
+            },
+            &piece);
+        if (!status.ok()) return status;
+        metrics_size += piece->text_size;
+        pieces.push_back(piece);
+      }
+      AppendProtobufFamilyHeader(&head, HeaderOf(*family), metrics_size);
+      Status status = AddFresh(head, gzip, out);
+      if (!status.ok()) return status;
+      for (const Cached* piece : pieces) AddPiece(*piece, out);
     }
+    std::string tail;
+    while (next_own < own.size()) AppendProtobufFamily(&tail, own[next_own++]);
+    Status status = AddFresh(tail, gzip, out);
+    if (!status.ok()) return status;
+    End(gzip, out);
+    return Status::Ok();
+  }
+
+  // Adds `bytes`, made for this scrape only, to the body.
+  Status AddFresh(std::string_view bytes, bool gzip, ScrapeBody* out) {
+    if (bytes.empty()) return Status::Ok();
+    Cached cached;
+    Status status = MakePiece(bytes, gzip, &cached);
+    if (!status.ok()) return status;
+    AddPiece(cached, out);
     return Status::Ok();
   }
 
@@ -623,6 +713,12 @@ Status ScrapeModel::Render(ExpositionFormat format, bool gzip,
                            const std::vector<MetricFamily>& own,
                            ScrapeBody* out) {
   return impl_->Render(format, gzip, own, out);
+}
+
+Status ScrapeModel::RenderProtobuf(bool gzip,
+                                   const std::vector<MetricFamily>& own,
+                                   ScrapeBody* out) {
+  return impl_->RenderProtobuf(gzip, own, out);
 }
 
 std::vector<MetricFamily> ScrapeModel::Families(

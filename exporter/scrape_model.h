@@ -24,7 +24,8 @@
 //     options.chunk_lines lines; a chunk splits when it doubles and goes
 //     away when empty (a family keeps one, which renders its HELP/TYPE).
 //     A change to a series marks its chunk, and only marked chunks are
-//     rendered again, per format and per encoding, when a scrape asks.
+//     rendered again, per format (text, OpenMetrics, protobuf) and per
+//     encoding, when a scrape asks.
 //   - gzip: one member (gzip_stream.h) whose deflate segments are the
 //     chunks' (cached) and the own families' (compressed every scrape).
 //   - Render() returns the body as shared, immutable pieces: a caller may
@@ -83,10 +84,19 @@ class ScrapeModel {
   Status Render(ExpositionFormat format, bool gzip,
                 const std::vector<MetricFamily>& own, ScrapeBody* out);
 
+  // The protobuf exposition (protobuf_exposition.h) of the same families,
+  // gzipped or not: byte for byte SerializeProtobuf(Families(own)). Each
+  // chunk's Metric fields are cached (per encoding) like its text, and
+  // rendered again only when the chunk changed; the families' lengths and
+  // header fields and the `own` families are serialized every call. Fails
+  // only if compression fails.
+  Status RenderProtobuf(bool gzip, const std::vector<MetricFamily>& own,
+                        ScrapeBody* out);
+
   // The families Render() renders, as plain data, with `own` (sorted by
   // name) merged in: the same families, order, series, labels and values
-  // (SerializeText() of them is Render(kText)'s body). For the formats
-  // not cached per chunk (the protobuf exposition); built anew each call.
+  // (SerializeText() of them is Render(kText)'s body, SerializeProtobuf()
+  // RenderProtobuf()'s); built anew each call.
   std::vector<MetricFamily> Families(
       const std::vector<MetricFamily>& own) const;
 

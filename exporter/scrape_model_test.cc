@@ -203,6 +203,23 @@ std::string Render(ScrapeModel* model, ExpositionFormat format, bool gzip,
   return gzip ? Gunzip(body.Join()) : body.Join();
 }
 
+// RenderProtobuf()'s body, gunzipped.
+std::string RenderProtobuf(ScrapeModel* model, bool gzip,
+                           const std::vector<MetricFamily>& own) {
+  ScrapeBody body;
+  Status status = model->RenderProtobuf(gzip, own, &body);
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(body.gzipped, gzip);
+  return gzip ? Gunzip(body.Join()) : body.Join();
+}
+
+// The protobuf exposition of the from-scratch path.
+std::string ReferenceProtobuf(const Allowlist& allowlist,
+                              const Snapshot& snapshot,
+                              const std::vector<MetricFamily>& own) {
+  return SerializeProtobuf(ReferenceFamilies(allowlist, snapshot, own));
+}
+
 Changes Full(const Snapshot& snapshot) {
   Changes changes;
   changes.full = true;
@@ -281,10 +298,13 @@ TEST(ScrapeModel, MatchesTheFromScratchRender) {
           SerializeText(families),
           Reference(*allowlist, snapshot, Own(0.5), ExpositionFormat::kText))
           << c.name;
-      EXPECT_EQ(
-          SerializeProtobuf(families),
-          SerializeProtobuf(ReferenceFamilies(*allowlist, snapshot, Own(0.5))))
-          << c.name;
+      const std::string protobuf =
+          ReferenceProtobuf(*allowlist, snapshot, Own(0.5));
+      EXPECT_EQ(SerializeProtobuf(families), protobuf) << c.name;
+      for (bool gzip : {false, true}) {
+        EXPECT_EQ(RenderProtobuf(&model, gzip, Own(0.5)), protobuf)
+            << c.name << " chunk_lines " << chunk_lines << " gzip " << gzip;
+      }
     }
   }
 }
@@ -375,6 +395,22 @@ TEST(ScrapeModel, ChangedSeriesRendersOnlyItsChunk) {
     // The other format has its own cache: rendered in full once.
     Render(&model, ExpositionFormat::kText, gzip, Own(3));
     EXPECT_EQ(model.last_render().rendered, chunks);
+
+    // So has the protobuf one: in full once, then only what changed.
+    EXPECT_EQ(RenderProtobuf(&model, gzip, Own(3)),
+              ReferenceProtobuf(*allowlist, store.Read(), Own(3)));
+    EXPECT_EQ(model.last_render().chunks, chunks);
+    EXPECT_EQ(model.last_render().rendered, chunks);
+    RenderProtobuf(&model, gzip, Own(4));
+    EXPECT_EQ(model.last_render().rendered, 0u);
+    store.Put(Histogram("latency_seconds", {{"path", "1199"}}, 199,
+                        {{0.1, 1}, {5, 1}}));
+    model.Apply(store.ReadChanges(false));
+    EXPECT_EQ(RenderProtobuf(&model, gzip, Own(5)),
+              ReferenceProtobuf(*allowlist, store.Read(), Own(5)));
+    EXPECT_EQ(model.last_render().rendered, 1u);
+    store.Put(
+        Histogram("latency_seconds", {{"path", "1199"}}, 199, {{0.1, 1}}));
     // Back to the unchanged store for the gzip round.
     store.Put(Histogram("latency_seconds", {{"path", "1050"}}, 50, {{0.1, 1}}));
     model.Apply(store.ReadChanges(false));
@@ -555,10 +591,14 @@ TEST(ScrapeModel, RandomChangesRenderAsFromScratch) {
           << "seed " << seed << " step " << step;
       ASSERT_EQ(model.skipped_series(), skipped)
           << "seed " << seed << " step " << step;
-      if (step % 4 == 0) {
-        ASSERT_EQ(
-            SerializeProtobuf(model.Families(own)),
-            SerializeProtobuf(ReferenceFamilies(*allowlist, store.Read(), own)))
+      // The protobuf exposition: cached per chunk (its own cache, taken
+      // up in some steps only), and the plain families it is made of.
+      if (step % 3 == 0) {
+        const std::string protobuf =
+            ReferenceProtobuf(*allowlist, store.Read(), own);
+        ASSERT_EQ(RenderProtobuf(&model, rng() % 2, own), protobuf)
+            << "seed " << seed << " step " << step;
+        ASSERT_EQ(SerializeProtobuf(model.Families(own)), protobuf)
             << "seed " << seed << " step " << step;
       }
     }
@@ -580,6 +620,16 @@ TEST(ScrapeModel, PiecesOutliveTheNextRender) {
   ASSERT_TRUE(model.Render(ExpositionFormat::kText, true, {}, &second).ok());
   EXPECT_EQ(first.Join(), sent);  // unchanged by the second render
   EXPECT_NE(second.Join(), sent);
+
+  ScrapeBody protobuf;
+  ASSERT_TRUE(model.RenderProtobuf(true, {}, &protobuf).ok());
+  const std::string sent_protobuf = protobuf.Join();
+  store.Put(Counter("errors", {{"page", "a"}}, 3));
+  model.Apply(store.ReadChanges(false));
+  ScrapeBody next;
+  ASSERT_TRUE(model.RenderProtobuf(true, {}, &next).ok());
+  EXPECT_EQ(protobuf.Join(), sent_protobuf);
+  EXPECT_NE(next.Join(), sent_protobuf);
 }
 
 }  // namespace

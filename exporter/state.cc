@@ -70,29 +70,16 @@ Status ExporterState::Scrape(ExpositionFormat format, bool gzip,
 }
 
 Status ExporterState::ScrapeProtobuf(bool gzip, ScrapeBody* body) {
-  auto text = std::make_shared<std::string>();
-  {
-    std::lock_guard<std::mutex> model_lock(model_mu_);
-    std::vector<MetricFamily> own;
-    Status status = Refresh(&own);
-    if (!status.ok()) return status;
-    // Serialized under the lock: the families are the model's series.
-    *text = SerializeProtobuf(model_->Families(own));
-  }
-  body->gzipped = false;
-  body->pieces.clear();
-  if (gzip) {
-    auto compressed = std::make_shared<std::string>();
-    Status status = GzipCompress(*text, compressed.get());
-    if (status.ok()) {
-      body->gzipped = true;
-      body->pieces.push_back(std::move(compressed));
-      return Status::Ok();
-    }
+  std::lock_guard<std::mutex> model_lock(model_mu_);
+  std::vector<MetricFamily> own;
+  Status status = Refresh(&own);
+  if (!status.ok()) return status;
+  status = model_->RenderProtobuf(gzip, own, body);
+  if (!status.ok() && gzip) {
     LogWarn("gzip failed, answering uncompressed", {{"err", status.message()}});
+    status = model_->RenderProtobuf(/*gzip=*/false, own, body);
   }
-  body->pieces.push_back(std::move(text));
-  return Status::Ok();
+  return status;
 }
 
 Status ExporterState::Scrape(ExpositionFormat format, std::string* body) {

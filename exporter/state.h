@@ -53,9 +53,9 @@ class ExporterState {
   Status Scrape(ExpositionFormat format, bool gzip, ScrapeBody* body);
   // The same, plain, as one string.
   Status Scrape(ExpositionFormat format, std::string* body);
-  // The same in the protobuf format (protobuf_exposition.h): the families
-  // the text is rendered from (ScrapeModel::Families()), serialized at
-  // every scrape (nothing cached), gzipped as one member if `gzip`.
+  // The same in the protobuf format (protobuf_exposition.h), from the
+  // same model (ScrapeModel::RenderProtobuf(): cached per chunk like the
+  // text), gzipped as one member if `gzip`.
   Status ScrapeProtobuf(bool gzip, ScrapeBody* body);
 
   // OK if the store can be read.

@@ -19,10 +19,12 @@
 // The write is acknowledged (204) before the scrape. Pushgateway cannot
 // change one series of a group, so before each of its scrapes the whole
 // group is PUT again with the same values pum holds (the push is not timed).
-// Two encodings:
+// Three encodings:
 //   prometheus  the Accept, Accept-Encoding (gzip) and User-Agent headers
 //               that Debian's prometheus sends, captured from it at the
 //               start of the run (a recorded copy if that fails)
+//   protobuf    the same from prometheus --enable-feature=native-histograms,
+//               which asks for the protobuf format first (gzip)
 //   plain       no Accept, no Accept-Encoding: text 0.0.4, uncompressed
 // A scrape's time is curl's time_total (connect to last byte, the body not
 // decompressed). Reported: median and p90 per case and server, the bytes,
@@ -50,6 +52,13 @@ export const RECORDED_PROMETHEUS_HEADERS = {
     'text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
   'accept-encoding': 'gzip',
 };
+export const RECORDED_NATIVE_PROMETHEUS_HEADERS = {
+  'user-agent': 'Prometheus/2.42.0+ds',
+  accept: 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,' +
+    'application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,' +
+    'text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+  'accept-encoding': 'gzip',
+};
 
 export const ALLOWLIST = {
   allowedMetrics: [{
@@ -63,8 +72,9 @@ export const ALLOWLIST = {
 };
 
 // Runs Debian's prometheus against a one-shot HTTP listener and returns the
-// headers of its first scrape: {headers, source}.
-export async function capturePrometheusHeaders(stack) {
+// headers of its first scrape: {headers, source}. With `native`, run with
+// --enable-feature=native-histograms.
+export async function capturePrometheusHeaders(stack, native = false) {
   const dir = fs.mkdtempSync(path.join(stack.dir, 'promcap-'));
   const port = await freePort();
   const webPort = await freePort();
@@ -80,7 +90,8 @@ export async function capturePrometheusHeaders(stack) {
   let prom;
   try {
     prom = startServer(stack, 'prometheus', [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`,
-      `--web.listen-address=127.0.0.1:${webPort}`, '--log.level=warn']);
+      `--web.listen-address=127.0.0.1:${webPort}`, '--log.level=warn',
+      ...(native ? ['--enable-feature=native-histograms'] : [])]);
     await waitFor(() => got, { timeout: 15000, interval: 50, what: 'prometheus to scrape' });
   } catch (e) {
     process.stdout.write(`  (could not capture prometheus' headers, using the recorded ones: ${e.message.split('\n')[0]})\n`);
@@ -88,7 +99,9 @@ export async function capturePrometheusHeaders(stack) {
     await stopServer(stack, prom);
     srv.close();
   }
-  if (!got) return { headers: RECORDED_PROMETHEUS_HEADERS, source: 'recorded (capture failed)' };
+  if (!got) {
+    return { headers: native ? RECORDED_NATIVE_PROMETHEUS_HEADERS : RECORDED_PROMETHEUS_HEADERS, source: 'recorded (capture failed)' };
+  }
   const keep = {};
   for (const k of ['user-agent', 'accept', 'accept-encoding']) if (got[k]) keep[k] = got[k];
   return { headers: keep, source: `captured from ${got['user-agent'] || 'prometheus'} in this run` };
@@ -227,8 +240,13 @@ export async function runScrape({ sizes, scrapes, scrapesLarge, log }) {
     out.prometheus_headers = cap.headers;
     out.prometheus_headers_source = cap.source;
     log(`  prometheus' scrape headers (${cap.source}): Accept: ${cap.headers.accept}`);
+    const nativeCap = await capturePrometheusHeaders(stack, true);
+    out.native_prometheus_headers = nativeCap.headers;
+    out.native_prometheus_headers_source = nativeCap.source;
+    log(`  with native histograms (${nativeCap.source}): Accept: ${nativeCap.headers.accept}`);
     const encodings = {
       prometheus: cap.headers,
+      protobuf: nativeCap.headers,
       plain: {},
     };
     const pgw = await startPushgateway(stack);
