@@ -166,6 +166,7 @@ const FIXED_RECORDS = [
 const FIXED_ALERTS = [
   'PumPageLoadP95Spike',
   'PumJsErrorRateSpike',
+  'PumRouteLcpPoor',
   'PumFeatureUsageDropWeekOverWeek',
   'PumPageViewsDropWeekOverWeek',
   'PumRejectingEvents',
