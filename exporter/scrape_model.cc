@@ -500,19 +500,34 @@ struct ScrapeModel::Impl {
     return out;
   }
 
+  // The own families from *next on that sort before `before` (all the
+  // rest when it is null): each goes before the first family it sorts
+  // before. Advances *next past them.
+  static std::vector<MetricFamily> TakeOwn(const std::vector<MetricFamily>& own,
+                                           size_t* next,
+                                           const std::string* before) {
+    std::vector<MetricFamily> taken;
+    while (*next < own.size() &&
+           (before == nullptr || own[*next].name < *before)) {
+      taken.push_back(own[(*next)++]);
+    }
+    return taken;
+  }
+
   std::vector<MetricFamily> Families(
       const std::vector<MetricFamily>& own) const {
     std::vector<MetricFamily> out;
     out.reserve(families.size() + own.size());
     size_t next_own = 0;
     for (const auto& family : families) {
-      // Where Render() puts them: before the first family they sort before.
-      while (next_own < own.size() && own[next_own].name < family->def->name) {
-        out.push_back(own[next_own++]);
+      for (MetricFamily& f : TakeOwn(own, &next_own, &family->def->name)) {
+        out.push_back(std::move(f));
       }
       out.push_back(FamilyOf(*family));
     }
-    while (next_own < own.size()) out.push_back(own[next_own++]);
+    for (MetricFamily& f : TakeOwn(own, &next_own, nullptr)) {
+      out.push_back(std::move(f));
+    }
     return out;
   }
 
@@ -541,11 +556,7 @@ struct ScrapeModel::Impl {
   Status RenderOwn(const std::vector<MetricFamily>& own, size_t* next,
                    const std::string* before, ExpositionFormat format,
                    bool gzip, bool eof, ScrapeBody* out) {
-    std::vector<MetricFamily> batch;
-    while (*next < own.size() &&
-           (before == nullptr || own[*next].name < *before)) {
-      batch.push_back(own[(*next)++]);
-    }
+    std::vector<MetricFamily> batch = TakeOwn(own, next, before);
     if (batch.empty() && !eof) return Status::Ok();
     std::string text = SerializeFamilies(batch, format);
     if (eof) text.append("# EOF\n");
@@ -633,10 +644,8 @@ struct ScrapeModel::Impl {
     size_t next_own = 0;
     std::vector<const Cached*> pieces;
     for (const auto& family : families) {
-      std::string head;
-      while (next_own < own.size() && own[next_own].name < family->def->name) {
-        AppendProtobufFamily(&head, own[next_own++]);
-      }
+      std::string head =
+          SerializeProtobuf(TakeOwn(own, &next_own, &family->def->name));
       pieces.clear();
       size_t metrics_size = 0;
       for (const auto& chunk : family->chunks) {
@@ -659,9 +668,8 @@ struct ScrapeModel::Impl {
       if (!status.ok()) return status;
       for (const Cached* piece : pieces) AddPiece(*piece, out);
     }
-    std::string tail;
-    while (next_own < own.size()) AppendProtobufFamily(&tail, own[next_own++]);
-    Status status = AddFresh(tail, gzip, out);
+    Status status = AddFresh(
+        SerializeProtobuf(TakeOwn(own, &next_own, nullptr)), gzip, out);
     if (!status.ok()) return status;
     End(gzip, out);
     return Status::Ok();

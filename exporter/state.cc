@@ -54,32 +54,32 @@ Status ExporterState::Refresh(std::vector<MetricFamily>* own) {
   return Status::Ok();
 }
 
-Status ExporterState::Scrape(ExpositionFormat format, bool gzip,
-                             ScrapeBody* body) {
+Status ExporterState::RefreshAndRender(bool gzip, ScrapeBody* body,
+                                       const RenderFn& render) {
   std::lock_guard<std::mutex> model_lock(model_mu_);
   std::vector<MetricFamily> own;
   Status status = Refresh(&own);
   if (!status.ok()) return status;
-  status = model_->Render(format, gzip, own, body);
+  status = render(gzip, own, body);
   if (!status.ok() && gzip) {
     // Compression failed (zlib out of memory): the body uncompressed.
     LogWarn("gzip failed, answering uncompressed", {{"err", status.message()}});
-    status = model_->Render(format, /*gzip=*/false, own, body);
+    status = render(/*gzip=*/false, own, body);
   }
   return status;
 }
 
+Status ExporterState::Scrape(ExpositionFormat format, bool gzip,
+                             ScrapeBody* body) {
+  return RefreshAndRender(gzip, body, [&](bool z, const auto& own, auto* out) {
+    return model_->Render(format, z, own, out);
+  });
+}
+
 Status ExporterState::ScrapeProtobuf(bool gzip, ScrapeBody* body) {
-  std::lock_guard<std::mutex> model_lock(model_mu_);
-  std::vector<MetricFamily> own;
-  Status status = Refresh(&own);
-  if (!status.ok()) return status;
-  status = model_->RenderProtobuf(gzip, own, body);
-  if (!status.ok() && gzip) {
-    LogWarn("gzip failed, answering uncompressed", {{"err", status.message()}});
-    status = model_->RenderProtobuf(/*gzip=*/false, own, body);
-  }
-  return status;
+  return RefreshAndRender(gzip, body, [&](bool z, const auto& own, auto* out) {
+    return model_->RenderProtobuf(z, own, out);
+  });
 }
 
 Status ExporterState::Scrape(ExpositionFormat format, std::string* body) {

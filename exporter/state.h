@@ -24,6 +24,7 @@
 #define PUM_EXPORTER_STATE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -84,6 +85,11 @@ class ExporterState {
   // allowlist changed) and fills *own with the exporter's own families.
   // Called with model_mu_ held.
   Status Refresh(std::vector<MetricFamily>* own);
+  // Under the model's lock: Refresh(), then render(gzip, own, body); if
+  // compression fails, render(false, ...) (the body uncompressed).
+  using RenderFn = std::function<Status(
+      bool gzip, const std::vector<MetricFamily>& own, ScrapeBody* body)>;
+  Status RefreshAndRender(bool gzip, ScrapeBody* body, const RenderFn& render);
 
   std::mutex store_mu_;
   std::unique_ptr<Store> store_;  // guarded by store_mu_

@@ -100,9 +100,12 @@ const ROUTE_VITALS = {
 // each before Prometheus' first scrape.
 const ROUTE_FIRST = 0.01;
 
+// The shipped browser.json, parsed afresh.
+const shippedBrowserJson = () => JSON.parse(fs.readFileSync(path.join(SHIPPED_METRICS_DIR, 'browser.json'), 'utf8'));
+
 // The shipped browser.json with `native` on for every histogram.
 function nativeBrowserJson() {
-  const shipped = JSON.parse(fs.readFileSync(path.join(SHIPPED_METRICS_DIR, 'browser.json'), 'utf8'));
+  const shipped = shippedBrowserJson();
   for (const m of shipped.allowedMetrics) {
     if (m.type === 'histogram') m.native = m.name === API_METRIC ? API_NATIVE : true;
   }
@@ -111,8 +114,7 @@ function nativeBrowserJson() {
 
 // A histogram's classic bucket bounds in the shipped browser.json.
 function classicBuckets(name) {
-  const shipped = JSON.parse(fs.readFileSync(path.join(SHIPPED_METRICS_DIR, 'browser.json'), 'utf8'));
-  return shipped.allowedMetrics.find((m) => m.name === name).buckets;
+  return shippedBrowserJson().allowedMetrics.find((m) => m.name === name).buckets;
 }
 
 // The events of the traffic, split into `parts` batches.
