@@ -11,6 +11,7 @@ namespace pum {
 struct DeflateSegmenter::Stream {
   z_stream z;
   bool ok = false;
+  std::string buffer;  // deflate's output, reused from call to call
   ~Stream() {
     if (ok) deflateEnd(&z);
   }
@@ -32,24 +33,28 @@ Status DeflateSegmenter::Compress(std::string_view in, std::string* out) {
   if (!stream_->ok) return Status::IoError("deflateInit2 failed");
   z_stream& z = stream_->z;
   if (deflateReset(&z) != Z_OK) return Status::IoError("deflateReset failed");
-  // deflateBound() is for Z_FINISH; a sync flush adds a few bytes more.
-  out->resize(deflateBound(&z, in.size()) + 16);
+  // Into the reused buffer, sized for the worst case: deflateBound() is for
+  // Z_FINISH, and a sync flush adds a few bytes more.
+  std::string& buffer = stream_->buffer;
+  buffer.resize(std::max(buffer.size(), deflateBound(&z, in.size()) + 16));
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z.avail_in = static_cast<uInt>(in.size());
   size_t done = 0;
   for (;;) {
-    z.next_out = reinterpret_cast<Bytef*>(&(*out)[done]);
-    z.avail_out = static_cast<uInt>(out->size() - done);
+    z.next_out = reinterpret_cast<Bytef*>(&buffer[done]);
+    z.avail_out = static_cast<uInt>(buffer.size() - done);
     int result = deflate(&z, Z_SYNC_FLUSH);
-    done = out->size() - z.avail_out;
+    done = buffer.size() - z.avail_out;
     if (result != Z_OK && result != Z_BUF_ERROR) {
       return Status::IoError("deflate failed");
     }
     // Finished when all input is in and the flush had room to complete.
     if (z.avail_in == 0 && z.avail_out != 0) break;
-    out->resize(out->size() * 2);
+    buffer.resize(buffer.size() * 2);
   }
-  out->resize(done);
+  // A new string of exactly the segment's size: the caller may keep it
+  // for as long as the text does not change.
+  *out = std::string(buffer.data(), done);
   return Status::Ok();
 }
 

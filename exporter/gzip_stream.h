@@ -46,7 +46,9 @@ class DeflateSegmenter {
   DeflateSegmenter(const DeflateSegmenter&) = delete;
   DeflateSegmenter& operator=(const DeflateSegmenter&) = delete;
 
-  // Replaces *out with the segment of `in` (empty for an empty `in`).
+  // Replaces *out with the segment of `in` (empty for an empty `in`), in a
+  // string whose capacity is its size: cached segments hold no slack. The
+  // worst-case buffer deflate writes into is the segmenter's, reused.
   Status Compress(std::string_view in, std::string* out);
 
  private:

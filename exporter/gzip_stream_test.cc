@@ -88,6 +88,32 @@ TEST(GzipStream, SegmentsMakeOneMemberOfTheConcatenation) {
   }
 }
 
+// Regression: a segment kept the capacity of deflate's worst-case buffer
+// (about its input's size), so the cached gzip of 8,000 histograms held
+// 7 MB for 0.4 MB of segments. Whatever *out held before, and however well
+// the text compresses, the segment's capacity is about its size.
+TEST(GzipStream, SegmentHoldsNoSlack) {
+  struct Case {
+    const char* name;
+    std::string text;
+    std::string before;  // what *out held
+  };
+  const Case cases[] = {
+      {"compressible", std::string(65536, 'a'), ""},
+      {"text", RandomText(65536, 10), ""},
+      {"out held a large string", RandomText(3000, 11),
+       std::string(1 << 20, 'x')},
+      {"incompressible", std::string(100000, '\xff') + RandomText(1, 12), ""},
+  };
+  DeflateSegmenter segmenter;
+  for (const Case& c : cases) {
+    std::string segment = c.before;
+    ASSERT_TRUE(segmenter.Compress(c.text, &segment).ok()) << c.name;
+    ASSERT_FALSE(segment.empty()) << c.name;
+    EXPECT_LE(segment.capacity(), segment.size() + 32) << c.name;
+  }
+}
+
 TEST(GzipStream, Crc32CombineIsTheCrcOfTheConcatenation) {
   const std::string a = RandomText(1000, 7), b = RandomText(12345, 8);
   EXPECT_EQ(Crc32Combine(Crc32(a), Crc32(b), b.size()), Crc32(a + b));
