@@ -143,8 +143,12 @@ describe('routes (single-page apps), in Chromium', () => {
       document.body.append(slow);
       // what the page's performance observers are told of the click
       window.slowClick = 0;
+      window.eventEntries = [];
       new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) if (e.name == 'click') window.slowClick = Math.max(window.slowClick, e.duration);
+        for (const e of list.getEntries()) {
+          window.eventEntries.push(`${e.name} ${e.duration}`);
+          if (e.name == 'click') window.slowClick = Math.max(window.slowClick, e.duration);
+        }
       }).observe({ type: 'event', durationThreshold: 16 });
     });
     await t.page.click('#slow');
@@ -156,7 +160,14 @@ describe('routes (single-page apps), in Chromium', () => {
     // then handles it in a requestIdleCallback (1 s timeout, which headless
     // Chromium runs only at the timeout). So: wait until the observers have
     // the entry, then until an idle callback queued after web-vitals' ran.
-    await t.page.waitForFunction(() => window.slowClick >= 200, null, { timeout: 15000 });
+    // Polled on a timer, not in animation frames (Playwright's default),
+    // which a loaded machine may not produce for seconds (regression: a
+    // fresh-clone CI run timed out here after 15 s).
+    await t.page.waitForFunction(() => window.slowClick >= 200, null, { timeout: 20000, polling: 100 })
+      .catch(async (e) => {
+        const seen = await t.page.evaluate(() => window.eventEntries).catch(() => 'unreadable');
+        throw new Error(`the observers never had the slow click (event entries: ${JSON.stringify(seen)}): ${e.message}`);
+      });
     await t.page.evaluate(() => new Promise((r) => requestIdleCallback(() => setTimeout(r, 50), { timeout: 1000 })));
     const soft = await t.page.evaluate(() => performance.getEntriesByType('soft-navigation').map((e) => e.name));
     tc.diagnostic(`soft-navigation entries: ${JSON.stringify(soft)}`);
