@@ -768,8 +768,9 @@ class Store::Impl {
   std::string encoded_buckets_;  // reused by UpsertHistogram()
   std::string encoded_native_;   // reused by ApplyMerged()
   // Series ids: those committed (valid while the series epoch is
-  // cache_epoch_), and those inserted by the open transaction (forgotten
-  // when it, or a savepoint, rolls back; cached when it commits).
+  // cache_epoch_), and those the open transaction inserted or looked up
+  // (forgotten when it, or a savepoint, rolls back; cached when it
+  // commits).
   std::unordered_map<std::string, int64_t> id_cache_;
   int64_t cache_epoch_ = -1;
   std::unordered_map<std::string, int64_t> txn_ids_;
@@ -1233,9 +1234,10 @@ Status Store::Impl::UpsertHistogram(int64_t id, double sum, uint64_t count,
 }
 
 // The series' id, from the caches or the series table (inserting the
-// series if new). A key with capped labels is cached only once its
-// transaction commits: its resolution (which value, or the overflow value)
-// is then settled until a removal moves the series epoch.
+// series if new). An id is cached only once its transaction commits: the
+// series may be new in it, and a key with capped labels has its
+// resolution (which value, or the overflow value) settled only then, until
+// a removal moves the series epoch.
 Status Store::Impl::SeriesId(const SeriesKey& key, int64_t* id) {
   CacheKey(key, &cache_key_);  // no allocation once the buffer has grown
   if (auto it = id_cache_.find(cache_key_); it != id_cache_.end()) {
@@ -1247,13 +1249,11 @@ Status Store::Impl::SeriesId(const SeriesKey& key, int64_t* id) {
     return Status::Ok();
   }
   std::string cache_key = cache_key_;
-  bool capped = false;
   LabelPairs labels;
   labels.reserve(key.labels.size());
   for (const Label& label : key.labels) {
     std::string value = label.value;
     if (label.max_values > 0) {
-      capped = true;
       PUM_RETURN_IF_ERROR(ResolveCappedValue(key.metric, label, &value));
     }
     labels.emplace_back(label.name, std::move(value));
@@ -1267,15 +1267,14 @@ Status Store::Impl::SeriesId(const SeriesKey& key, int64_t* id) {
     bool found = false;
     PUM_RETURN_IF_ERROR(select.Step(&found));
     if (found) {
-      // Not inserted by this transaction (txn_ids_ would have it): it
-      // stays whatever becomes of the transaction.
+      // Cached only once the transaction commits, like an inserted one:
+      // after a batch's savepoint was rolled back (and txn_ids_ cleared),
+      // a series found here may still be one an earlier batch of this
+      // transaction inserted (regression: its id was cached as committed,
+      // so after a failed commit later deltas went to a series that did
+      // not exist, and then to the next series given the same rowid).
       *id = select.ColumnInt64(0);
-      if (capped) {
-        txn_ids_.emplace(std::move(cache_key), *id);
-      } else {
-        if (id_cache_.size() >= kMaxCachedIds) id_cache_.clear();
-        id_cache_.emplace(std::move(cache_key), *id);
-      }
+      txn_ids_.emplace(std::move(cache_key), *id);
       return Status::Ok();
     }
   }

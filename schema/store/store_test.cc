@@ -1137,6 +1137,45 @@ TEST(Store, ApplyGroupWithAnInvalidBatchAppliesNothing) {
   EXPECT_EQ(CounterValue(store.get(), "c"), -1);
 }
 
+// Regression (found by an adversarial review): after the one-by-one pass
+// rolled back an out-of-range batch's savepoint, a series an earlier batch
+// of the same transaction had inserted was looked up again and its id
+// cached as committed. When the commit then failed, the id outlived the
+// rolled-back series: the next acknowledged delta went to a counters row
+// of no series (lost from /metrics) and the one after that to whichever
+// series got that rowid next (counted on the wrong series).
+TEST(Store, FailedGroupCachesNoIdOfItsOwnSeries) {
+  TempDir dir;
+  std::string path = dir.Path("pum.db");
+  auto store = OpenStore(path);
+  ASSERT_TRUE(
+      Apply(store.get(), CounterBatch("big", {}, 9007199254740991.0)).ok());
+  auto raw = [&](const char* sql) {
+    sql::Database db;
+    ASSERT_TRUE(db.Open(path).ok());
+    ASSERT_TRUE(db.Execute(sql).ok()) << sql;
+  };
+  // Stands in for a disk that fills up: the last batch's window cannot be
+  // written, so the whole group fails.
+  raw("CREATE TRIGGER boom BEFORE INSERT ON clients WHEN NEW.client = 'boom' "
+      "BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+  Batch a = WithId(CounterBatch("s", {}, 1), "a", 0);
+  Batch b = WithId(CounterBatch("big", {}, 1), "b", 0);  // out of range
+  Batch c = WithId(CounterBatch("s", {}, 1), "boom", 0);
+  std::vector<ApplyResult> results;
+  EXPECT_FALSE(store->ApplyGroup({&a, &b, &c}, kNow, &results).ok());
+  raw("DROP TRIGGER boom");
+  ASSERT_TRUE(Apply(store.get(), CounterBatch("s", {}, 5)).ok());
+  ASSERT_TRUE(Apply(store.get(), CounterBatch("t", {}, 7)).ok());
+  EXPECT_EQ(CounterValue(store.get(), "s"), 5);
+  EXPECT_EQ(CounterValue(store.get(), "t"), 7);
+  EXPECT_EQ(CounterValue(store.get(), "big"), 9007199254740991.0);
+  EXPECT_EQ(QueryInt(path,
+                     "SELECT count(*) FROM counters WHERE series_id "
+                     "NOT IN (SELECT id FROM series)"),
+            0);
+}
+
 // Regression: a cached series id must not outlive its series. A series
 // removed behind the Store's back (by another connection) is written
 // afresh, not through the stale id.
