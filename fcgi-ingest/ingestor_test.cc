@@ -275,11 +275,13 @@ const char kBigEvent[] =
     R"({"metricName": "big_total", "metricType": "counter", "inc": 5e15})";
 const char kWideEvent[] =
     R"({"metricName": "wide_seconds", "metricType": "histogram",
-        "observations": [1e308]})";
+        "observations": [5e15]})";
 
 // Regression: two batches of inc 1.7e308 made a counter +Inf for good; two
-// observations of 1e308 made a _sum +Inf. The store refuses what would leave
-// the exact range; the event is value_out_of_range, the rest is applied.
+// observations of 1e308 made a _sum +Inf, and a _sum past 2^53 stopped
+// counting small observations (found by review). The store refuses what
+// would leave the exact range; the event is value_out_of_range, the rest is
+// applied.
 TEST_F(IngestorTest, TotalsNeverBecomeNonFiniteOrInexact) {
   EXPECT_EQ(Post(Array({kBigEvent, kWideEvent})).status, 204);
   Response r = Post(Array({kCounterEvent, kBigEvent, kWideEvent}));
@@ -291,7 +293,7 @@ TEST_F(IngestorTest, TotalsNeverBecomeNonFiniteOrInexact) {
   EXPECT_EQ(Counter("usage_total", kCounterLabels), 3.5);
   Snapshot snapshot = Read();
   ASSERT_EQ(snapshot.histograms.size(), 1u);
-  EXPECT_EQ(snapshot.histograms[0].sum, 1e308);
+  EXPECT_EQ(snapshot.histograms[0].sum, 5e15);
   EXPECT_EQ(snapshot.histograms[0].count, 1u);
   EXPECT_EQ(Rejected("value_out_of_range"), 2);
   EXPECT_EQ(Counter(kEventsAcceptedTotal), 3);
@@ -808,10 +810,10 @@ TEST_F(SampleTest, MaxIncAndRangeJudgeTheValuesAsSent) {
 }
 
 // big_total: max_inc 9e15, just under 2^53 (9.007e15). wide_seconds: any
-// finite observation.
+// finite observation (its _sum stays below 2^53 in the store).
 TEST_F(SampleTest, ExactRangeJudgesTheScaledDeltas) {
-  // Within the batch: 5e15 is a valid inc, 2 x 5e15 is past 2^53; 1e308 a
-  // valid observation, 2 x 1e308 an infinite sum.
+  // Within the batch: 5e15 is a valid inc and observation, 2 x 5e15 is
+  // past 2^53.
   Response r = Post(Sampled(2, Array({kCounterEvent, kBigEvent, kWideEvent})));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"accepted":1,"rejected":[{"index":1,"reason":)"

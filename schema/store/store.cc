@@ -195,8 +195,11 @@ constexpr char kSavepointBatchSql[] = "SAVEPOINT pum_batch";
 constexpr char kReleaseBatchSql[] = "RELEASE pum_batch";
 constexpr char kRollbackBatchSql[] = "ROLLBACK TO pum_batch";
 // The upserts change nothing (changes() == 0) when the new total would
-// leave the exact range: ?3 (?5) is kMaxExactTotal, ?6 the largest double.
-// A counter stays below 2^53: a sum that rounds up to it is refused too.
+// leave the exact range: ?3, ?5 and ?6 are kMaxExactTotal. A counter and
+// the absolute value of a histogram's sum stay below 2^53, so that adding 1
+// still counts (regression, found by review: a sum was only kept finite,
+// and at 1e16 three more observations of 1 left it unchanged); a total
+// that rounds up to 2^53 is refused too.
 // NaN (Inf - Inf) compares as NULL, so it is refused too. They stamp the
 // row with the transaction's generation and time in the same statement.
 constexpr char kUpsertCounterSql[] =
@@ -222,7 +225,7 @@ constexpr char kUpdateHistogramSql[] =
     "UPDATE histograms SET sum = sum + ?2, count = count + ?3, "
     "buckets = pum_merge_buckets(buckets, ?4), " PUM_MERGE_NATIVE("?9")
     "generation = ?7, updated_at = ?8 "
-    "WHERE series_id = ?1 AND count + ?3 <= ?5 AND abs(sum + ?2) <= ?6";
+    "WHERE series_id = ?1 AND count + ?3 <= ?5 AND abs(sum + ?2) < ?6";
 constexpr char kUpsertHistogramSql[] =
     "INSERT INTO histograms "
     "(series_id, sum, count, buckets, native, generation, updated_at) "
@@ -232,7 +235,7 @@ constexpr char kUpsertHistogramSql[] =
     "buckets = pum_merge_buckets(buckets, excluded.buckets), "
     PUM_MERGE_NATIVE("?9")
     "generation = excluded.generation, updated_at = excluded.updated_at "
-    "WHERE count + excluded.count <= ?5 AND abs(sum + excluded.sum) <= ?6";
+    "WHERE count + excluded.count <= ?5 AND abs(sum + excluded.sum) < ?6";
 constexpr char kSelectLabelValueSql[] =
     "SELECT 1 FROM label_values WHERE metric = ? AND label = ? AND value = ?";
 constexpr char kCountLabelValuesSql[] =
@@ -429,7 +432,6 @@ Status ReadLabels(const sql::Statement& statement, int column,
 // ---------------------------------------------
 
 constexpr uint64_t kMaxCount = static_cast<uint64_t>(kMaxExactTotal);
-constexpr double kMaxFinite = std::numeric_limits<double>::max();
 
 Status ValidateKey(const SeriesKey& key) {
   if (key.metric.empty()) return Status::InvalidArgument("empty metric name");
@@ -487,7 +489,7 @@ bool CounterInRange(const CounterDelta& delta) {
 }
 
 bool HistogramInRange(const HistogramDelta& delta) {
-  return delta.count <= kMaxCount;
+  return delta.count <= kMaxCount && std::abs(delta.sum) < kMaxExactTotal;
 }
 
 // The upserts' native argument of one delta: empty without a native part.
@@ -1192,6 +1194,9 @@ Status Store::Impl::ApplyHistogram(const HistogramDelta& delta, int64_t now,
 // leave the exact range.
 Status Store::Impl::UpsertCounter(int64_t id, double inc, int64_t now,
                                   bool* in_range) {
+  // The upserts check the new total; a new row's is the delta itself.
+  *in_range = inc < kMaxExactTotal;
+  if (!*in_range) return Status::Ok();
   for (sql::Statement* statement :
        {&statements_.update_counter, &statements_.upsert_counter}) {
     sql::AutoReset reset(statement);
@@ -1212,6 +1217,9 @@ Status Store::Impl::UpsertHistogram(int64_t id, double sum, uint64_t count,
                                     const Buckets& buckets,
                                     const std::string& native, int64_t now,
                                     bool* in_range) {
+  // The upserts check the new total; a new row's is the delta itself.
+  *in_range = std::abs(sum) < kMaxExactTotal;
+  if (!*in_range) return Status::Ok();
   EncodeBuckets(buckets, &encoded_buckets_);
   for (sql::Statement* statement :
        {&statements_.update_histogram, &statements_.upsert_histogram}) {
@@ -1221,7 +1229,7 @@ Status Store::Impl::UpsertHistogram(int64_t id, double sum, uint64_t count,
     statement->BindInt64(2, static_cast<int64_t>(count));
     statement->BindBlob(3, encoded_buckets_);
     statement->BindInt64(4, static_cast<int64_t>(kMaxCount));
-    statement->BindDouble(5, kMaxFinite);
+    statement->BindDouble(5, kMaxExactTotal);
     statement->BindInt64(6, generation_);
     statement->BindInt64(7, now);
     statement->BindBlob(8, native);

@@ -29,8 +29,8 @@
 //     acknowledged. PruneClients() forgets clients idle since before a time.
 //   - No delta can make a stored total non-finite or lose integer precision:
 //     a counter's value stays below kMaxExactTotal (2^53), a histogram's
-//     count and its buckets at most kMaxExactTotal, a histogram's sum
-//     finite. A batch with a
+//     count and its buckets at most kMaxExactTotal, the absolute value of
+//     a histogram's sum below kMaxExactTotal. A batch with a
 //     delta that would leave that range is kOutOfRange: nothing of it is
 //     applied, and OutOfRange lists every such delta (drop them and apply
 //     the rest again).

@@ -828,9 +828,15 @@ TEST(Store, NoDeltaMakesATotalNonFiniteOrInexact) {
   EXPECT_EQ(result, ApplyResult::kOutOfRange);
   EXPECT_EQ(CounterValue(store.get(), "d"), -1);
 
-  // Histogram sums stay finite; nothing of a refused batch is kept.
+  // Histogram sums stay below 2^53 (regression, found by review: a sum
+  // was only kept finite, and at 1e16 adding 1 changed nothing); nothing of
+  // a refused batch is kept.
+  Batch alone;
+  alone.histograms.push_back({Key("new"), -1e16, 1, {{kInf, 1}}});
+  ASSERT_TRUE(store->Apply(alone, kNow, &result, &refused).ok());
+  EXPECT_EQ(result, ApplyResult::kOutOfRange);
   Batch h1;
-  h1.histograms.push_back({Key("h"), 1e308, 1, {{kInf, 1}}});
+  h1.histograms.push_back({Key("h"), 5e15, 1, {{kInf, 1}}});
   ASSERT_TRUE(store->Apply(h1, kNow, &result, &refused).ok());
   EXPECT_EQ(result, ApplyResult::kApplied);
   Batch h2 = h1;
@@ -842,11 +848,11 @@ TEST(Store, NoDeltaMakesATotalNonFiniteOrInexact) {
   EXPECT_EQ(refused.histograms, std::vector<size_t>{0});
   Snapshot snapshot = ReadAll(store.get());
   ASSERT_EQ(snapshot.histograms.size(), 1u);
-  EXPECT_EQ(snapshot.histograms[0].sum, 1e308);
+  EXPECT_EQ(snapshot.histograms[0].sum, 5e15);
   EXPECT_EQ(snapshot.histograms[0].count, 1u);
   EXPECT_EQ(CounterValue(store.get(), "c2"), -1);
   Batch h3;
-  h3.histograms.push_back({Key("h"), -1e308, 1, {{kInf, 1}}});
+  h3.histograms.push_back({Key("h"), -5e15, 1, {{kInf, 1}}});
   ASSERT_TRUE(store->Apply(h3, kNow, &result, &refused).ok());
   EXPECT_EQ(result, ApplyResult::kApplied);  // back towards zero is fine
 }
@@ -991,9 +997,9 @@ TEST(Store, ApplyGroupGivesEachBatchItsOneByOneResult) {
        {HistogramBatch("h", 0, 2), HistogramBatch("h", 0, 1)},
        {R::kApplied, R::kOutOfRange}},
       {"histogram sums of both signs, in order",
-       {HistogramBatch("h", 1.5e308, 1)},
-       {HistogramBatch("h", 1e308, 1), HistogramBatch("h", -1e308, 1),
-        HistogramBatch("h", 1e308, 1)},
+       {HistogramBatch("h", 9e15, 1)},
+       {HistogramBatch("h", 1e14, 1), HistogramBatch("h", -5e15, 1),
+        HistogramBatch("h", 1e14, 1)},
        {R::kOutOfRange, R::kApplied, R::kApplied}},
       {"a delta out of range by itself",
        {},
