@@ -404,6 +404,13 @@ struct Door::Loop {
           if (c->in_sent == c->in.size()) {
             c->phase = Phase::kRelay;
             std::string().swap(c->in);
+            // The door forwards nothing after the head (no endpoint takes
+            // a body): the backend reads the end of the request at once
+            // instead of waiting for a body the head promised (regression,
+            // found by review: a head with Content-Length, chunked or
+            // Expect held a CivetWeb thread for its 10 s timeout after the
+            // answer; ten of them every few seconds starved the scrapes).
+            shutdown(c->backend.get(), SHUT_WR);
           }
           continue;
         }

@@ -19,7 +19,10 @@
 //     plain "400 ... an HTTP request to an HTTPS server" and is closed, as
 //     Go's servers answer. After the head, the answer must be taken within
 //     relay_timeout_ms. One request per connection (HttpServer answers
-//     "Connection: close").
+//     "Connection: close"). Only the head (and any bytes that came with
+//     it) reaches CivetWeb, followed by the end of the stream: a body the
+//     head promises and the client never sends cannot hold a CivetWeb
+//     thread.
 //   - At most max_connections at once (also bounded by RLIMIT_NOFILE,
 //     whose soft limit Run() raises to the hard one): when full, a new
 //     connection evicts the oldest one still in its handshake or head; if

@@ -158,3 +158,37 @@ export async function slowlorisConnections(port, n, tlsOpts, everyMs = 100) {
     close: () => { clearInterval(timer); socks.forEach((s) => s.destroy()); },
   };
 }
+
+// Sends `n` requests (GET `path`) whose heads promise a body that never
+// comes, cycling through Content-Length, chunked and Expect: 100-continue,
+// and keeps each connection open (or, with `hangUp`, closes it right after
+// the head). Resolves once every head is sent; `closed()` counts the
+// connections the exporter has closed, `answered()` those with a status
+// line, `close()` destroys them.
+export async function bodyPromisingConnections(port, n, { tlsOpts, path = '/-/healthy', hangUp = false } = {}) {
+  const promises = ['Content-Length: 1000', 'Transfer-Encoding: chunked', 'Expect: 100-continue\r\nContent-Length: 5'];
+  const socks = [];
+  await Promise.all(Array.from({ length: n }, (_, i) => new Promise((resolve) => {
+    const s = tlsOpts
+      ? tls.connect({ host: '127.0.0.1', port, ca: tlsOpts.ca, servername: 'localhost' })
+      : net.connect({ host: '127.0.0.1', port });
+    s.answer = '';
+    s.on(tlsOpts ? 'secureConnect' : 'connect', () => {
+      s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${promises[i % promises.length]}\r\n\r\n`, () => {
+        if (hangUp) s.destroy();
+        resolve();
+      });
+    });
+    s.on('data', (d) => { s.answer += d; });
+    s.on('error', (e) => { s.failed = e; resolve(); });
+    s.on('close', () => { s.gone = true; });
+    socks.push(s);
+  })));
+  const failed = socks.filter((s) => s.failed);
+  if (failed.length && !hangUp) throw new Error(`${failed.length} connections failed: ${failed[0].failed.message}`);
+  return {
+    closed: () => socks.filter((s) => s.gone).length,
+    answered: () => socks.filter((s) => /^HTTP\/1\.[01] \d{3}/.test(s.answer)).length,
+    close: () => socks.forEach((s) => s.destroy()),
+  };
+}

@@ -12,7 +12,8 @@ import { after, describe, it } from 'node:test';
 
 import { request } from '../support/http.mjs';
 import {
-  bcryptHash, idleConnections, makeCertificate, slowlorisConnections, startExporter, tempDir,
+  bcryptHash, bodyPromisingConnections, idleConnections, makeCertificate, slowlorisConnections, startExporter,
+  tempDir,
 } from './exporter-door.mjs';
 import { parseExposition, waitFor } from './stack.mjs';
 
@@ -66,6 +67,28 @@ describe('pum-exporter with 100 idle and 100 slowloris connections (issue 7 item
     await assertResponsive(exp, {}, 'after');
     idle.close();
     slow.close();
+  });
+
+  // Regression (found by review): a head that promised a body
+  // (Content-Length, chunked, Expect) held a CivetWeb thread for its 10 s
+  // request timeout after the answer, even once the client had gone: 16 of
+  // them delayed a scrape by 19.7 s, and 10 every 5 s, closed at once,
+  // pushed scrapes past Prometheus' 10 s timeout.
+  it('heads that promise a body never sent: answered and closed at once, and no scrape waits', T, async (t) => {
+    const exp = await startExporter();
+    cleanup.push(() => exp.stop());
+    const open = await bodyPromisingConnections(exp.port, 30);
+    cleanup.push(() => open.close());
+    const gone = [];
+    for (let round = 0; round < 3; round++) {
+      gone.push(await bodyPromisingConnections(exp.port, 16, { hangUp: true, path: '/metrics' }));
+      await assertResponsive(exp, {}, `with 30 open and ${16 * (round + 1)} hung-up body-promising requests, round ${round}`);
+    }
+    const started = Date.now();
+    await waitFor(() => open.answered() === 30 && open.closed() === 30,
+      { timeout: 3000, interval: 50, what: 'every body-promising request answered and closed by the exporter' });
+    t.diagnostic(`all 30 answered and closed ${Date.now() - started} ms after the scrapes`);
+    await assertResponsive(exp, {}, 'after');
   });
 
   it('answers every scrape within 1 s over TLS with basic auth, with 100 idle (TCP and TLS) and 100 slowloris TLS connections', T, async () => {
