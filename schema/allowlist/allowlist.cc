@@ -63,6 +63,28 @@ bool Collides(const MetricDef& def,
       collides = true;
     }
   }
+  // OpenMetrics names counter foo_total's family foo, so no other metric
+  // may be named foo (regression, found by review: "# TYPE foo unknown"
+  // then "# TYPE foo counter", which OpenMetrics parsers refuse).
+  constexpr std::string_view kTotal = "_total";
+  if (def.type == MetricType::kCounter && EndsWith(def.name, kTotal)) {
+    auto base = known.find(def.name.substr(0, def.name.size() - kTotal.size()));
+    if (base != known.end()) {
+      errors->Add(def.line, "counter " + Quote(def.name) +
+                                " has the OpenMetrics family name of metric " +
+                                Quote(base->first) + " (" +
+                                Where(*base->second) + ")");
+      collides = true;
+    }
+  }
+  auto total = old.find(def.name + std::string(kTotal));
+  if (total != old.end() && total->second->type == MetricType::kCounter) {
+    errors->Add(def.line, "metric " + Quote(def.name) +
+                              " is the OpenMetrics family name of counter " +
+                              Quote(total->first) + " (" +
+                              Where(*total->second) + ")");
+    collides = true;
+  }
   return collides;
 }
 

@@ -82,6 +82,20 @@ const MergeCase kMergeCases[] = {
      "{\"name\": \"foo\", \"type\": \"histogram\"}]}",
      "x.json:2: metric \"foo_sum\" collides with a series of histogram "
      "\"foo\" (x.json:3)"},
+    // Regression (found by review): OpenMetrics announced both as family
+    // "errs" ("# TYPE errs unknown", then "# TYPE errs counter").
+    {"CounterAndItsTotal",
+     "{\"allowedMetrics\": [\n"
+     "{\"name\": \"errs\", \"type\": \"counter\"},\n"
+     "{\"name\": \"errs_total\", \"type\": \"counter\"}]}",
+     "x.json:3: counter \"errs_total\" has the OpenMetrics family name of "
+     "metric \"errs\" (x.json:2)"},
+    {"HistogramAndACounterOfItsNameWithTotal",
+     "{\"allowedMetrics\": [\n"
+     "{\"name\": \"lat_total\", \"type\": \"counter\"},\n"
+     "{\"name\": \"lat\", \"type\": \"histogram\"}]}",
+     "x.json:2: counter \"lat_total\" has the OpenMetrics family name of "
+     "metric \"lat\" (x.json:3)"},
 };
 
 class AllowlistMergeErrors : public ::testing::TestWithParam<MergeCase> {};
@@ -123,6 +137,38 @@ TEST(Allowlist, CollisionsWithAHistogramSeriesAcrossFiles) {
             "b.json:3: metric \"bar_bucket\" collides with a series of "
             "histogram \"bar\" (a.json:3)");
   EXPECT_THAT(Names(allowlist), ElementsAre("bar", "foo_count"));
+}
+
+// The OpenMetrics family name of a counter foo_total (foo) taken by a
+// metric of another file, both ways round; a histogram foo_total is no
+// counter, and its family is foo_total.
+TEST(Allowlist, OpenMetricsFamilyNamesAcrossFiles) {
+  Allowlist allowlist;
+  ASSERT_TRUE(allowlist
+                  .AddFile("{\"allowedMetrics\": [\n"
+                           "{\"name\": \"a_total\", \"type\": \"counter\"},\n"
+                           "{\"name\": \"b\", \"type\": \"histogram\"},\n"
+                           "{\"name\": \"h_total\", \"type\": \"histogram\"}]}",
+                           "a.json")
+                  .ok());
+  EXPECT_EQ(allowlist
+                .AddFile("{\"allowedMetrics\": [\n"
+                         "{\"name\": \"a\", \"type\": \"counter\"},\n"
+                         "{\"name\": \"b_total\", \"type\": \"counter\"},\n"
+                         "{\"name\": \"h\", \"type\": \"counter\"}]}",
+                         "b.json")
+                .message(),
+            "b.json:2: metric \"a\" is the OpenMetrics family name of counter "
+            "\"a_total\" (a.json:2)\n"
+            "b.json:3: counter \"b_total\" has the OpenMetrics family name of "
+            "metric \"b\" (a.json:3)");
+  EXPECT_THAT(Names(allowlist), ElementsAre("a_total", "b", "h_total"));
+  // A file with a problem adds nothing; "h" alone is fine.
+  EXPECT_TRUE(allowlist
+                  .AddFile("{\"allowedMetrics\": [{\"name\": \"h\", \"type\": "
+                           "\"counter\"}]}",
+                           "c.json")
+                  .ok());
 }
 
 // The parser's problems and the merge's are reported together, in line
